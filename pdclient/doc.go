@@ -1,4 +1,57 @@
-// Package pdclient is the Pipedream Connect REST client: OAuth client credentials,
-// the x-pd-environment header, pagination, typed errors, retries, caching and
-// lenient decoding of the API's wire shapes. It knows nothing of MCP.
+// Package pdclient is the Pipedream Connect REST client: OAuth client
+// credentials, the x-pd-environment header, pagination, typed errors, retries,
+// caching and lenient decoding of the API's wire shapes. It knows nothing of
+// MCP.
+//
+// A Client serves one project and environment:
+//
+//	c, err := pdclient.New(pdclient.Config{
+//		ClientID:     os.Getenv("PIPEDREAM_CLIENT_ID"),
+//		ClientSecret: os.Getenv("PIPEDREAM_CLIENT_SECRET"),
+//		ProjectID:    os.Getenv("PIPEDREAM_PROJECT_ID"),
+//		Environment:  os.Getenv("PIPEDREAM_PROJECT_ENVIRONMENT"),
+//		Version:      version,
+//	}, pdclient.WithLogger(logger))
+//	...
+//	actions, err := c.ListActions(ctx, "slack")
+//
+// # Authentication
+//
+// Access tokens come from the client-credentials grant at
+// {BaseURL}/v1/oauth/token (golang.org/x/oauth2/clientcredentials, credentials
+// as form parameters). A token is cached and replaced 2 minutes before it
+// expires (half its lifetime when that is short); concurrent callers share one
+// fetch, which runs on the client's own context so that a caller giving up
+// does not fail it for the others. A 401 from the API refreshes the token and
+// sends the request once more; a 401 means the request was not acted on, so
+// this holds for actions/run too.
+//
+// Every Connect request carries Authorization: Bearer, x-pd-environment and
+// User-Agent "pipedream-mcp/<Version>", and Content-Type: application/json
+// when it has a body.
+//
+// # Errors
+//
+// An HTTP error answer is an *APIError (token endpoint included); match its
+// class with errors.Is and ErrNotFound, ErrUnauthorized or ErrRateLimited.
+// Component failures the API reports with HTTP 200 (errors[] of configure and
+// props, error observations of a run) are a *ComponentError returned together
+// with the decoded, non-nil response. A call whose context ends returns an
+// error that matches context.Canceled or context.DeadlineExceeded. Errors and
+// log lines never hold the client secret, an access token or a Connect token.
+//
+// # Retries
+//
+// Reads, and configure and props calls, are retried on 408, 429, 5xx and
+// dropped connections, waiting as Retry-After asks or with jittered exponential
+// backoff, within the bounds of the RetryPolicy and the context's deadline.
+// actions/run is retried only on 429 and when the request was never sent,
+// unless the request is marked Idempotent.
+//
+// # Caching
+//
+// App metadata and action catalogs are cached for Config.CatalogTTL, account
+// lists for Config.AccountsTTL (InvalidateAccounts drops them early). Cache
+// keys include the project and environment; concurrent misses share one
+// upstream request.
 package pdclient

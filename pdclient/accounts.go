@@ -1,0 +1,125 @@
+package pdclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ListAccounts returns an end user's connected accounts for an app (app ""
+// for every app), all pages. Lists are cached per environment, user and app
+// for Config.AccountsTTL (see InvalidateAccounts); concurrent misses share one
+// upstream pass. Credentials are never requested.
+//
+// Endpoint: GET /v1/connect/{project_id}/accounts?external_user_id={user}&app={app}
+func (c *Client) ListAccounts(ctx context.Context, externalUserID, app string) ([]Account, error) {
+	if externalUserID == "" {
+		return nil, errors.New("pdclient: list accounts: external user ID is required")
+	}
+	key := c.key("accounts", externalUserID, app)
+	if v, ok := c.accounts.Get(key); ok {
+		c.stats.cacheHits.Add(1)
+		return slices.Clone(v.([]Account)), nil
+	}
+	c.stats.cacheMisses.Add(1)
+	c.accMu.Lock()
+	epoch := c.accEpoch
+	c.accMu.Unlock()
+	// A fetch that started before an invalidation is neither joined nor stored.
+	flight := key + "\x00" + strconv.FormatUint(epoch, 10)
+	v, err := c.shared(ctx, flight, func(ctx context.Context) (any, error) {
+		accts, err := c.fetchAccounts(ctx, externalUserID, app)
+		if err != nil {
+			return nil, err
+		}
+		c.accMu.Lock()
+		if c.accEpoch == epoch {
+			c.accounts.SetDefault(key, accts)
+		}
+		c.accMu.Unlock()
+		return accts, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(v.([]Account)), nil
+}
+
+func (c *Client) fetchAccounts(ctx context.Context, externalUserID, app string) ([]Account, error) {
+	rel, err := c.projectPath("accounts")
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"external_user_id": {externalUserID}}
+	if app != "" {
+		q.Set("app", app)
+	}
+	all := []Account{}
+	seen := map[string]bool{}
+	err = c.listAll(ctx, rel, q, func(items []json.RawMessage) {
+		for _, a := range decodeItems[Account](c, "accounts", items) {
+			if a.ID != "" && seen[a.ID] {
+				continue
+			}
+			seen[a.ID] = true
+			all = append(all, a)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// InvalidateAccounts drops the cached account lists of an end user for an app
+// (and the user's all-apps list), or for every app when app is "". Call it
+// when an account was connected or removed (a CONNECTION_SUCCESS webhook).
+// Lists being fetched while it runs are returned to their callers but not
+// cached.
+func (c *Client) InvalidateAccounts(externalUserID, app string) {
+	c.accMu.Lock()
+	defer c.accMu.Unlock()
+	c.accEpoch++
+	if app != "" {
+		c.accounts.Delete(c.key("accounts", externalUserID, app))
+		c.accounts.Delete(c.key("accounts", externalUserID, ""))
+		return
+	}
+	prefix := c.key("accounts", externalUserID) + "\x00"
+	for k := range c.accounts.Items() {
+		if strings.HasPrefix(k, prefix) {
+			c.accounts.Delete(k)
+		}
+	}
+}
+
+// GetAccount reads one account (bare or wrapped in {"data": ...}). Not
+// cached; credentials are never requested.
+//
+// Endpoint: GET /v1/connect/{project_id}/accounts/{account_id}
+func (c *Client) GetAccount(ctx context.Context, id string) (*Account, error) {
+	if id == "" {
+		return nil, errors.New("pdclient: get account: id is required")
+	}
+	rel, err := c.projectPath("accounts", id)
+	if err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if err := c.get(ctx, rel, nil, &raw); err != nil {
+		return nil, err
+	}
+	var a Account
+	if err := json.Unmarshal(unwrapData(raw), &a); err != nil {
+		return nil, fmt.Errorf("pdclient: GET /%s: decoding account: %w", rel, err)
+	}
+	if a.ID == "" {
+		return nil, fmt.Errorf("pdclient: GET /%s: the response has no account", rel)
+	}
+	return &a, nil
+}

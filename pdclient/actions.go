@@ -1,0 +1,478 @@
+package pdclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// ListActions returns every action of an app, each with its
+// configurable_props. The catalog is cached for Config.CatalogTTL; concurrent
+// misses for the same app share one upstream pass. All pages are read; list
+// items that come without configurable_props are completed with single reads
+// (at most 4 at a time). An action whose single read is 404, or whose props are
+// malformed, is kept with Component.PropsError set, so the caller can name it.
+// The returned slice is the caller's; the components' own slices are shared
+// with the cache and must not be modified.
+//
+// Endpoints: GET /v1/connect/{project_id}/actions?app={app},
+// GET /v1/connect/{project_id}/actions/{key}
+func (c *Client) ListActions(ctx context.Context, app string) ([]Component, error) {
+	if app == "" {
+		return nil, errors.New("pdclient: list actions: app is required")
+	}
+	key := c.key("actions", app)
+	if v, ok := c.catalog.Get(key); ok {
+		c.stats.cacheHits.Add(1)
+		return slices.Clone(v.([]Component)), nil
+	}
+	c.stats.cacheMisses.Add(1)
+	return c.loadActions(ctx, app, key)
+}
+
+// RefreshActions reads an app's actions from the API, bypassing the cache, and
+// stores them on success (a failure keeps the cached catalog). It shares a pass
+// already under way for the same app.
+//
+// Endpoints: as ListActions.
+func (c *Client) RefreshActions(ctx context.Context, app string) ([]Component, error) {
+	if app == "" {
+		return nil, errors.New("pdclient: refresh actions: app is required")
+	}
+	return c.loadActions(ctx, app, c.key("actions", app))
+}
+
+func (c *Client) loadActions(ctx context.Context, app, key string) ([]Component, error) {
+	v, err := c.shared(ctx, key, func(ctx context.Context) (any, error) {
+		comps, err := c.fetchActions(ctx, app)
+		if err != nil {
+			return nil, err
+		}
+		c.catalog.SetDefault(key, comps)
+		return comps, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(v.([]Component)), nil
+}
+
+// fetchActions lists all pages and fills slim items.
+func (c *Client) fetchActions(ctx context.Context, app string) ([]Component, error) {
+	rel, err := c.projectPath("actions")
+	if err != nil {
+		return nil, err
+	}
+	var all []Component
+	seen := map[string]bool{}
+	err = c.listAll(ctx, rel, url.Values{"app": {app}}, func(items []json.RawMessage) {
+		for _, comp := range decodeItems[Component](c, "actions", items) {
+			if comp.Key != "" {
+				if seen[comp.Key] {
+					continue
+				}
+				seen[comp.Key] = true
+			}
+			all = append(all, comp)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fillConcurrency)
+	for i := range all {
+		if all[i].PropsLoaded || all[i].PropsError != "" || all[i].Key == "" {
+			continue
+		}
+		g.Go(func() error {
+			full, err := c.getAction(gctx, all[i].Key, "")
+			switch {
+			case errors.Is(err, ErrNotFound):
+				all[i].PropsError = "the action was listed but not found when read"
+				return nil
+			case err != nil:
+				return err
+			}
+			if !full.PropsLoaded && full.PropsError == "" {
+				full.PropsError = "the action came without configurable_props"
+			}
+			all[i] = *full
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// GetAction reads one action with its configurable_props; version "" is the
+// latest. The result is not cached.
+//
+// Endpoint: GET /v1/connect/{project_id}/actions/{key}?version={version}
+func (c *Client) GetAction(ctx context.Context, key, version string) (*Component, error) {
+	if key == "" {
+		return nil, errors.New("pdclient: get action: key is required")
+	}
+	return c.getAction(ctx, key, version)
+}
+
+func (c *Client) getAction(ctx context.Context, key, version string) (*Component, error) {
+	rel, err := c.projectPath("actions", key)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if version != "" {
+		q.Set("version", version)
+	}
+	var raw json.RawMessage
+	if err := c.get(ctx, rel, q, &raw); err != nil {
+		return nil, err
+	}
+	var comp Component
+	if err := json.Unmarshal(unwrapData(raw), &comp); err != nil {
+		return nil, fmt.Errorf("pdclient: GET /%s: decoding action: %w", rel, err)
+	}
+	if comp.Key == "" {
+		comp.Key = key
+	}
+	return &comp, nil
+}
+
+// ConfigurePropRequest asks for the options of one prop (remote options).
+type ConfigurePropRequest struct {
+	// ID is the component key; ExternalUserID the end user; PropName the prop.
+	ID             string `json:"id"`
+	ExternalUserID string `json:"external_user_id"`
+	PropName       string `json:"prop_name"`
+	// Version is the component version the caller's schema was built from.
+	Version string `json:"version,omitempty"`
+	// ConfiguredProps holds the props set so far, the app prop included
+	// ({"<appProp>": {"authProvisionId": "apn_..."}}).
+	ConfiguredProps map[string]any `json:"configured_props,omitempty"`
+	// DynamicPropsID is the id of a props reload (dyp_...), if any.
+	DynamicPropsID string `json:"dynamic_props_id,omitempty"`
+	// Page is the 0-based page, PrevContext the context of the previous page;
+	// components page by one or the other.
+	Page        int             `json:"page"`
+	PrevContext json.RawMessage `json:"prev_context,omitempty"`
+	// Query filters options server-side (props with useQuery).
+	Query string `json:"query,omitempty"`
+}
+
+// ConfigurePropResponse is one page of a prop's options.
+type ConfigurePropResponse struct {
+	// Options are the options in any of their wire forms.
+	Options []PropOption `json:"options"`
+	// StringOptions are options given as plain strings.
+	StringOptions []string `json:"stringOptions"`
+	// Context is passed back as PrevContext for the next page; nil when the
+	// API sent none or null.
+	Context json.RawMessage `json:"context"`
+	// Errors are the component's error messages as sent (plain or JSON text).
+	Errors []string `json:"errors"`
+	// Observations are the component's logs.
+	Observations []Observation `json:"observations"`
+}
+
+// UnmarshalJSON decodes leniently: fields of an unexpected shape are left
+// empty, options that cannot be read are skipped, and a null context is nil.
+func (r *ConfigurePropResponse) UnmarshalJSON(b []byte) error {
+	*r = ConfigurePropResponse{}
+	if isNull(b) {
+		return nil
+	}
+	m := object(b)
+	if m == nil {
+		return errors.New("configure response is not an object")
+	}
+	for _, it := range rawArray(m["options"]) {
+		var o PropOption
+		if json.Unmarshal(it, &o) == nil {
+			r.Options = append(r.Options, o)
+		}
+	}
+	r.StringOptions = stringList(m["stringOptions"])
+	if r.StringOptions == nil {
+		r.StringOptions = stringList(m["string_options"])
+	}
+	r.Context = rawOrNil(m["context"])
+	r.Errors = stringList(m["errors"])
+	r.Observations = observations(m["observations"])
+	return nil
+}
+
+// AllOptions returns Options followed by StringOptions as {Label: s, Value: s}.
+func (r *ConfigurePropResponse) AllOptions() []PropOption {
+	if r == nil {
+		return nil
+	}
+	out := make([]PropOption, 0, len(r.Options)+len(r.StringOptions))
+	out = append(out, r.Options...)
+	for _, s := range r.StringOptions {
+		v, _ := json.Marshal(s)
+		out = append(out, PropOption{Label: s, Value: v})
+	}
+	return out
+}
+
+// ConfigureProp loads one page of a prop's remote options. Errors the
+// component reports with HTTP 200 (errors[]) come back as a *ComponentError
+// together with the non-nil response.
+//
+// Endpoint: POST /v1/connect/{project_id}/components/configure
+func (c *Client) ConfigureProp(ctx context.Context, req ConfigurePropRequest) (*ConfigurePropResponse, error) {
+	if req.ID == "" || req.ExternalUserID == "" || req.PropName == "" {
+		return nil, errors.New("pdclient: configure prop: id, external user ID and prop name are required")
+	}
+	rel, err := c.projectPath("components", "configure")
+	if err != nil {
+		return nil, err
+	}
+	var resp ConfigurePropResponse
+	if err := c.post(ctx, rel, req, retryRead, &resp); err != nil {
+		return nil, err
+	}
+	if msgs := errorMessages(resp.Errors); len(msgs) > 0 {
+		return &resp, c.componentError("configure", msgs)
+	}
+	return &resp, nil
+}
+
+// ReloadPropsRequest asks for a component's props given the props set so far
+// (dynamic props).
+type ReloadPropsRequest struct {
+	ID              string         `json:"id"`
+	ExternalUserID  string         `json:"external_user_id"`
+	Version         string         `json:"version,omitempty"`
+	ConfiguredProps map[string]any `json:"configured_props,omitempty"`
+	// DynamicPropsID is the id of a previous reload, if any.
+	DynamicPropsID string `json:"dynamic_props_id,omitempty"`
+}
+
+// DynamicProps is the result of a props reload: its id (dyp_...), to send with
+// later configure and run calls, and the full prop list that replaces the
+// component's.
+type DynamicProps struct {
+	ID                string             `json:"id"`
+	ConfigurableProps []ConfigurableProp `json:"configurableProps"`
+}
+
+// ReloadPropsResponse is the answer of a props reload.
+type ReloadPropsResponse struct {
+	DynamicProps DynamicProps  `json:"dynamicProps"`
+	Errors       []string      `json:"errors"`
+	Observations []Observation `json:"observations"`
+}
+
+// UnmarshalJSON decodes leniently (camelCase or snake_case keys); a prop that
+// is not an object is an error naming its index.
+func (r *ReloadPropsResponse) UnmarshalJSON(b []byte) error {
+	*r = ReloadPropsResponse{}
+	if isNull(b) {
+		return nil
+	}
+	m := object(b)
+	if m == nil {
+		return errors.New("props response is not an object")
+	}
+	dp := object(m["dynamicProps"])
+	if dp == nil {
+		dp = object(m["dynamic_props"])
+	}
+	if dp != nil {
+		r.DynamicProps.ID = text(dp["id"])
+		props, ok := dp["configurableProps"]
+		if !ok {
+			props = dp["configurable_props"]
+		}
+		for i, it := range rawArray(props) {
+			var p ConfigurableProp
+			if err := json.Unmarshal(it, &p); err != nil {
+				return fmt.Errorf("dynamicProps.configurableProps[%d]: %w", i, err)
+			}
+			r.DynamicProps.ConfigurableProps = append(r.DynamicProps.ConfigurableProps, p)
+		}
+	}
+	r.Errors = stringList(m["errors"])
+	r.Observations = observations(m["observations"])
+	return nil
+}
+
+// ReloadProps reloads a component's props with the props set so far. Errors
+// the component reports with HTTP 200 come back as a *ComponentError together
+// with the non-nil response.
+//
+// Endpoint: POST /v1/connect/{project_id}/components/props
+func (c *Client) ReloadProps(ctx context.Context, req ReloadPropsRequest) (*ReloadPropsResponse, error) {
+	if req.ID == "" || req.ExternalUserID == "" {
+		return nil, errors.New("pdclient: reload props: id and external user ID are required")
+	}
+	rel, err := c.projectPath("components", "props")
+	if err != nil {
+		return nil, err
+	}
+	var resp ReloadPropsResponse
+	if err := c.post(ctx, rel, req, retryRead, &resp); err != nil {
+		return nil, err
+	}
+	if msgs := errorMessages(resp.Errors); len(msgs) > 0 {
+		return &resp, c.componentError("props", msgs)
+	}
+	return &resp, nil
+}
+
+// RunActionRequest runs an action for an end user.
+type RunActionRequest struct {
+	ID              string         `json:"id"`
+	ExternalUserID  string         `json:"external_user_id"`
+	Version         string         `json:"version,omitempty"`
+	ConfiguredProps map[string]any `json:"configured_props"`
+	DynamicPropsID  string         `json:"dynamic_props_id,omitempty"`
+	// StashID is sent only when non-empty (File Stash; "NEW" makes one).
+	StashID string `json:"stash_id,omitempty"`
+	// Idempotent is not sent: it allows retrying the run after a 5xx, a 408
+	// or a dropped connection, which could otherwise run the action twice.
+	Idempotent bool `json:"-"`
+}
+
+// RunActionResponse is the result of a run.
+type RunActionResponse struct {
+	// Exports are the run's exports ($summary, $filestash_uploads, ...).
+	Exports map[string]json.RawMessage `json:"exports,omitempty"`
+	// Observations are the run's logs and errors (wire "os").
+	Observations []Observation `json:"os,omitempty"`
+	// Ret is the action's return value; nil when absent or null.
+	Ret json.RawMessage `json:"ret,omitempty"`
+	// StashID is the File Stash id (wire stash_id or stashId).
+	StashID string `json:"stash_id,omitempty"`
+}
+
+// UnmarshalJSON decodes leniently: os or observations, stash_id or stashId, a
+// null ret is nil, fields of an unexpected shape are left empty.
+func (r *RunActionResponse) UnmarshalJSON(b []byte) error {
+	*r = RunActionResponse{}
+	if isNull(b) {
+		return nil
+	}
+	m := object(b)
+	if m == nil {
+		return errors.New("run response is not an object")
+	}
+	if ex := object(m["exports"]); ex != nil {
+		r.Exports = ex
+	}
+	if os, ok := m["os"]; ok && !isNull(os) {
+		r.Observations = observations(os)
+	} else {
+		r.Observations = observations(m["observations"])
+	}
+	r.Ret = rawOrNil(m["ret"])
+	r.StashID = text(m["stash_id"])
+	if r.StashID == "" {
+		r.StashID = text(m["stashId"])
+	}
+	return nil
+}
+
+// Summary returns exports.$summary as text: the string itself, or the JSON of
+// any other value; "" when absent.
+func (r *RunActionResponse) Summary() string {
+	if r == nil {
+		return ""
+	}
+	v := rawOrNil(r.Exports["$summary"])
+	if v == nil {
+		return ""
+	}
+	if s := text(v); s != "" {
+		return s
+	}
+	return string(v)
+}
+
+// RunAction runs an action. It is retried only on 429 and when the request was
+// never sent, unless req.Idempotent allows more. An action that fails reports
+// HTTP 200 with error observations: that comes back as a *ComponentError
+// together with the non-nil response.
+//
+// Endpoint: POST /v1/connect/{project_id}/actions/run
+func (c *Client) RunAction(ctx context.Context, req RunActionRequest) (*RunActionResponse, error) {
+	if req.ID == "" || req.ExternalUserID == "" {
+		return nil, errors.New("pdclient: run action: id and external user ID are required")
+	}
+	rel, err := c.projectPath("actions", "run")
+	if err != nil {
+		return nil, err
+	}
+	if req.ConfiguredProps == nil {
+		req.ConfiguredProps = map[string]any{}
+	}
+	kind := retryRun
+	if req.Idempotent {
+		kind = retryRead
+	}
+	var raw json.RawMessage
+	if err := c.post(ctx, rel, req, kind, &raw); err != nil {
+		return nil, err
+	}
+	body := unwrapData(raw)
+	var resp RunActionResponse
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &resp); err != nil {
+			return nil, fmt.Errorf("pdclient: POST /%s: decoding run result: %w", rel, err)
+		}
+	}
+	if msgs := runErrors(body, &resp); len(msgs) > 0 {
+		return &resp, c.componentError("run", msgs)
+	}
+	return &resp, nil
+}
+
+// runErrors collects the failures a run reports with HTTP 200: error
+// observations, errors[] and a top-level error.
+func runErrors(body json.RawMessage, resp *RunActionResponse) []string {
+	var msgs []string
+	for _, o := range resp.Observations {
+		if o.K == "error" {
+			msgs = append(msgs, observationMessage(o))
+		}
+	}
+	m := object(body)
+	msgs = append(msgs, errorMessages(stringList(m["errors"]))...)
+	if e, ok := m["error"]; ok {
+		if s := text(e); s != "" {
+			msgs = append(msgs, s)
+		} else if eo := object(e); eo != nil {
+			msgs = append(msgs, joinNameMessage(firstText(eo, "name", "title"), firstText(eo, "message", "detail"), string(e)))
+		}
+	}
+	return msgs
+}
+
+// errorMessages reads every entry of an errors[] list.
+func errorMessages(errs []string) []string {
+	out := make([]string, 0, len(errs))
+	for _, e := range errs {
+		if msg := errorMessage(e); msg != "" {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+// componentError builds a *ComponentError with redacted messages.
+func (c *Client) componentError(op string, msgs []string) *ComponentError {
+	for i, m := range msgs {
+		msgs[i] = capText(c.redact.redact(m), maxBodyText)
+	}
+	return &ComponentError{Op: op, Messages: msgs}
+}

@@ -1,0 +1,508 @@
+package pdclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/patrickmn/go-cache"
+	"golang.org/x/sync/singleflight"
+)
+
+// DefaultBaseURL is the origin of the Pipedream REST API.
+const DefaultBaseURL = "https://api.pipedream.com"
+
+// DefaultUserAgent is the product part of the User-Agent header.
+const DefaultUserAgent = "pipedream-mcp"
+
+// Defaults for Config's cache lifetimes.
+const (
+	DefaultCatalogTTL  = 10 * time.Minute
+	DefaultAccountsTTL = 30 * time.Second
+)
+
+const (
+	// tokenPath is the client-credentials token endpoint, relative to the base URL.
+	tokenPath = "v1/oauth/token"
+	// tokenFetchTimeout bounds one token request; it runs on the client's own
+	// context, not on any caller's.
+	tokenFetchTimeout = 30 * time.Second
+	// sharedFetchTimeout bounds a collapsed catalog or accounts fetch, which runs
+	// detached from the caller that started it so that other waiters still get
+	// its result when that caller goes away.
+	sharedFetchTimeout = 2 * time.Minute
+	// maxResponseBytes caps a successful response body.
+	maxResponseBytes = 32 << 20
+	// maxErrorBytes caps how much of an error body is read.
+	maxErrorBytes = 64 << 10
+	// listLimit is the page size asked for; the API may ignore it.
+	listLimit = 100
+	// maxPages stops a pagination that never ends.
+	maxPages = 1000
+	// fillConcurrency bounds the single-action reads that fill slim list items.
+	fillConcurrency = 4
+)
+
+// Config holds the settings of a Client. ClientID, ClientSecret, ProjectID and
+// Environment are required; the rest have defaults.
+type Config struct {
+	// ClientID and ClientSecret are the OAuth client of the Pipedream project
+	// (PIPEDREAM_CLIENT_ID, PIPEDREAM_CLIENT_SECRET).
+	ClientID, ClientSecret string
+	// ProjectID is the Connect project, "proj_..." (PIPEDREAM_PROJECT_ID).
+	ProjectID string
+	// Environment is "development" or "production" (PIPEDREAM_PROJECT_ENVIRONMENT),
+	// sent as x-pd-environment. Accounts exist per environment.
+	Environment string
+
+	// BaseURL is the API origin, default "https://api.pipedream.com". It may
+	// carry a path prefix; the token URL is {BaseURL}/v1/oauth/token.
+	BaseURL string
+	// UserAgent is the product name sent in User-Agent, default "pipedream-mcp".
+	UserAgent string
+	// Version is appended to the user agent: "pipedream-mcp/<Version>".
+	Version string
+	// CatalogTTL is how long app metadata and action catalogs are cached,
+	// default 10m.
+	CatalogTTL time.Duration
+	// AccountsTTL is how long a user's account list is cached, default 30s.
+	AccountsTTL time.Duration
+}
+
+// Option customises a Client built by New.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client whose transport, timeout and redirect
+// policy are used for both API and token calls. The client is copied; its
+// transport is wrapped, never modified.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.baseHTTP = hc
+		}
+	}
+}
+
+// WithLogger sets the logger. The client writes one debug line per HTTP
+// attempt (method, path, status, duration, attempt) and never logs bodies,
+// tokens or secrets. The default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithRetry sets the retry policy; zero fields keep their defaults.
+func WithRetry(p RetryPolicy) Option {
+	return func(c *Client) { c.retry = p }
+}
+
+// Client is a Pipedream Connect REST client for one project and environment.
+// It is safe for concurrent use. Build it with New.
+type Client struct {
+	cfg       Config
+	base      *url.URL // ends in "/"
+	basePath  string   // escaped path of base without its final "/"
+	userAgent string
+
+	baseHTTP *http.Client // as given by WithHTTPClient (or a default)
+	http     *http.Client // baseHTTP with the auth transport
+	tokens   *tokenCache
+	retry    RetryPolicy
+	logger   *slog.Logger
+	redact   *redactor
+	now      func() time.Time // clock of token expiry and Retry-After dates
+
+	catalog  *cache.Cache // apps and action catalogs
+	accounts *cache.Cache // account lists
+	// accMu orders account invalidations against fills, so that a fetch which
+	// started before an invalidation never stores its stale result after it.
+	accMu    sync.Mutex
+	accEpoch uint64
+	flights  singleflight.Group
+
+	stats struct {
+		requests, tokenFetches, retries, cacheHits, cacheMisses atomic.Int64
+	}
+}
+
+// Stats counts what a Client has done since it was built.
+type Stats struct {
+	// Requests is the number of HTTP requests sent to the Connect API,
+	// including retries (token requests not included).
+	Requests int64
+	// TokenFetches is the number of token requests.
+	TokenFetches int64
+	// Retries is the number of attempts after a first one.
+	Retries int64
+	// CacheHits and CacheMisses count catalog and account cache lookups.
+	CacheHits, CacheMisses int64
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:     c.stats.requests.Load(),
+		TokenFetches: c.stats.tokenFetches.Load(),
+		Retries:      c.stats.retries.Load(),
+		CacheHits:    c.stats.cacheHits.Load(),
+		CacheMisses:  c.stats.cacheMisses.Load(),
+	}
+}
+
+// New validates cfg, applies the options and returns a Client. Every invalid
+// setting is reported at once in a *ConfigError. No request is made; use
+// CheckCredentials to verify the credentials.
+func New(cfg Config, opts ...Option) (*Client, error) {
+	c := &Client{
+		baseHTTP: &http.Client{},
+		logger:   slog.New(slog.DiscardHandler),
+		now:      time.Now,
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(c)
+		}
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	if cfg.CatalogTTL == 0 {
+		cfg.CatalogTTL = DefaultCatalogTTL
+	}
+	if cfg.AccountsTTL == 0 {
+		cfg.AccountsTTL = DefaultAccountsTTL
+	}
+	base, err := c.validate(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.cfg = cfg
+	c.base = base
+	c.basePath = strings.TrimSuffix(base.EscapedPath(), "/")
+	c.userAgent = cfg.UserAgent
+	if cfg.Version != "" {
+		c.userAgent += "/" + cfg.Version
+	}
+	c.retry = c.retry.withDefaults()
+	c.redact = newRedactor(cfg.ClientSecret)
+
+	baseRT := c.baseHTTP.Transport
+	if baseRT == nil {
+		baseRT = http.DefaultTransport
+	}
+	tokenHTTP := *c.baseHTTP
+	tokenHTTP.Transport = &headerTransport{base: baseRT, userAgent: c.userAgent}
+	c.tokens = newTokenCache(c, base.JoinPath(tokenPath).String(), &tokenHTTP)
+
+	api := *c.baseHTTP
+	api.Transport = &authTransport{
+		base:   baseRT,
+		tokens: c.tokens,
+		origin: base.Scheme + "://" + base.Host,
+		client: c,
+	}
+	c.http = &api
+
+	c.catalog = cache.New(cfg.CatalogTTL, cleanupInterval(cfg.CatalogTTL))
+	c.accounts = cache.New(cfg.AccountsTTL, cleanupInterval(cfg.AccountsTTL))
+	return c, nil
+}
+
+func cleanupInterval(ttl time.Duration) time.Duration {
+	return max(2*ttl, time.Minute)
+}
+
+// validate checks cfg (defaults already applied) and the options, and returns
+// the parsed base URL with a trailing slash.
+func (c *Client) validate(cfg *Config) (*url.URL, error) {
+	var ce ConfigError
+	bad := func(field, format string, args ...any) {
+		ce.Problems = append(ce.Problems, ConfigProblem{Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	if strings.TrimSpace(cfg.ClientID) == "" {
+		bad("ClientID", "is required")
+	}
+	if strings.TrimSpace(cfg.ClientSecret) == "" {
+		bad("ClientSecret", "is required")
+	}
+	switch p := cfg.ProjectID; {
+	case strings.TrimSpace(p) == "":
+		bad("ProjectID", "is required")
+	case !validProjectID(p):
+		bad("ProjectID", "%q is not a project ID (proj_...)", p)
+	}
+	switch cfg.Environment {
+	case "development", "production":
+	case "":
+		bad("Environment", `is required ("development" or "production")`)
+	default:
+		bad("Environment", `%q must be "development" or "production"`, cfg.Environment)
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	switch {
+	case err != nil:
+		bad("BaseURL", "is not a URL")
+	case base.Scheme != "http" && base.Scheme != "https":
+		bad("BaseURL", "%q must be an http or https URL", base.Redacted())
+	case base.Host == "":
+		bad("BaseURL", "%q has no host", base.Redacted())
+	case base.User != nil:
+		bad("BaseURL", "must not carry credentials")
+	case base.RawQuery != "" || base.Fragment != "":
+		bad("BaseURL", "%q must not have a query or fragment", base.Redacted())
+	}
+	if strings.ContainsFunc(cfg.UserAgent+cfg.Version, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		bad("UserAgent", "contains control characters")
+	}
+	if cfg.CatalogTTL < 0 {
+		bad("CatalogTTL", "must not be negative")
+	}
+	if cfg.AccountsTTL < 0 {
+		bad("AccountsTTL", "must not be negative")
+	}
+	r := c.retry
+	if r.MaxAttempts < 0 || r.BaseDelay < 0 || r.MaxDelay < 0 || r.MaxElapsed < 0 {
+		bad("RetryPolicy", "must not have negative fields")
+	}
+	if len(ce.Problems) > 0 {
+		return nil, &ce
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base = base.JoinPath("/")
+	}
+	return base, nil
+}
+
+func validProjectID(p string) bool {
+	rest, ok := strings.CutPrefix(p, "proj_")
+	if !ok || rest == "" {
+		return false
+	}
+	for _, r := range rest {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ProjectID returns the configured project ID.
+func (c *Client) ProjectID() string { return c.cfg.ProjectID }
+
+// Environment returns the configured environment ("development" or "production").
+func (c *Client) Environment() string { return c.cfg.Environment }
+
+// connectPath builds the escaped relative path v1/connect/{segs...}.
+func connectPath(segs ...string) (string, error) {
+	var b strings.Builder
+	b.WriteString("v1/connect")
+	for _, s := range segs {
+		if s == "" || s == "." || s == ".." {
+			return "", fmt.Errorf("pdclient: invalid path segment %q", s)
+		}
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(s))
+	}
+	return b.String(), nil
+}
+
+// projectPath builds v1/connect/{project_id}/{segs...}.
+func (c *Client) projectPath(segs ...string) (string, error) {
+	return connectPath(append([]string{c.cfg.ProjectID}, segs...)...)
+}
+
+// newRequest builds a Connect API request. rel is an escaped path relative to
+// the base URL (it never starts with "/", so a base path prefix is kept); body,
+// when not nil, is sent as JSON and can be replayed for retries.
+func (c *Client) newRequest(ctx context.Context, method, rel string, query url.Values, body any) (*http.Request, error) {
+	if strings.HasPrefix(rel, "/") {
+		return nil, fmt.Errorf("pdclient: relative path %q must not start with /", rel)
+	}
+	u := c.base.String() + rel
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(body); err != nil {
+			return nil, fmt.Errorf("pdclient: encoding %s /%s: %w", method, rel, err)
+		}
+		rd = bytes.NewReader(buf.Bytes())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("pdclient: %s /%s: %w", method, rel, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("x-pd-environment", c.cfg.Environment)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// apiPath is the request's path as the API documents it (without the base
+// URL's prefix and without the query), used in errors and logs.
+func (c *Client) apiPath(req *http.Request) string {
+	p := strings.TrimPrefix(req.URL.EscapedPath(), c.basePath)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p
+}
+
+// do sends req, retrying as kind allows, checks the response and decodes a
+// successful body into v (when v is not nil). It is, with newRequest, the only
+// code that touches HTTP.
+func (c *Client) do(req *http.Request, kind retryKind, v any) error {
+	ctx := req.Context()
+	path := c.apiPath(req)
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		r := req
+		if attempt > 1 {
+			c.stats.retries.Add(1)
+			r = req.Clone(ctx)
+			if req.GetBody != nil {
+				body, err := req.GetBody()
+				if err != nil {
+					return fmt.Errorf("pdclient: %s %s: %w", req.Method, path, err)
+				}
+				r.Body = body
+			}
+		}
+		t0 := time.Now()
+		resp, err := c.http.Do(r)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("pdclient: %s %s: %w", req.Method, path, ctx.Err())
+			}
+			err, sent := c.transportError(req.Method, path, err)
+			c.logAttempt(ctx, req.Method, path, 0, time.Since(t0), attempt, err)
+			if !kind.retryError(err, sent) || attempt >= c.retry.MaxAttempts {
+				return err
+			}
+			if !c.sleep(ctx, attempt, 0, start) {
+				if ctx.Err() != nil {
+					return fmt.Errorf("%w (after: %v)", ctx.Err(), err)
+				}
+				return err
+			}
+			continue
+		}
+		c.logAttempt(ctx, req.Method, path, resp.StatusCode, time.Since(t0), attempt, nil)
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return c.decode(resp, req.Method, path, v)
+		}
+		apiErr := c.checkResponse(resp, req.Method, path)
+		if !kind.retryStatus(resp.StatusCode) || attempt >= c.retry.MaxAttempts {
+			return apiErr
+		}
+		if !c.sleep(ctx, attempt, apiErr.RetryAfter, start) {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w (after: %v)", ctx.Err(), apiErr)
+			}
+			return apiErr
+		}
+	}
+}
+
+// transportError turns an http.Client error into the error the caller sees,
+// and reports whether the request may have reached the API.
+func (c *Client) transportError(method, path string, err error) (error, bool) {
+	var te *tokenError
+	if errors.As(err, &te) {
+		// The access token could not be had: nothing was sent.
+		var ae *APIError
+		if errors.As(te.err, &ae) {
+			return ae, false
+		}
+		return te.err, false
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("pdclient: %s %s: %w", method, path, err), !dialError(err)
+}
+
+func (c *Client) logAttempt(ctx context.Context, method, path string, status int, d time.Duration, attempt int, err error) {
+	if !c.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", method),
+		slog.String("path", path),
+		slog.Int("status", status),
+		slog.Duration("duration", d),
+		slog.Int("attempt", attempt),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", c.redact.redact(err.Error())))
+	}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "pipedream request", attrs...)
+}
+
+// decode reads a 2xx body into v. An empty body leaves v unchanged.
+func (c *Client) decode(resp *http.Response, method, path string, v any) error {
+	defer resp.Body.Close()
+	if v == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		if ctx := resp.Request.Context(); ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return fmt.Errorf("pdclient: %s %s: reading response: %w", method, path, err)
+	}
+	if len(data) > maxResponseBytes {
+		return fmt.Errorf("pdclient: %s %s: response larger than %d bytes", method, path, maxResponseBytes)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("pdclient: %s %s: decoding response: %w", method, path, err)
+	}
+	return nil
+}
+
+// get is do for a GET whose body is decoded into v.
+func (c *Client) get(ctx context.Context, rel string, query url.Values, v any) error {
+	req, err := c.newRequest(ctx, http.MethodGet, rel, query, nil)
+	if err != nil {
+		return err
+	}
+	return c.do(req, retryRead, v)
+}
+
+// post is do for a POST with a JSON body.
+func (c *Client) post(ctx context.Context, rel string, body any, kind retryKind, v any) error {
+	req, err := c.newRequest(ctx, http.MethodPost, rel, nil, body)
+	if err != nil {
+		return err
+	}
+	return c.do(req, kind, v)
+}

@@ -1,0 +1,323 @@
+package pdtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
+)
+
+// maxRunDelay caps the delay an action may ask for through its props.
+const maxRunDelay = 10 * time.Minute
+
+// runResponse is the body of actions/run.
+type runResponse struct {
+	Exports map[string]any         `json:"exports"`
+	OS      []pdclient.Observation `json:"os"`
+	Ret     any                    `json:"ret,omitempty"`
+	StashID string                 `json:"stash_id,omitempty"`
+}
+
+// handleRun serves POST .../actions/run. Request-level problems (bad JSON, no
+// id or user, unknown component or version) are 4xx; component-level problems
+// are HTTP 200 with one error observation per problem, as the API reports them.
+func (f *Fake) handleRun(w http.ResponseWriter, r *http.Request, env string) {
+	var body struct {
+		componentBody
+		StashID json.RawMessage `json:"stash_id"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	rec := RunRecord{
+		ID:              body.ID,
+		ExternalUserID:  body.ExternalUserID,
+		Version:         body.Version,
+		DynamicPropsID:  body.DynamicPropsID,
+		ConfiguredProps: map[string]any{},
+		HasStashID:      len(body.StashID) > 0,
+		Environment:     env,
+	}
+	for k, raw := range body.ConfiguredProps {
+		var v any
+		_ = json.Unmarshal(raw, &v)
+		rec.ConfiguredProps[k] = v
+	}
+	f.mu.Lock()
+	f.runs = append(f.runs, rec)
+	idx := len(f.runs) - 1
+	delay := f.runDelay
+	f.mu.Unlock()
+
+	if !sleep(r, delay) {
+		return
+	}
+	a := f.check(w, &body.componentBody)
+	if a == nil {
+		return
+	}
+	props, problems := f.runProblems(a, &body.componentBody, rec.HasStashID, env)
+	if len(problems) > 0 {
+		writeJSON(w, http.StatusOK, runResponse{Exports: map[string]any{}, OS: errorObservations(problems...)})
+		return
+	}
+	f.mu.Lock()
+	f.runs[idx].Executed = true
+	f.actionSeq[a.key]++
+	seq := f.actionSeq[a.key]
+	f.mu.Unlock()
+
+	resp, ok := f.perform(r, a, props, &body.componentBody, seq)
+	if !ok {
+		return // the client went away during a slow action
+	}
+	if rec.HasStashID {
+		resp.StashID = "stash_" + randomAlnum(12)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// sleep waits d unless the request is cancelled first; it reports whether the
+// wait completed.
+func sleep(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+func errorObservations(msgs ...string) []pdclient.Observation {
+	ts := float64(time.Now().UnixMilli())
+	out := make([]pdclient.Observation, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, pdclient.Observation{K: "error", TS: ts, Err: &pdclient.ObservationError{Name: "Error", Message: m}})
+	}
+	return out
+}
+
+// runProblems checks a run request against the props it must satisfy: dynamic
+// props, accounts, File Stash, required props, withLabel and value types.
+func (f *Fake) runProblems(a *catalogAction, b *componentBody, hasStash bool, env string) ([]pdclient.ConfigurableProp, []string) {
+	if b.DynamicPropsID == "" && a.reloads() {
+		return nil, []string{fmt.Sprintf(
+			"undefined is not an array or an array-like: component %s has props with reloadProps, so run needs the dynamic_props_id returned by reload props", a.key)}
+	}
+	props, msg := f.propsFor(a, b, env)
+	if msg != "" {
+		return nil, []string{msg}
+	}
+	problems := f.checkApps(a, props, b, env)
+	if a.comp.Stash == "required" && !hasStash {
+		problems = append(problems, fmt.Sprintf("component %s requires File Stash: pass stash_id", a.key))
+	}
+	for _, p := range props {
+		if !isArgument(p) {
+			continue
+		}
+		raw := b.ConfiguredProps[p.Name]
+		if isAbsent(raw) {
+			if !p.Optional && len(p.Default) == 0 {
+				problems = append(problems, fmt.Sprintf("required prop %q (%s) is missing", p.Name, labelOf(p)))
+			}
+			continue
+		}
+		var v any
+		if json.Unmarshal(raw, &v) != nil {
+			continue
+		}
+		if p.WithLabel {
+			m, _ := v.(map[string]any)
+			lv, ok := m["__lv"].(map[string]any)
+			if !ok {
+				problems = append(problems, fmt.Sprintf(`prop %q has withLabel: send it as {"__lv": {"label": "...", "value": ...}}`, p.Name))
+				continue
+			}
+			v = lv["value"]
+		}
+		if msg := typeProblem(p, v); msg != "" {
+			problems = append(problems, msg)
+		}
+	}
+	return props, problems
+}
+
+// isArgument reports whether a caller sets this prop (not the platform, and not
+// hidden, disabled or readOnly).
+func isArgument(p pdclient.ConfigurableProp) bool {
+	if p.Name == "" || p.Hidden || p.Disabled || p.ReadOnly {
+		return false
+	}
+	switch p.Type {
+	case "app", "alert", "dir", "data_store":
+		return false
+	}
+	return !strings.HasPrefix(p.Type, "$.interface.") && !strings.HasPrefix(p.Type, "$.service.")
+}
+
+func labelOf(p pdclient.ConfigurableProp) string {
+	if p.Label != "" {
+		return p.Label
+	}
+	return p.Name
+}
+
+// typeProblem checks a value against the prop's type; unknown types take any value.
+func typeProblem(p pdclient.ConfigurableProp, v any) string {
+	isInt := func(v any) bool { n, ok := v.(float64); return ok && n == math.Trunc(n) }
+	isStr := func(v any) bool { _, ok := v.(string); return ok }
+	each := func(v any, ok func(any) bool) bool {
+		list, isList := v.([]any)
+		if !isList {
+			return false
+		}
+		for _, e := range list {
+			if !ok(e) {
+				return false
+			}
+		}
+		return true
+	}
+	var want string
+	switch p.Type {
+	case "string", "$.airtable.baseId", "$.airtable.tableId", "$.airtable.viewId", "$.airtable.fieldId", "$.discord.channel":
+		if !isStr(v) {
+			want = "a string"
+		}
+	case "string[]", "$.discord.channel[]":
+		if !each(v, isStr) {
+			want = "a list of strings"
+		}
+	case "integer":
+		if !isInt(v) {
+			want = "an integer"
+		}
+	case "integer[]":
+		if !each(v, isInt) {
+			want = "a list of integers"
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			want = "a boolean"
+		}
+	case "object", "sql", "http_request":
+		if _, ok := v.(map[string]any); !ok {
+			want = "a JSON object"
+		}
+	}
+	if want == "" {
+		return ""
+	}
+	return fmt.Sprintf("prop %q must be %s", p.Name, want)
+}
+
+// perform runs the action's catalog behaviour. It reports false when the client
+// went away during the action's delay.
+func (f *Fake) perform(r *http.Request, a *catalogAction, props []pdclient.ConfigurableProp, b *componentBody, seq int) (runResponse, bool) {
+	spec := a.run
+	if spec == nil {
+		spec = &runSpec{Kind: "echo", Summary: "Ran " + a.comp.Name, Ret: json.RawMessage(`"{{$input}}"`)}
+	}
+	vals := configuredValues(b.ConfiguredProps)
+	static := map[string]bool{}
+	for _, p := range a.comp.ConfigurableProps {
+		static[p.Name] = true
+	}
+	input, fields := map[string]any{}, map[string]any{}
+	for _, p := range props {
+		v, ok := vals[p.Name]
+		if !ok || p.Type == "app" {
+			continue
+		}
+		input[p.Name] = v
+		if !static[p.Name] {
+			fields[p.Name] = v
+		}
+	}
+	for _, p := range appProps(a, props) {
+		delete(vals, p.Name)
+	}
+	for _, name := range spec.Redact {
+		if _, ok := input[name]; ok {
+			input[name] = "[redacted]"
+		}
+	}
+	tc := newTemplateContext(vals, b.ExternalUserID, seq)
+	tc.input, tc.fields = input, fields
+
+	delay := time.Duration(spec.DelayMS) * time.Millisecond
+	if n, ok := vals[spec.DelayProp].(float64); ok && spec.DelayProp != "" {
+		delay = time.Duration(n * float64(time.Millisecond))
+	}
+	if !sleep(r, min(delay, maxRunDelay)) {
+		return runResponse{}, false
+	}
+
+	if len(spec.Item) > 0 {
+		n := spec.Count
+		if c, ok := vals[spec.CountProp].(float64); ok && spec.CountProp != "" {
+			n = int(c)
+		}
+		if spec.MaxCount > 0 {
+			n = min(n, spec.MaxCount)
+		}
+		n = min(max(n, 0), 1000)
+		items := make([]any, 0, n)
+		for i := 1; i <= n; i++ {
+			tc.i = i
+			items = append(items, tc.renderJSON(spec.Item))
+		}
+		tc.i = 0
+		tc.items = items
+	}
+	if spec.Error != "" {
+		name := spec.ErrorName
+		if name == "" {
+			name = "Error"
+		}
+		obs := errorObservations(stringify(tc.renderString(spec.Error)))
+		obs[0].Err.Name = name
+		return runResponse{Exports: map[string]any{}, OS: obs}, true
+	}
+	var ret any
+	switch {
+	case spec.Bytes > 0:
+		ret = largeResult(spec.Bytes)
+	case len(spec.Ret) > 0:
+		ret = tc.renderJSON(spec.Ret)
+	default:
+		ret = input
+	}
+	exports := map[string]any{}
+	for k, raw := range spec.Exports {
+		exports[k] = tc.renderJSON(raw)
+	}
+	summary := "Ran " + a.comp.Name
+	if spec.Summary != "" {
+		summary = stringify(tc.renderString(spec.Summary))
+	}
+	exports["$summary"] = summary
+	return runResponse{Exports: exports, OS: []pdclient.Observation{}, Ret: ret}, true
+}
+
+// largeResult is a list of records of about n bytes of JSON.
+func largeResult(n int) []any {
+	const chunk = 1000
+	data := strings.Repeat("x", chunk)
+	rows := make([]any, 0, n/chunk+1)
+	for size := 0; size < n; size += chunk { // each row is a little more than chunk
+		rows = append(rows, map[string]any{"index": len(rows), "data": data})
+	}
+	return rows
+}

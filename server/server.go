@@ -1,0 +1,178 @@
+// Package server assembles the MCP server (mark3labs/mcp-go) around a tool set
+// and serves it over stdio, legacy SSE or Streamable HTTP, with HTTP
+// authentication, health endpoints and graceful shutdown. It knows nothing of
+// Pipedream: the tools package builds every tool and handler it serves.
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+)
+
+// Toolset is what the server serves: the current tools, a per-request filter,
+// and catalog readiness.
+type Toolset interface {
+	Tools() []mcpserver.ServerTool
+	Filter(ctx context.Context, tools []mcp.Tool) []mcp.Tool
+	Ready() bool
+	WaitReady(ctx context.Context, max time.Duration)
+}
+
+// Options configure the server.
+type Options struct {
+	Name, Version string
+	Instructions  string
+	Logger        *slog.Logger
+	// ListWait bounds how long tools/list waits for the catalogs on a cold start
+	// (default 10s); after it, the tools known so far are listed.
+	ListWait time.Duration
+}
+
+// Server is one MCP server over one tool set.
+type Server struct {
+	mcp      *mcpserver.MCPServer
+	tools    Toolset
+	log      *slog.Logger
+	listWait time.Duration
+	inflight sync.WaitGroup
+}
+
+// New builds the MCP server and registers the tool set's current tools.
+func New(ts Toolset, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ListWait <= 0 {
+		opts.ListWait = 10 * time.Second
+	}
+	s := &Server{tools: ts, log: opts.Logger, listWait: opts.ListWait}
+	hooks := &mcpserver.Hooks{}
+	hooks.AddBeforeListTools(func(ctx context.Context, _ any, _ *mcp.ListToolsRequest) {
+		if !ts.Ready() {
+			ts.WaitReady(ctx, s.listWait)
+		}
+	})
+	hooks.AddBeforeCallTool(func(ctx context.Context, _ any, _ *mcp.CallToolRequest) {
+		if !ts.Ready() {
+			ts.WaitReady(ctx, s.listWait)
+		}
+	})
+	hooks.AddOnError(func(ctx context.Context, id any, method mcp.MCPMethod, _ any, err error) {
+		s.log.Debug("request failed", "method", string(method), "err", err)
+	})
+	mopts := []mcpserver.ServerOption{
+		mcpserver.WithToolCapabilities(true),
+		mcpserver.WithLogging(),
+		mcpserver.WithHooks(hooks),
+		mcpserver.WithToolFilter(ts.Filter),
+		mcpserver.WithToolHandlerMiddleware(s.track),
+		mcpserver.WithToolHandlerMiddleware(s.recover),
+	}
+	if opts.Instructions != "" {
+		mopts = append(mopts, mcpserver.WithInstructions(opts.Instructions))
+	}
+	s.mcp = mcpserver.NewMCPServer(opts.Name, opts.Version, mopts...)
+	s.mcp.SetTools(ts.Tools()...)
+	return s
+}
+
+// MCP returns the underlying mcp-go server (in-process clients in tests).
+func (s *Server) MCP() *mcpserver.MCPServer { return s.mcp }
+
+// Refresh re-registers the tool set's tools in one batch, which sends one
+// notifications/tools/list_changed to every session.
+func (s *Server) Refresh() {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("registering tools failed", "panic", fmt.Sprint(r))
+		}
+	}()
+	s.mcp.SetTools(s.tools.Tools()...)
+}
+
+// track counts calls in flight so shutdown can wait for them.
+func (s *Server) track(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		s.inflight.Add(1)
+		defer s.inflight.Done()
+		return next(ctx, req)
+	}
+}
+
+// recover turns a panicking handler into an error result; the stack goes to the
+// log, never to the client.
+func (s *Server) recover(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("tool handler panicked", "tool", req.Params.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				res, err = mcp.NewToolResultError("Internal error in this server while running the tool; it was logged. Retrying will likely fail the same way."), nil
+			}
+		}()
+		return next(ctx, req)
+	}
+}
+
+// WaitIdle waits until no tool call is in flight, or ctx ends.
+func (s *Server) WaitIdle(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ServeStdio serves one client over in/out until in ends or ctx is cancelled.
+// base decorates the session context (the end user, from configuration). When
+// ctx is cancelled, calls in flight get up to grace to finish first.
+func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, base func(context.Context) context.Context, grace time.Duration) error {
+	listenCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	stdio := mcpserver.NewStdioServer(s.mcp)
+	stdio.SetErrorLogger(log.New(slogWriter{s.log}, "", 0))
+	if base != nil {
+		stdio.SetContextFunc(base)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- stdio.Listen(listenCtx, in, out) }()
+	select {
+	case err := <-errc:
+		if err == io.EOF || err == context.Canceled {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		wctx, cancel := context.WithTimeout(context.Background(), grace)
+		if err := s.WaitIdle(wctx); err != nil {
+			s.log.Warn("shutdown: calls still in flight after the grace period; cancelling them", "grace", grace)
+		}
+		cancel()
+		stop()
+		<-errc
+		return nil
+	}
+}
+
+// slogWriter adapts mcp-go's log.Logger output to slog at warn level.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	msg := string(p)
+	if n := len(msg); n > 0 && msg[n-1] == '\n' {
+		msg = msg[:n-1]
+	}
+	w.l.Warn(msg, "component", "mcp-stdio")
+	return len(p), nil
+}

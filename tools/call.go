@@ -1,0 +1,350 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
+)
+
+// rawArguments returns the call's arguments as JSON ({} when absent).
+func rawArguments(req mcp.CallToolRequest) json.RawMessage {
+	switch v := req.GetRawArguments().(type) {
+	case json.RawMessage:
+		if len(v) > 0 {
+			return v
+		}
+	case nil:
+	default:
+		if b, err := json.Marshal(v); err == nil {
+			return b
+		}
+	}
+	return json.RawMessage("{}")
+}
+
+// callEnv is what every handler of one call works with.
+type callEnv struct {
+	tool *actionTool
+	user string
+	args schema.Args
+}
+
+// actionHandler runs one action for the caller (DESIGN.md "Calls" 1-5).
+func (s *Set) actionHandler(t *actionTool) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		start := time.Now()
+		r, account, user := s.runAction(ctx, t, req)
+		s.audit(ctx, t.conn.Name, t.component.Key, user, account, r.Status, time.Since(start))
+		return toolResult(r, s.opts.ResultLimit), nil
+	}
+}
+
+func (s *Set) audit(ctx context.Context, conn, action, user, account, status string, d time.Duration) {
+	s.log.InfoContext(ctx, "tool call", "connection", conn, "action", action, "external_user_id", user, "account_id", account, "status", status, "duration_ms", d.Milliseconds())
+}
+
+func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequest) (Result, string, string) {
+	base := Result{Action: t.component.Key, Version: t.component.Version, App: t.conn.App}
+
+	// 1. Validate: no upstream call on bad input.
+	raw := rawArguments(req)
+	args, ferrs := t.validator.Validate(raw)
+	if len(ferrs) > 0 {
+		return invalidArgs(base, ferrs, fmt.Sprintf("Fix the fields above and call %s again.", t.name)), "", ""
+	}
+	base.Notes = args.Notes
+
+	user, ok := s.endUser(ctx, t.conn.Admin, t.conn.ServiceUser, req.Params.Meta)
+	if !ok {
+		base.Status = StatusError
+		base.Errors = []string{"no end user: this server was started without an external user id for this session"}
+		base.Next = "Ask the operator to configure --external-user-id (stdio) or authenticate the HTTP session."
+		return base, "", ""
+	}
+
+	// 2. Resolve the account.
+	acct, res := s.resolveAccount(ctx, t.conn, user, args.AccountID, base)
+	if res != nil {
+		return *res, "", user
+	}
+	base.AccountID = acct.ID
+
+	configured := t.tr.ConfiguredProps(args)
+	dynamicID := args.DynamicPropsID
+
+	// 3. Reload props for dynamic actions when no dynamic props id was given.
+	if t.tr.Dynamic && dynamicID == "" {
+		rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+		reloaded, rtr, r := s.reload(rctx, t, user, acct.ID, configured, "", base)
+		cancel()
+		if r != nil {
+			return *r, acct.ID, user
+		}
+		v, err := schema.NewValidator(rtr)
+		if err != nil {
+			base.Status = StatusUpstreamError
+			base.Errors = []string{"the reloaded fields could not be turned into a schema: " + err.Error()}
+			return base, acct.ID, user
+		}
+		rargs, ferrs := v.Validate(raw)
+		if len(ferrs) == 0 {
+			ferrs = rtr.MissingRequired(rargs)
+		}
+		if len(ferrs) > 0 {
+			return invalidArgs(base, ferrs, fmt.Sprintf("These fields appeared once the others were set. Call pipedream_describe (tool=%q) to see them all, then call %s again.", t.name, t.name)), acct.ID, user
+		}
+		rargs.Notes = append(rargs.Notes, args.Notes...)
+		base.Notes = dedupe(rargs.Notes)
+		configured = rtr.ConfiguredProps(rargs)
+		dynamicID = reloaded
+	}
+
+	// 4. Run.
+	configured[t.tr.AppProp] = map[string]any{"authProvisionId": acct.ID}
+	runReq := pdclient.RunActionRequest{
+		ID:              t.component.Key,
+		ExternalUserID:  user,
+		Version:         t.component.Version,
+		ConfiguredProps: configured,
+		DynamicPropsID:  dynamicID,
+		Idempotent:      t.component.Annotations != nil && t.component.Annotations.IdempotentHint != nil && *t.component.Annotations.IdempotentHint,
+	}
+	if t.component.Stash == "required" {
+		runReq.StashID = "NEW"
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	defer cancel()
+	started := s.opts.Now()
+	resp, err := t.conn.Client.RunAction(rctx, runReq)
+	elapsed := s.opts.Now().Sub(started).Milliseconds()
+	base.ExecutedAt = started.UTC().Format(time.RFC3339)
+	base.DurationMS = &elapsed
+	if resp != nil {
+		base.Summary = resp.Summary()
+		base.Ret = resp.Ret
+		base.Exports = otherExports(resp.Exports)
+		base.Resource = findResource(resp.Ret)
+	}
+	if err != nil {
+		return s.failure(ctx, base, err, true), acct.ID, user
+	}
+	base.Status = StatusSuccess
+	return base, acct.ID, user
+}
+
+// reload calls the props reload and translates the reloaded props. It returns
+// the dynamic props id and the translation, or a result to return.
+func (s *Set) reload(ctx context.Context, t *actionTool, user, accountID string, configured map[string]any, dynamicID string, base Result) (string, *schema.Translation, *Result) {
+	cp := make(map[string]any, len(configured)+1)
+	for k, v := range configured {
+		cp[k] = v
+	}
+	cp[t.tr.AppProp] = map[string]any{"authProvisionId": accountID}
+	resp, err := t.conn.Client.ReloadProps(ctx, pdclient.ReloadPropsRequest{
+		ID: t.component.Key, ExternalUserID: user, Version: t.component.Version,
+		ConfiguredProps: cp, DynamicPropsID: dynamicID,
+	})
+	if err != nil {
+		r := s.failure(ctx, base, err, false)
+		return "", nil, &r
+	}
+	rtr, err := schema.Translate(resp.DynamicProps.ConfigurableProps, schema.Options{App: t.conn.App})
+	if err != nil {
+		r := base
+		r.Status = StatusUpstreamError
+		r.Errors = []string{"the reloaded fields could not be read: " + err.Error()}
+		return "", nil, &r
+	}
+	return resp.DynamicProps.ID, rtr, nil
+}
+
+func invalidArgs(base Result, ferrs []schema.FieldError, next string) Result {
+	base.Status = StatusInvalidArgs
+	for _, fe := range ferrs {
+		msg := fe.Error()
+		if fe.Description != "" && !strings.Contains(msg, fe.Description) {
+			msg += " (" + fe.Description + ")"
+		}
+		base.Errors = append(base.Errors, msg)
+	}
+	base.Next = next
+	return base
+}
+
+func otherExports(ex map[string]json.RawMessage) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for k, v := range ex {
+		if k == "$summary" {
+			continue
+		}
+		out[k] = v
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// failure maps an upstream error to a result. run says whether the error came
+// from actions/run (so a timeout may mean the action ran).
+func (s *Set) failure(ctx context.Context, base Result, err error, run bool) Result {
+	var ce *pdclient.ComponentError
+	var ae *pdclient.APIError
+	switch {
+	case errors.As(err, &ce):
+		base.Status = StatusError
+		base.Errors = append(base.Errors, ce.Messages...)
+		if len(base.Errors) == 0 {
+			base.Errors = []string{err.Error()}
+		}
+		base.Next = "The action reported the error above. Fix the arguments it names, or check the account's permissions, then retry."
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		base.Status = StatusTimeout
+		if ctx.Err() == context.Canceled {
+			base.Errors = []string{"the call was cancelled"}
+		} else {
+			base.Errors = []string{fmt.Sprintf("no answer from Pipedream within %s", s.opts.CallTimeout)}
+		}
+		if run {
+			base.Next = "The action may or may not have run. Check its effect (e.g. list or get the resource) before retrying."
+		} else {
+			base.Next = "Nothing was run. Retry the call."
+		}
+	case errors.As(err, &ae) && ae.StatusCode == 429:
+		base.Status = StatusRateLimited
+		secs := int(math.Ceil(ae.RetryAfter.Seconds()))
+		if secs <= 0 {
+			secs = 60
+		}
+		base.RetryAfterSeconds = secs
+		base.Errors = []string{"Pipedream rate limit reached"}
+		base.Next = fmt.Sprintf("Nothing was run. Retry after %d s.", secs)
+	case errors.As(err, &ae):
+		base.Status = StatusUpstreamError
+		base.Errors = []string{upstreamMessage(ae)}
+		switch {
+		case ae.StatusCode >= 500 && run:
+			base.Next = "Pipedream failed. The action may or may not have run; check before retrying."
+		case ae.StatusCode >= 500:
+			base.Next = "Pipedream failed. Retry in a little while."
+		case ae.StatusCode == 401 || ae.StatusCode == 403:
+			base.Next = "The server's Pipedream credentials were refused. Tell the operator; retrying will not help."
+		default:
+			base.Next = "Pipedream refused the request. Check the arguments named above."
+		}
+	default:
+		base.Status = StatusUpstreamError
+		base.Errors = []string{"could not reach Pipedream: " + err.Error()}
+		base.Next = "Retry in a little while."
+	}
+	return base
+}
+
+func upstreamMessage(ae *pdclient.APIError) string {
+	msg := ae.Message
+	if msg == "" {
+		msg = strings.TrimSpace(ae.Body)
+	}
+	if msg == "" {
+		msg = fmt.Sprintf("HTTP %d", ae.StatusCode)
+	}
+	return fmt.Sprintf("Pipedream answered %d: %s", ae.StatusCode, msg)
+}
+
+// resolveAccount picks the account a call runs with: the one named (which must
+// be the caller's, for this app), else the newest healthy one. With none, it
+// returns an account_required result with a Connect Link (user connections) or a
+// note for the administrator (admin connections).
+func (s *Set) resolveAccount(ctx context.Context, c *connState, user, requested string, base Result) (*pdclient.Account, *Result) {
+	accts, err := c.Client.ListAccounts(ctx, user, c.App)
+	if err != nil {
+		r := s.failure(ctx, base, err, false)
+		return nil, &r
+	}
+	mine := make([]pdclient.Account, 0, len(accts))
+	for _, a := range accts {
+		if a.AppSlug() != "" && a.AppSlug() != c.App {
+			continue
+		}
+		if a.ExternalID != "" && a.ExternalID != user {
+			continue
+		}
+		mine = append(mine, a)
+	}
+	if requested != "" {
+		for i := range mine {
+			if mine[i].ID == requested {
+				return &mine[i], nil
+			}
+		}
+		r := base
+		r.Status = StatusInvalidArgs
+		r.Errors = []string{fmt.Sprintf("%s: %q is not one of your connected %s accounts", schema.ArgAccountID, requested, c.App)}
+		r.Next = fmt.Sprintf("Call pipedream_accounts (app=%q) to list your accounts, or leave %s out to use the newest healthy one.", c.App, schema.ArgAccountID)
+		return nil, &r
+	}
+	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Created().After(mine[j].Created()) })
+	for i := range mine {
+		if mine[i].Healthy && !mine[i].Dead {
+			return &mine[i], nil
+		}
+	}
+	r := s.accountRequired(ctx, c, user, base, len(mine) > 0)
+	return nil, &r
+}
+
+func (s *Set) accountRequired(ctx context.Context, c *connState, user string, base Result, unhealthy bool) Result {
+	base.Status = StatusAccountRequired
+	what := fmt.Sprintf("No connected %s account", c.App)
+	if unhealthy {
+		what = fmt.Sprintf("No healthy %s account (the connected ones need to be reconnected)", c.App)
+	}
+	if c.Admin {
+		base.Errors = []string{what + " for this server's service identity."}
+		base.Next = fmt.Sprintf("An administrator must connect a %s account for the service identity %q in Pipedream Connect; no link is offered here because anyone using it would attach their account to the shared identity.", c.App, user)
+		return base
+	}
+	link, err := s.connectLink(ctx, c, user)
+	if err != nil {
+		base.Errors = []string{what + ".", "a Connect Link could not be created: " + err.Error()}
+		base.Next = "Retry in a little while to get a link to connect the account."
+		return base
+	}
+	base.ConnectURL = link
+	base.Errors = []string{what + "."}
+	base.Next = fmt.Sprintf("Ask the user to open this link to connect their %s account, then retry: %s", c.App, link)
+	return base
+}
+
+// connectLink creates a Connect token for user and returns the Connect Link for
+// the connection's app.
+func (s *Set) connectLink(ctx context.Context, c *connState, user string) (string, error) {
+	tok, err := c.Client.CreateConnectToken(ctx, pdclient.ConnectTokenRequest{ExternalUserID: user, WebhookURI: s.opts.WebhookURI})
+	if err != nil {
+		return "", err
+	}
+	return pdclient.ConnectLink(tok, c.App), nil
+}

@@ -1,0 +1,8 @@
+// Package tools builds MCP tools from Pipedream Connect connections: one tool per
+// action of each connection's app, plus the server-wide pipedream_* helpers, and
+// the handlers that run them for the right end user: argument validation, account
+// resolution, Connect Links, remote options, dynamic props, the run itself and the
+// shaping of its result. It also owns configured workflows as tools and the
+// Connect webhook handler. It knows nothing of transports: the server package
+// mounts what this package builds.
+package tools

@@ -1,0 +1,379 @@
+package tools
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
+)
+
+// Names of the server-wide helper tools.
+const (
+	ToolListOptions = "pipedream_list_options"
+	ToolDescribe    = "pipedream_describe"
+	ToolAccounts    = "pipedream_accounts"
+)
+
+var helperNames = []string{ToolListOptions, ToolDescribe, ToolAccounts}
+
+// Helper input schemas: plain objects every host accepts.
+const (
+	listOptionsSchema = `{"type":"object","properties":{` +
+		`"tool":{"type":"string","description":"Name of the tool whose field needs a value, e.g. slack_send_message_to_channel."},` +
+		`"prop":{"type":"string","description":"The field (argument name) to list valid values for."},` +
+		`"configured_props":{"type":"object","description":"Values already chosen for the tool's other fields, keyed by argument name. Fields often depend on earlier ones (a sheet on a drive, labels on a repository).","additionalProperties":true},` +
+		`"query":{"type":"string","description":"Optional search text, for fields that support searching."},` +
+		`"page_token":{"type":"string","description":"next_page_token from a previous answer, to get the next page."},` +
+		`"_account_id":{"type":"string","description":"Connected account to use (apn_...); default: the newest healthy account."},` +
+		`"_dynamic_props_id":{"type":"string","description":"dyp_... id from pipedream_describe, for fields that appeared after a reload."}` +
+		`},"required":["tool","prop"],"additionalProperties":false}`
+	describeSchema = `{"type":"object","properties":{` +
+		`"tool":{"type":"string","description":"Name of the tool to describe."},` +
+		`"configured_props":{"type":"object","description":"Values chosen so far, keyed by argument name; the answer lists the fields these values reveal.","additionalProperties":true},` +
+		`"_account_id":{"type":"string","description":"Connected account to use (apn_...); default: the newest healthy account."},` +
+		`"_dynamic_props_id":{"type":"string","description":"dyp_... id from a previous pipedream_describe answer."}` +
+		`},"required":["tool"],"additionalProperties":false}`
+	accountsSchema = `{"type":"object","properties":{` +
+		`"app":{"type":"string","description":"App slug (e.g. slack). Default: every app this server serves."}` +
+		`},"additionalProperties":false}`
+)
+
+func (s *Set) helperTools() []mcpserver.ServerTool {
+	ro := mcp.ToBoolPtr(true)
+	no := mcp.ToBoolPtr(false)
+	mk := func(name, title, desc, schemaJSON string, h mcpserver.ToolHandlerFunc) mcpserver.ServerTool {
+		t := mcp.NewToolWithRawSchema(name, desc, json.RawMessage(schemaJSON))
+		t.Annotations = mcp.ToolAnnotation{Title: title, ReadOnlyHint: ro, DestructiveHint: no, IdempotentHint: ro, OpenWorldHint: ro}
+		return mcpserver.ServerTool{Tool: t, Handler: h}
+	}
+	return []mcpserver.ServerTool{
+		mk(ToolListOptions, "List valid values for a field",
+			"Lists the valid values of a tool field whose values come from the connected app (channels, repositories, spreadsheets, ...). Answers {\"options\": [{\"label\", \"value\"}], \"next_page_token\"}; pass the value (not the label) to the tool. Pass next_page_token back to get more; it is absent when there is nothing more.",
+			listOptionsSchema, s.handleListOptions),
+		mk(ToolDescribe, "Describe a tool's current fields",
+			"Returns the full input schema of a tool whose fields depend on other fields (for example the columns of a chosen spreadsheet), given the values chosen so far. Answers {\"tool\", \"input_schema\", \"dynamic_props_id\"}; pass dynamic_props_id back to the tool as _dynamic_props_id along with the revealed fields.",
+			describeSchema, s.handleDescribe),
+		mk(ToolAccounts, "List connected accounts",
+			"Lists the caller's connected accounts per app (id, name, healthy, created_at) and a connect_url to connect another account. Use an id as _account_id to choose among several accounts.",
+			accountsSchema, s.handleAccounts),
+	}
+}
+
+// helperError is an error result for a helper tool.
+func helperError(status, msg, next string) *mcp.CallToolResult {
+	r := Result{Status: status, Errors: []string{msg}, Next: next}
+	return toolResult(r, 1<<20)
+}
+
+// lookupTool finds an action tool by name, honouring the connection scope.
+func (s *Set) lookupTool(ctx context.Context, name string) (*actionTool, *mcp.CallToolResult) {
+	t, ok := s.snap.Load().byName[name]
+	if !ok || (ScopeFrom(ctx) != "" && t.conn.Name != ScopeFrom(ctx)) {
+		return nil, helperError(StatusInvalidArgs, fmt.Sprintf("tool: %q is not an action tool of this server", name), "Use a tool name from tools/list (the pipedream_* helpers and workflows have no fields to list or describe).")
+	}
+	return t, nil
+}
+
+type helperArgs struct {
+	Tool            string          `json:"tool"`
+	Prop            string          `json:"prop"`
+	ConfiguredProps json.RawMessage `json:"configured_props"`
+	Query           string          `json:"query"`
+	PageToken       string          `json:"page_token"`
+	AccountID       string          `json:"_account_id"`
+	DynamicPropsID  string          `json:"_dynamic_props_id"`
+	App             string          `json:"app"`
+}
+
+func parseHelperArgs(req mcp.CallToolRequest, required ...string) (helperArgs, *mcp.CallToolResult) {
+	var a helperArgs
+	if err := json.Unmarshal(rawArguments(req), &a); err != nil {
+		return a, helperError(StatusInvalidArgs, "arguments must be a JSON object with string fields: "+err.Error(), "Fix the arguments and retry.")
+	}
+	for _, f := range required {
+		if (f == "tool" && a.Tool == "") || (f == "prop" && a.Prop == "") {
+			return a, helperError(StatusInvalidArgs, f+": required field is missing", "Fix the arguments and retry.")
+		}
+	}
+	return a, nil
+}
+
+// preparedCall is a helper call resolved to a tool, user, account and props.
+type preparedCall struct {
+	t          *actionTool
+	user       string
+	account    *pdclient.Account
+	configured map[string]any
+	args       schema.Args
+}
+
+// prepare resolves what list_options and describe share with calls: the tool,
+// the user, the account (exactly as calls do), and the configured props.
+func (s *Set) prepare(ctx context.Context, req mcp.CallToolRequest, a helperArgs) (*preparedCall, *mcp.CallToolResult) {
+	t, res := s.lookupTool(ctx, a.Tool)
+	if res != nil {
+		return nil, res
+	}
+	user, ok := s.endUser(ctx, t.conn.Admin, t.conn.ServiceUser, req.Params.Meta)
+	if !ok {
+		return nil, helperError(StatusError, "no end user for this session", "Ask the operator to configure the end user.")
+	}
+	base := Result{Action: t.component.Key, Version: t.component.Version, App: t.conn.App}
+	acct, r := s.resolveAccount(ctx, t.conn, user, a.AccountID, base)
+	if r != nil {
+		return nil, toolResult(*r, s.opts.ResultLimit)
+	}
+	values := map[string]any{}
+	if len(a.ConfiguredProps) > 0 && string(a.ConfiguredProps) != "null" {
+		if err := json.Unmarshal(a.ConfiguredProps, &values); err != nil {
+			return nil, helperError(StatusInvalidArgs, "configured_props: must be an object keyed by argument name", "Fix configured_props and retry.")
+		}
+	}
+	args := schema.Args{Values: values}
+	configured := t.tr.ConfiguredProps(args)
+	configured[t.tr.AppProp] = map[string]any{"authProvisionId": acct.ID}
+	return &preparedCall{t: t, user: user, account: acct, configured: configured, args: args}, nil
+}
+
+// optionsPage is the decoded page_token: the page number and the previous
+// context, since some components page by one and some by the other, and the
+// first value of the previous page to notice a component that ignores both.
+type optionsPage struct {
+	Page    int             `json:"p"`
+	Context json.RawMessage `json:"c,omitempty"`
+	First   string          `json:"f,omitempty"`
+	Origin  string          `json:"o,omitempty"` // first value of the first page
+}
+
+func isNullJSON(b json.RawMessage) bool {
+	t := strings.TrimSpace(string(b))
+	return t == "" || t == "null" || t == "{}"
+}
+
+func encodePageToken(p optionsPage) string {
+	b, _ := json.Marshal(p)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePageToken(tok string) (optionsPage, error) {
+	var p optionsPage
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err == nil {
+		err = json.Unmarshal(b, &p)
+	}
+	return p, err
+}
+
+type optionOut struct {
+	Label string          `json:"label"`
+	Value json.RawMessage `json:"value"`
+}
+
+func (s *Set) handleListOptions(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a, res := parseHelperArgs(req, "tool", "prop")
+	if res != nil {
+		return res, nil
+	}
+	t, res := s.lookupTool(ctx, a.Tool)
+	if res != nil {
+		return res, nil
+	}
+	arg, ok := t.tr.Arg(a.Prop)
+	if !ok {
+		names := make([]string, 0, len(t.tr.Args))
+		for _, x := range t.tr.Args {
+			names = append(names, x.Name)
+		}
+		return helperError(StatusInvalidArgs, fmt.Sprintf("prop: %s has no field %q (its fields: %s)", a.Tool, a.Prop, strings.Join(names, ", ")), "Pass one of the tool's field names."), nil
+	}
+	if !arg.RemoteOptions {
+		if len(arg.Options) > 0 {
+			out := make([]optionOut, 0, len(arg.Options))
+			for _, o := range arg.Options {
+				out = append(out, optionOut{Label: labelOf(o), Value: o.Value})
+			}
+			return structured(map[string]any{"options": out}), nil
+		}
+		return helperError(StatusInvalidArgs, fmt.Sprintf("prop: field %q of %s takes free input; it has no list of values", a.Prop, a.Tool), "Pass a value of the type the tool's schema gives."), nil
+	}
+	page := optionsPage{}
+	if a.PageToken != "" {
+		p, err := decodePageToken(a.PageToken)
+		if err != nil {
+			return helperError(StatusInvalidArgs, "page_token: not a token this server issued", "Pass next_page_token exactly as returned, or leave it out for the first page."), nil
+		}
+		page = p
+	}
+	pc, res := s.prepare(ctx, req, a)
+	if res != nil {
+		return res, nil
+	}
+	creq := pdclient.ConfigurePropRequest{
+		ID: t.component.Key, ExternalUserID: pc.user, PropName: arg.Prop, Version: t.component.Version,
+		ConfiguredProps: pc.configured, DynamicPropsID: a.DynamicPropsID, Page: page.Page, PrevContext: page.Context,
+	}
+	if arg.UseQuery {
+		creq.Query = a.Query
+	}
+	resp, err := t.conn.Client.ConfigureProp(ctx, creq)
+	if err != nil {
+		r := s.failure(ctx, Result{Action: t.component.Key, App: t.conn.App}, err, false)
+		if r.Status == StatusError {
+			r.Next = "Listing values failed. Fields this one depends on may be missing from configured_props; set them and retry."
+		}
+		return toolResult(r, s.opts.ResultLimit), nil
+	}
+	opts := resp.AllOptions()
+	out := make([]optionOut, 0, len(opts))
+	for _, o := range opts {
+		out = append(out, optionOut{Label: labelOf(o), Value: o.Value})
+	}
+	if !arg.UseQuery && a.Query != "" {
+		out = filterOptions(out, a.Query)
+	}
+	result := map[string]any{"options": out}
+	if len(opts) == 0 {
+		return structured(result), nil
+	}
+	first := string(opts[0].Value)
+	origin := page.Origin
+	if page.Page == 0 {
+		origin = first
+	}
+	switch {
+	case page.Page > 0 && (first == page.First || first == origin):
+		// The component ignored paging and started over: nothing new.
+		result["options"] = []optionOut{}
+	case !isNullJSON(page.Context) && isNullJSON(resp.Context):
+		// Paged by context, and the context ran out: this was the last page.
+	default:
+		result["next_page_token"] = encodePageToken(optionsPage{Page: page.Page + 1, Context: resp.Context, First: first, Origin: origin})
+	}
+	return structured(result), nil
+}
+
+func labelOf(o pdclient.PropOption) string {
+	if o.Label != "" {
+		return o.Label
+	}
+	return scalarText(o.Value)
+}
+
+// filterOptions keeps options whose label or value contains q (case-folded),
+// for fields whose component does not search itself.
+func filterOptions(in []optionOut, q string) []optionOut {
+	q = strings.ToLower(q)
+	out := in[:0:0]
+	for _, o := range in {
+		if strings.Contains(strings.ToLower(o.Label), q) || strings.Contains(strings.ToLower(string(o.Value)), q) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// structured is a success result whose text is the same JSON.
+func structured(v any) *mcp.CallToolResult {
+	b, _ := json.Marshal(v)
+	return mcp.NewToolResultStructured(v, string(b))
+}
+
+func (s *Set) handleDescribe(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a, res := parseHelperArgs(req, "tool")
+	if res != nil {
+		return res, nil
+	}
+	t, res := s.lookupTool(ctx, a.Tool)
+	if res != nil {
+		return res, nil
+	}
+	if !t.tr.Dynamic {
+		return structured(map[string]any{"tool": t.name, "input_schema": t.tr.Schema}), nil
+	}
+	pc, res := s.prepare(ctx, req, a)
+	if res != nil {
+		return res, nil
+	}
+	base := Result{Action: t.component.Key, Version: t.component.Version, App: t.conn.App, AccountID: pc.account.ID}
+	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	defer cancel()
+	id, rtr, r := s.reload(rctx, t, pc.user, pc.account.ID, pc.configured, a.DynamicPropsID, base)
+	if r != nil {
+		return toolResult(*r, s.opts.ResultLimit), nil
+	}
+	return structured(map[string]any{"tool": t.name, "input_schema": rtr.Schema, "dynamic_props_id": id}), nil
+}
+
+type accountOut struct {
+	ID        string `json:"id"`
+	Name      string `json:"name,omitempty"`
+	Healthy   bool   `json:"healthy"`
+	CreatedAt string `json:"created_at,omitempty"`
+}
+
+type appAccountsOut struct {
+	App        string       `json:"app"`
+	Connection string       `json:"connection"`
+	Accounts   []accountOut `json:"accounts"`
+	ConnectURL string       `json:"connect_url,omitempty"`
+	Note       string       `json:"note,omitempty"`
+}
+
+func (s *Set) handleAccounts(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	a, res := parseHelperArgs(req)
+	if res != nil {
+		return res, nil
+	}
+	var out []appAccountsOut
+	matched := false
+	for _, c := range s.conns {
+		if scope := ScopeFrom(ctx); scope != "" && c.Name != scope {
+			continue
+		}
+		if a.App != "" && c.App != a.App && c.Name != a.App {
+			continue
+		}
+		matched = true
+		user, ok := s.endUser(ctx, c.Admin, c.ServiceUser, req.Params.Meta)
+		if !ok {
+			return helperError(StatusError, "no end user for this session", "Ask the operator to configure the end user."), nil
+		}
+		accts, err := c.Client.ListAccounts(ctx, user, c.App)
+		if err != nil {
+			r := s.failure(ctx, Result{App: c.App}, err, false)
+			return toolResult(r, s.opts.ResultLimit), nil
+		}
+		sort.SliceStable(accts, func(i, j int) bool { return accts[i].Created().After(accts[j].Created()) })
+		entry := appAccountsOut{App: c.App, Connection: c.Name, Accounts: []accountOut{}}
+		for _, ac := range accts {
+			if ac.AppSlug() != "" && ac.AppSlug() != c.App {
+				continue
+			}
+			entry.Accounts = append(entry.Accounts, accountOut{ID: ac.ID, Name: ac.Name, Healthy: ac.Healthy && !ac.Dead, CreatedAt: ac.CreatedAt})
+		}
+		if c.Admin {
+			entry.Note = "This app runs as the server's service identity; an administrator manages its accounts."
+		} else if link, err := s.connectLink(ctx, c, user); err == nil {
+			entry.ConnectURL = link
+		} else {
+			entry.Note = "A Connect Link could not be created: " + err.Error()
+		}
+		out = append(out, entry)
+	}
+	if !matched {
+		var apps []string
+		for _, c := range s.conns {
+			apps = append(apps, c.App)
+		}
+		return helperError(StatusInvalidArgs, fmt.Sprintf("app: %q is not served here (apps: %s)", a.App, strings.Join(apps, ", ")), "Pass one of the apps listed, or leave app out."), nil
+	}
+	return structured(map[string]any{"apps": out}), nil
+}

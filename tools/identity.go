@@ -1,0 +1,90 @@
+package tools
+
+import (
+	"context"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// MetaUserKey is the _meta key an orchestrator that multiplexes users over one
+// stdio process may set on tools/call; honoured only with TrustClientUser.
+const MetaUserKey = "pipedream.com/external_user_id"
+
+type userKey struct{}
+type scopeKey struct{}
+
+// WithUser returns ctx carrying the authenticated end user (external user id).
+// Transports put it there: stdio from configuration, HTTP from authentication.
+func WithUser(ctx context.Context, externalUserID string) context.Context {
+	return context.WithValue(ctx, userKey{}, externalUserID)
+}
+
+// UserFrom returns the end user carried by ctx.
+func UserFrom(ctx context.Context) string {
+	u, _ := ctx.Value(userKey{}).(string)
+	return u
+}
+
+// WithScope returns ctx limited to one connection's tools (plus the helpers,
+// which then accept only that connection's tools). "" means every connection.
+func WithScope(ctx context.Context, connection string) context.Context {
+	return context.WithValue(ctx, scopeKey{}, connection)
+}
+
+// ScopeFrom returns the connection scope of ctx ("" for all).
+func ScopeFrom(ctx context.Context) string {
+	s, _ := ctx.Value(scopeKey{}).(string)
+	return s
+}
+
+// HasConnection reports whether name is a configured connection.
+func (s *Set) HasConnection(name string) bool {
+	for _, c := range s.conns {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Filter is an mcp-go tool filter: inside a connection scope it keeps that
+// connection's tools and the helpers. It applies to tools/list and tools/call,
+// so a tool filtered out cannot be called either.
+func (s *Set) Filter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
+	scope := ScopeFrom(ctx)
+	if scope == "" {
+		return list
+	}
+	snap := s.snap.Load()
+	out := list[:0:0]
+	for _, t := range list {
+		if at, ok := snap.byName[t.Name]; ok {
+			if at.conn.Name == scope {
+				out = append(out, t)
+			}
+			continue
+		}
+		if _, ok := snap.flowMap[t.Name]; ok {
+			continue // workflows are served on the all-connections endpoint only
+		}
+		out = append(out, t) // helpers
+	}
+	return out
+}
+
+// endUser decides who a call runs as. Admin connections run as their service
+// identity; user connections as the authenticated caller, or (only when the
+// operator trusts the client) the user named in the call's _meta.
+func (s *Set) endUser(ctx context.Context, admin bool, serviceUser string, meta *mcp.Meta) (string, bool) {
+	if admin {
+		return serviceUser, serviceUser != ""
+	}
+	if s.opts.TrustClientUser && meta != nil {
+		if v, ok := meta.AdditionalFields[MetaUserKey].(string); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v), true
+		}
+	}
+	u := UserFrom(ctx)
+	return u, u != ""
+}

@@ -1,0 +1,184 @@
+package tools
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// Statuses of a result (DESIGN.md "Calls" 5). isError is true exactly when the
+// status is not StatusSuccess.
+const (
+	StatusSuccess         = "success"
+	StatusError           = "error"
+	StatusInvalidArgs     = "invalid_arguments"
+	StatusAccountRequired = "account_required"
+	StatusRateLimited     = "rate_limited"
+	StatusUpstreamError   = "upstream_error"
+	StatusTimeout         = "timeout"
+)
+
+// Result is the structuredContent of every action and workflow call.
+type Result struct {
+	Status            string                     `json:"status"`
+	Summary           string                     `json:"summary,omitempty"`
+	Action            string                     `json:"action,omitempty"`
+	Version           string                     `json:"version,omitempty"`
+	App               string                     `json:"app,omitempty"`
+	AccountID         string                     `json:"account_id,omitempty"`
+	Ret               json.RawMessage            `json:"ret,omitempty"`
+	Exports           map[string]json.RawMessage `json:"exports,omitempty"`
+	Errors            []string                   `json:"errors,omitempty"`
+	Notes             []string                   `json:"notes,omitempty"`
+	ConnectURL        string                     `json:"connect_url,omitempty"`
+	RetryAfterSeconds int                        `json:"retry_after_seconds,omitempty"`
+	Truncated         bool                       `json:"truncated,omitempty"`
+	ExecutedAt        string                     `json:"executed_at,omitempty"`
+	DurationMS        *int64                     `json:"duration_ms,omitempty"`
+	Resource          *Resource                  `json:"resource,omitempty"`
+
+	// Next is the sentence that tells the agent what to do next (text only).
+	Next string `json:"-"`
+}
+
+// Resource is the created or fetched entity's id and link, when ret carries
+// them at its top level.
+type Resource struct {
+	ID  string `json:"id,omitempty"`
+	URL string `json:"url,omitempty"`
+}
+
+var (
+	resourceIDKeys  = []string{"id", "ID", "Id", "uuid", "key"}
+	resourceURLKeys = []string{"url", "html_url", "permalink", "webViewLink", "web_url", "webUrl", "link", "htmlUrl"}
+)
+
+// findResource picks a top-level id and URL out of ret.
+func findResource(ret json.RawMessage) *Resource {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(ret, &m) != nil {
+		return nil
+	}
+	var r Resource
+	for _, k := range resourceIDKeys {
+		if v, ok := m[k]; ok {
+			if s := scalarText(v); s != "" {
+				r.ID = s
+				break
+			}
+		}
+	}
+	for _, k := range resourceURLKeys {
+		if v, ok := m[k]; ok {
+			var s string
+			if json.Unmarshal(v, &s) == nil && (strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")) {
+				r.URL = s
+				break
+			}
+		}
+	}
+	if r.ID == "" && r.URL == "" {
+		return nil
+	}
+	return &r
+}
+
+func scalarText(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	var n json.Number
+	d := json.NewDecoder(bytes.NewReader(v))
+	d.UseNumber()
+	if d.Decode(&n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+// cutUTF8 returns at most n bytes of s, not splitting a UTF-8 sequence.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// toolResult renders r as an MCP result: structuredContent is r (with ret capped
+// at limit bytes), and the text leads with the summary, then what to do next,
+// then ret as JSON cut at limit with a note.
+func toolResult(r Result, limit int) *mcp.CallToolResult {
+	var text strings.Builder
+	head := r.Summary
+	if head == "" {
+		head = defaultHeadline(r)
+	}
+	text.WriteString(head)
+	if len(r.Errors) > 0 && r.Status != StatusSuccess {
+		for _, e := range r.Errors {
+			text.WriteString("\n- ")
+			text.WriteString(e)
+		}
+	}
+	if r.Next != "" {
+		text.WriteString("\n\n")
+		text.WriteString(r.Next)
+	}
+	for _, n := range r.Notes {
+		text.WriteString("\nNote: ")
+		text.WriteString(n)
+	}
+	if len(r.Ret) > 0 && string(r.Ret) != "null" {
+		pretty := r.Ret
+		if len(r.Ret) <= limit {
+			var buf bytes.Buffer
+			if json.Indent(&buf, r.Ret, "", "  ") == nil && buf.Len() <= limit {
+				pretty = buf.Bytes()
+			}
+		}
+		body := string(pretty)
+		if len(body) > limit {
+			r.Truncated = true
+			body = cutUTF8(body, limit) + fmt.Sprintf("\n…[truncated: showing %d of %d bytes; ask for less data, e.g. with a filter or a smaller limit]", limit, len(pretty))
+		}
+		text.WriteString("\n\nResult:\n")
+		text.WriteString(body)
+		if len(r.Ret) > limit {
+			cut, _ := json.Marshal(cutUTF8(string(r.Ret), limit))
+			r.Ret = cut
+		}
+	}
+	res := mcp.NewToolResultStructured(r, text.String())
+	res.IsError = r.Status != StatusSuccess
+	return res
+}
+
+func defaultHeadline(r Result) string {
+	switch r.Status {
+	case StatusSuccess:
+		if r.Action != "" {
+			return fmt.Sprintf("%s succeeded.", r.Action)
+		}
+		return "Succeeded."
+	case StatusError:
+		return "The action ran and failed:"
+	case StatusInvalidArgs:
+		return "Invalid arguments; nothing was run:"
+	case StatusAccountRequired:
+		return "No connected account."
+	case StatusRateLimited:
+		return "Rate limited by Pipedream; nothing was run."
+	case StatusTimeout:
+		return "The call timed out."
+	default:
+		return "The Pipedream API failed:"
+	}
+}

@@ -1,0 +1,532 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
+)
+
+// Connect is what the tools need of a Connect API client; *pdclient.Client
+// satisfies it. One client serves one credential set, project and environment.
+type Connect interface {
+	Environment() string
+	ListActions(ctx context.Context, app string) ([]pdclient.Component, error)
+	RefreshActions(ctx context.Context, app string) ([]pdclient.Component, error)
+	ConfigureProp(ctx context.Context, req pdclient.ConfigurePropRequest) (*pdclient.ConfigurePropResponse, error)
+	ReloadProps(ctx context.Context, req pdclient.ReloadPropsRequest) (*pdclient.ReloadPropsResponse, error)
+	RunAction(ctx context.Context, req pdclient.RunActionRequest) (*pdclient.RunActionResponse, error)
+	ListAccounts(ctx context.Context, externalUserID, app string) ([]pdclient.Account, error)
+	InvalidateAccounts(externalUserID, app string)
+	CreateConnectToken(ctx context.Context, req pdclient.ConnectTokenRequest) (*pdclient.ConnectToken, error)
+}
+
+// Connection is one configured app: its tools are named "<Name>_<action>".
+type Connection struct {
+	Name string // tool prefix, unique
+	App  string // app name slug
+	// Admin connections always run as ServiceUser; user connections run as the
+	// caller.
+	Admin       bool
+	ServiceUser string
+	Include     []string // globs on the full action key; empty = all
+	Exclude     []string
+	ReadOnly    bool // keep only actions annotated readOnlyHint: true
+	Client      Connect
+}
+
+// Options configure a Set.
+type Options struct {
+	Connections []Connection
+	Workflows   []Workflow
+	Logger      *slog.Logger
+	// CallTimeout bounds every upstream action run (default 120s).
+	CallTimeout time.Duration
+	// ResultLimit caps the text and ret of a result, in bytes (default 64 KiB).
+	ResultLimit int
+	// RefreshEvery is how often catalogs are refreshed in the background
+	// (default 10m); failed loads are retried sooner, with backoff.
+	RefreshEvery time.Duration
+	// WebhookURI is given to Connect tokens so Connect reports new accounts
+	// ("" when the server has no public URL).
+	WebhookURI string
+	// TrustClientUser honours _meta["pipedream.com/external_user_id"] on calls.
+	TrustClientUser bool
+	// OnChange is called, without locks held, after the tool set changed.
+	OnChange func()
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Set is the live tool set of every connection and the helper tools. It is safe
+// for concurrent use; handlers read an immutable snapshot.
+type Set struct {
+	opts  Options
+	log   *slog.Logger
+	conns []*connState
+
+	snap    atomic.Pointer[snapshot]
+	rebuild sync.Mutex // serialises snapshot rebuilds
+
+	readyOnce sync.Once
+	ready     chan struct{} // closed once every connection loaded once
+}
+
+// connState is a connection with its last good catalog.
+type connState struct {
+	Connection
+	mu       sync.Mutex
+	tools    []*actionTool // last good build, sorted by name
+	loaded   bool
+	lastErr  error
+	warnings []string
+}
+
+// snapshot is an immutable view of every tool, swapped atomically.
+type snapshot struct {
+	byName  map[string]*actionTool
+	list    []mcpserver.ServerTool
+	flowMap map[string]*workflowTool
+}
+
+// actionTool is one action of one connection, ready to call.
+type actionTool struct {
+	conn      *connState
+	name      string
+	component pdclient.Component
+	tr        *schema.Translation
+	validator *schema.Validator
+	tool      mcp.Tool
+}
+
+// New returns a Set with the helper tools and no action tools yet; call Load or
+// Run to fetch catalogs.
+func New(opts Options) (*Set, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 120 * time.Second
+	}
+	if opts.ResultLimit <= 0 {
+		opts.ResultLimit = 64 << 10
+	}
+	if opts.RefreshEvery <= 0 {
+		opts.RefreshEvery = 10 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Set{opts: opts, log: opts.Logger, ready: make(chan struct{})}
+	seen := map[string]bool{}
+	for _, c := range opts.Connections {
+		if c.Name == "" || c.App == "" || c.Client == nil {
+			return nil, fmt.Errorf("tools: connection %q: name, app and client are required", c.Name)
+		}
+		if seen[c.Name] {
+			return nil, fmt.Errorf("tools: connection name %q is used twice", c.Name)
+		}
+		seen[c.Name] = true
+		s.conns = append(s.conns, &connState{Connection: c})
+	}
+	if err := validateWorkflows(opts.Workflows, seen); err != nil {
+		return nil, err
+	}
+	if len(s.conns) == 0 {
+		s.markReady()
+	}
+	s.publish()
+	return s, nil
+}
+
+// Tools returns every tool currently served: helpers, workflows and the actions
+// of every loaded connection, sorted by name.
+func (s *Set) Tools() []mcpserver.ServerTool {
+	return slices.Clone(s.snap.Load().list)
+}
+
+// Ready reports whether every connection's catalog has loaded at least once.
+func (s *Set) Ready() bool {
+	select {
+	case <-s.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitReady blocks until every catalog has loaded once, ctx ends, or max passes.
+func (s *Set) WaitReady(ctx context.Context, max time.Duration) {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-s.ready:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func (s *Set) markReady() { s.readyOnce.Do(func() { close(s.ready) }) }
+
+// Load fetches every connection's catalog concurrently and publishes the tools
+// in one batch. It returns the failures joined; connections that loaded serve.
+func (s *Set) Load(ctx context.Context) error {
+	return s.loadAll(ctx, false)
+}
+
+func (s *Set) loadAll(ctx context.Context, refresh bool) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(s.conns))
+	for i, c := range s.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.loadConn(ctx, c, refresh)
+		}()
+	}
+	wg.Wait()
+	s.maybeReady()
+	s.publishChanged()
+	return errors.Join(errs...)
+}
+
+func (s *Set) maybeReady() {
+	for _, c := range s.conns {
+		c.mu.Lock()
+		loaded := c.loaded
+		c.mu.Unlock()
+		if !loaded {
+			return
+		}
+	}
+	s.markReady()
+}
+
+// loadConn fetches and builds one connection's tools; on failure the last good
+// tools stay.
+func (s *Set) loadConn(ctx context.Context, c *connState, refresh bool) error {
+	start := time.Now()
+	var comps []pdclient.Component
+	var err error
+	if refresh {
+		comps, err = c.Client.RefreshActions(ctx, c.App)
+	} else {
+		comps, err = c.Client.ListActions(ctx, c.App)
+	}
+	if err != nil {
+		err = fmt.Errorf("connection %q: load %s actions: %w", c.Name, c.App, err)
+		c.mu.Lock()
+		c.lastErr = err
+		c.mu.Unlock()
+		s.log.Warn("catalog load failed; serving the last good catalog", "connection", c.Name, "app", c.App, "err", err)
+		return err
+	}
+	built, warnings := s.build(c, comps)
+	for _, w := range warnings {
+		s.log.Warn(w, "connection", c.Name, "app", c.App)
+	}
+	c.mu.Lock()
+	c.tools, c.loaded, c.lastErr, c.warnings = built, true, nil, warnings
+	c.mu.Unlock()
+	s.log.Info("catalog loaded", "connection", c.Name, "app", c.App, "actions", len(comps), "tools", len(built), "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Run loads every catalog (if Load was not called) and then keeps them fresh:
+// failed connections are retried with backoff, loaded ones refreshed every
+// RefreshEvery. Tool changes are published in one batch per round. It returns
+// when ctx ends.
+func (s *Set) Run(ctx context.Context) {
+	if !s.Ready() {
+		_ = s.loadAll(ctx, false)
+	}
+	retry := time.Second
+	lastRefresh := time.Now()
+	for {
+		wait := s.opts.RefreshEvery - time.Since(lastRefresh)
+		failed := s.failedConns()
+		if len(failed) > 0 && retry < wait {
+			wait = retry
+		}
+		if wait < 0 {
+			wait = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if time.Since(lastRefresh) >= s.opts.RefreshEvery {
+			lastRefresh = time.Now()
+			_ = s.loadAll(ctx, true)
+			continue
+		}
+		var wg sync.WaitGroup
+		for _, c := range failed {
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = s.loadConn(ctx, c, false) }()
+		}
+		wg.Wait()
+		s.maybeReady()
+		s.publishChanged()
+		if len(s.failedConns()) > 0 {
+			retry = min(retry*2, time.Minute)
+		} else {
+			retry = time.Second
+		}
+	}
+}
+
+func (s *Set) failedConns() []*connState {
+	var out []*connState
+	for _, c := range s.conns {
+		c.mu.Lock()
+		if c.lastErr != nil || !c.loaded {
+			out = append(out, c)
+		}
+		c.mu.Unlock()
+	}
+	return out
+}
+
+// ConnectionStatus is what Status reports per connection.
+type ConnectionStatus struct {
+	Name, App string
+	Loaded    bool
+	Tools     int
+	Err       error
+	Warnings  []string
+}
+
+// Status reports every connection's catalog state.
+func (s *Set) Status() []ConnectionStatus {
+	out := make([]ConnectionStatus, 0, len(s.conns))
+	for _, c := range s.conns {
+		c.mu.Lock()
+		out = append(out, ConnectionStatus{Name: c.Name, App: c.App, Loaded: c.loaded, Tools: len(c.tools), Err: c.lastErr, Warnings: slices.Clone(c.warnings)})
+		c.mu.Unlock()
+	}
+	return out
+}
+
+// publishChanged rebuilds the snapshot and calls OnChange when the served tool
+// definitions differ from the previous ones.
+func (s *Set) publishChanged() {
+	if s.publish() && s.opts.OnChange != nil {
+		s.opts.OnChange()
+	}
+}
+
+// publish rebuilds the snapshot; it reports whether the tool list changed.
+func (s *Set) publish() bool {
+	s.rebuild.Lock()
+	defer s.rebuild.Unlock()
+	next := &snapshot{byName: map[string]*actionTool{}, flowMap: map[string]*workflowTool{}}
+	next.list = append(next.list, s.helperTools()...)
+	taken := map[string]bool{}
+	for _, t := range next.list {
+		taken[t.Tool.Name] = true
+	}
+	for _, w := range s.workflowTools() {
+		if taken[w.tool.Name] {
+			s.log.Warn("workflow tool name already used; left out", "tool", w.tool.Name)
+			continue
+		}
+		taken[w.tool.Name] = true
+		next.flowMap[w.tool.Name] = w
+		next.list = append(next.list, mcpserver.ServerTool{Tool: w.tool, Handler: w.handle})
+	}
+	for _, c := range s.conns {
+		c.mu.Lock()
+		tools := c.tools
+		c.mu.Unlock()
+		for _, t := range tools {
+			if taken[t.name] {
+				s.log.Warn("tool name already used by another connection; left out", "tool", t.name, "connection", c.Name)
+				continue
+			}
+			taken[t.name] = true
+			next.byName[t.name] = t
+			next.list = append(next.list, mcpserver.ServerTool{Tool: t.tool, Handler: s.actionHandler(t)})
+		}
+	}
+	sort.Slice(next.list, func(i, j int) bool { return next.list[i].Tool.Name < next.list[j].Tool.Name })
+	prev := s.snap.Swap(next)
+	return prev == nil || !sameTools(prev.list, next.list)
+}
+
+func sameTools(a, b []mcpserver.ServerTool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		ja, _ := json.Marshal(a[i].Tool)
+		jb, _ := json.Marshal(b[i].Tool)
+		if string(ja) != string(jb) {
+			return false
+		}
+	}
+	return true
+}
+
+// build turns one connection's components into tools. Actions that cannot be
+// translated are left out and named in a warning; the others serve.
+func (s *Set) build(c *connState, comps []pdclient.Component) ([]*actionTool, []string) {
+	var warnings []string
+	var keep []pdclient.Component
+	seenKey := map[string]bool{}
+	for _, comp := range comps {
+		if comp.Key == "" || seenKey[comp.Key] {
+			continue
+		}
+		seenKey[comp.Key] = true
+		if !c.selects(comp) {
+			continue
+		}
+		keep = append(keep, comp)
+	}
+	sort.Slice(keep, func(i, j int) bool { return keep[i].Key < keep[j].Key })
+	keys := make([]string, len(keep))
+	for i, comp := range keep {
+		keys[i] = comp.Key
+	}
+	taken := map[string]bool{}
+	for _, n := range helperNames {
+		taken[n] = true
+	}
+	names := assignToolNames(c.Name, c.App, keys, taken)
+	out := make([]*actionTool, 0, len(keep))
+	for _, comp := range keep {
+		t, err := s.buildTool(c, comp, names[comp.Key])
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("action %s left out: %v", comp.Key, err))
+			continue
+		}
+		if len(t.tr.Unknown) > 0 {
+			s.log.Info("props of unknown type are accepted as free values", "connection", c.Name, "action", comp.Key, "props", strings.Join(t.tr.Unknown, ","))
+		}
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, warnings
+}
+
+// selects applies the include/exclude globs and the read-only switch.
+func (c *Connection) selects(comp pdclient.Component) bool {
+	if c.ReadOnly && (comp.Annotations == nil || comp.Annotations.ReadOnlyHint == nil || !*comp.Annotations.ReadOnlyHint) {
+		return false
+	}
+	if len(c.Include) > 0 && !matchAny(c.Include, comp.Key) {
+		return false
+	}
+	return !matchAny(c.Exclude, comp.Key)
+}
+
+func matchAny(globs []string, key string) bool {
+	for _, g := range globs {
+		if ok, _ := path.Match(g, key); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Set) buildTool(c *connState, comp pdclient.Component, name string) (t *actionTool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("building the tool panicked: %v", r)
+		}
+	}()
+	if comp.PropsError != "" {
+		return nil, errors.New(comp.PropsError)
+	}
+	if !ValidToolName(name) {
+		return nil, fmt.Errorf("tool name %q is not valid", name)
+	}
+	tr, err := schema.Translate(comp.ConfigurableProps, schema.Options{App: c.App})
+	if err != nil {
+		return nil, err
+	}
+	if tr.AppProp == "" {
+		return nil, fmt.Errorf("it has no app prop for %s", c.App)
+	}
+	v, err := schema.NewValidator(tr)
+	if err != nil {
+		return nil, fmt.Errorf("its schema does not compile: %w", err)
+	}
+	tool := mcp.NewToolWithRawSchema(name, actionDescription(name, comp, tr), tr.Schema)
+	tool.Annotations = annotations(comp)
+	if _, err := json.Marshal(tool); err != nil {
+		return nil, fmt.Errorf("its definition does not encode: %w", err)
+	}
+	if err := mcp.ValidateParamHeaderAnnotations(&tool); err != nil {
+		return nil, err
+	}
+	return &actionTool{conn: c, name: name, component: comp, tr: tr, validator: v, tool: tool}, nil
+}
+
+func annotations(comp pdclient.Component) mcp.ToolAnnotation {
+	a := mcp.ToolAnnotation{Title: comp.Name}
+	if an := comp.Annotations; an != nil {
+		if an.Title != "" {
+			a.Title = an.Title
+		}
+		a.ReadOnlyHint = an.ReadOnlyHint
+		a.DestructiveHint = an.DestructiveHint
+		a.IdempotentHint = an.IdempotentHint
+		a.OpenWorldHint = an.OpenWorldHint
+	}
+	return a
+}
+
+// actionDescription is the action's description followed by what an agent must
+// know to call it.
+func actionDescription(name string, comp pdclient.Component, tr *schema.Translation) string {
+	var b strings.Builder
+	desc := strings.TrimSpace(comp.Description)
+	if desc == "" {
+		desc = comp.Name
+	}
+	b.WriteString(desc)
+	var remote, reload []string
+	for _, a := range tr.Args {
+		if a.RemoteOptions {
+			remote = append(remote, a.Name)
+		}
+		if a.ReloadProps {
+			reload = append(reload, a.Name)
+		}
+	}
+	if len(remote) > 0 {
+		fmt.Fprintf(&b, "\n\nValid values for %s come from pipedream_list_options (tool=%q, prop=<field>); IDs you already know may be passed directly.", strings.Join(remote, ", "), name)
+	}
+	if tr.Dynamic {
+		if len(reload) > 0 {
+			fmt.Fprintf(&b, "\n\nMore fields depend on %s: call pipedream_describe (tool=%q) with those values to see them.", strings.Join(reload, ", "), name)
+		} else {
+			b.WriteString("\n\nThis action has fields that appear only once others are set: call pipedream_describe to see them.")
+		}
+	}
+	for _, al := range tr.Alerts {
+		b.WriteString("\n\nNote: ")
+		b.WriteString(al)
+	}
+	b.WriteString("\n\nRuns with the caller's connected account; pass _account_id to choose one of several.")
+	return b.String()
+}
