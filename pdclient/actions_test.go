@@ -573,7 +573,8 @@ func TestRunAction(t *testing.T) {
 
 func TestRequiredArguments(t *testing.T) {
 	t.Parallel()
-	c := newFake(t).client()
+	f := newFake(t)
+	c := f.client()
 	ctx := t.Context()
 	calls := map[string]func() error{
 		"ListActions":    func() error { _, err := c.ListActions(ctx, ""); return err },
@@ -594,5 +595,8 @@ func TestRequiredArguments(t *testing.T) {
 		if err := call(); err == nil {
 			t.Errorf("%s with a missing argument succeeded", name)
 		}
+	}
+	if n := f.apiCalls.Load(); n != 0 {
+		t.Errorf("%d requests sent for calls with missing arguments", n)
 	}
 }

@@ -403,10 +403,7 @@ func (c *Client) do(req *http.Request, kind retryKind, v any) error {
 				return err
 			}
 			if !c.sleep(ctx, attempt, 0, start) {
-				if ctx.Err() != nil {
-					return fmt.Errorf("%w (after: %v)", ctx.Err(), err)
-				}
-				return err
+				return c.gaveUp(ctx, req.Method, path, err)
 			}
 			continue
 		}
@@ -419,12 +416,19 @@ func (c *Client) do(req *http.Request, kind retryKind, v any) error {
 			return apiErr
 		}
 		if !c.sleep(ctx, attempt, apiErr.RetryAfter, start) {
-			if ctx.Err() != nil {
-				return fmt.Errorf("%w (after: %v)", ctx.Err(), apiErr)
-			}
-			return apiErr
+			return c.gaveUp(ctx, req.Method, path, apiErr)
 		}
 	}
+}
+
+// gaveUp is the error of a call that stopped retrying: the last error, or,
+// when ctx ended during the wait, the context's error naming the last one.
+func (c *Client) gaveUp(ctx context.Context, method, path string, last error) error {
+	if ctx.Err() == nil {
+		return last
+	}
+	prefix := "pdclient: " + method + " " + path + ": "
+	return fmt.Errorf("%s%w (while waiting to retry after: %s)", prefix, ctx.Err(), strings.TrimPrefix(last.Error(), prefix))
 }
 
 // transportError turns an http.Client error into the error the caller sees,

@@ -83,7 +83,7 @@ func TestNewDefaults(t *testing.T) {
 	if c.cfg.CatalogTTL != 10*time.Minute || c.cfg.AccountsTTL != 30*time.Second {
 		t.Errorf("TTLs = %v, %v", c.cfg.CatalogTTL, c.cfg.AccountsTTL)
 	}
-	if c.retry != DefaultRetryPolicy {
+	if c.retry != defaultRetryPolicy {
 		t.Errorf("retry = %+v", c.retry)
 	}
 	if got := c.tokens.conf.TokenURL; got != DefaultBaseURL+"/v1/oauth/token" {

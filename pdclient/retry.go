@@ -31,8 +31,8 @@ type RetryPolicy struct {
 	MaxElapsed time.Duration
 }
 
-// DefaultRetryPolicy is the policy of a Client built without WithRetry.
-var DefaultRetryPolicy = RetryPolicy{
+// defaultRetryPolicy fills the zero fields of a RetryPolicy.
+var defaultRetryPolicy = RetryPolicy{
 	MaxAttempts: 4,
 	BaseDelay:   500 * time.Millisecond,
 	MaxDelay:    30 * time.Second,
@@ -41,16 +41,16 @@ var DefaultRetryPolicy = RetryPolicy{
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.MaxAttempts == 0 {
-		p.MaxAttempts = DefaultRetryPolicy.MaxAttempts
+		p.MaxAttempts = defaultRetryPolicy.MaxAttempts
 	}
 	if p.BaseDelay == 0 {
-		p.BaseDelay = DefaultRetryPolicy.BaseDelay
+		p.BaseDelay = defaultRetryPolicy.BaseDelay
 	}
 	if p.MaxDelay == 0 {
-		p.MaxDelay = DefaultRetryPolicy.MaxDelay
+		p.MaxDelay = defaultRetryPolicy.MaxDelay
 	}
 	if p.MaxElapsed == 0 {
-		p.MaxElapsed = DefaultRetryPolicy.MaxElapsed
+		p.MaxElapsed = defaultRetryPolicy.MaxElapsed
 	}
 	return p
 }

@@ -727,3 +727,67 @@ func TestConcurrentSessions(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestStreamsCarryNotifications checks that the long-lived streams of both
+// eras (legacy GET, 2026-07-28 subscriptions/listen) pass authentication and
+// deliver list_changed, and that shutdown does not wait for them.
+func TestStreamsCarryNotifications(t *testing.T) {
+	t.Parallel()
+	f, stop, done := serveFixture(t, "http", 10*time.Second, time.Millisecond)
+	headers := map[string]string{"Authorization": "Bearer tok-alice"}
+	got := make(chan string, 10)
+	onNote := func(era string) func(mcp.JSONRPCNotification) {
+		return func(n mcp.JSONRPCNotification) {
+			if n.Method == string(mcp.MethodNotificationToolsListChanged) {
+				got <- era
+			}
+		}
+	}
+
+	trLegacy, err := transport.NewStreamableHTTP(f.url+"/mcp", transport.WithHTTPHeaders(headers), transport.WithContinuousListening())
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := client.NewClient(trLegacy, client.WithProtocolVersion(mcp.LATEST_LEGACY_PROTOCOL_VERSION))
+	legacy.OnNotification(onNote("legacy"))
+	start(t, legacy)
+
+	modern := dialHTTP(t, f.url+"/mcp", "tok-alice", false)
+	modern.OnNotification(onNote("modern"))
+	stopListen, err := modern.ListenAsync(t.Context(), mcp.SubscriptionFilter{ToolsListChanged: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopListen()
+
+	// Both streams are open once a refresh reaches them; retry the refresh
+	// until it does (the GET and listen requests are asynchronous).
+	seen := map[string]bool{}
+	deadline := time.After(5 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !seen["legacy"] || !seen["modern"] {
+		select {
+		case era := <-got:
+			seen[era] = true
+		case <-tick.C:
+			f.srv.Refresh()
+		case <-deadline:
+			t.Fatalf("list_changed reached only %v", seen)
+		}
+	}
+
+	began := time.Now()
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("shutdown waited for the open streams")
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("shutdown with open streams took %v", took)
+	}
+}

@@ -199,8 +199,10 @@ func (s *Set) loadAll(ctx context.Context, refresh bool) error {
 		}()
 	}
 	wg.Wait()
-	s.maybeReady()
+	// Publish before marking ready: a tools/list waiting for readiness must
+	// find the new tools registered.
 	s.publishChanged()
+	s.maybeReady()
 	return errors.Join(errs...)
 }
 
@@ -283,8 +285,8 @@ func (s *Set) Run(ctx context.Context) {
 			go func() { defer wg.Done(); _ = s.loadConn(ctx, c, false) }()
 		}
 		wg.Wait()
-		s.maybeReady()
 		s.publishChanged()
+		s.maybeReady()
 		if len(s.failedConns()) > 0 {
 			retry = min(retry*2, time.Minute)
 		} else {

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lmittmann/tint"
+	"github.com/mattn/go-isatty"
+
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/server"
+	"github.com/pipedream-mcp/pipedream-mcp/tools"
+)
+
+// parseCommon parses a command's flags and resolves the configuration. A --help
+// prints the command's usage and returns errSilent(0).
+func parseCommon(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet)) (*Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	cf := registerCommonFlags(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", strings.TrimSpace(usage))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, errSilent(0)
+		}
+		return nil, nil, &exitError{code: 2, err: err}
+	}
+	cfg, err := resolveConfig(cf, env.getenv, pdtest.NewSandbox().Apps())
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, fs, nil
+}
+
+// newLogger builds the slog logger: tint text on stderr (colour only on a
+// terminal and without NO_COLOR), or JSON.
+func newLogger(cfg *Config, w io.Writer, getenv func(string) string) *slog.Logger {
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	}
+	color := false
+	if f, ok := w.(*os.File); ok && getenv("NO_COLOR") == "" {
+		color = isatty.IsTerminal(f.Fd())
+	}
+	return slog.New(tint.NewHandler(w, &tint.Options{Level: cfg.LogLevel, NoColor: !color, TimeFormat: time.TimeOnly}))
+}
+
+// backend is everything a command needs to talk to Connect: one client per
+// distinct credential set, the tool set, and (with --sandbox) the embedded fake.
+type backend struct {
+	cfg     *Config
+	log     *slog.Logger
+	clients map[Credentials]*pdclient.Client
+	conns   []tools.Connection
+	set     *tools.Set
+	fake    *pdtest.Server
+}
+
+func (rt *backend) Close() {
+	if rt.fake != nil {
+		_ = rt.fake.Close()
+	}
+}
+
+// newRuntime builds the clients and the tool set (catalogs not loaded yet).
+// onChange is called when the tool list changes.
+func newRuntime(cfg *Config, log *slog.Logger, onChange func()) (*backend, error) {
+	rt := &backend{cfg: cfg, log: log, clients: map[Credentials]*pdclient.Client{}}
+	if cfg.Sandbox {
+		srv, err := pdtest.NewSandbox().Start("127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("start the sandbox API: %w", err)
+		}
+		rt.fake = srv
+		log.Warn("SANDBOX MODE: a simulated Pipedream Connect API with demo users and accounts; nothing reaches Pipedream", "api", srv.URL, "external_user_id", cfg.ExternalUserID)
+	}
+	clientFor := func(c Credentials) (*pdclient.Client, error) {
+		if rt.fake != nil {
+			c = Credentials{ClientID: pdtest.SandboxClientID, ClientSecret: pdtest.SandboxClientSecret, ProjectID: pdtest.SandboxProjectID, Environment: pdtest.SandboxEnvironment, BaseURL: rt.fake.URL}
+		}
+		if cl, ok := rt.clients[c]; ok {
+			return cl, nil
+		}
+		cl, err := pdclient.New(pdclient.Config{
+			ClientID: c.ClientID, ClientSecret: c.ClientSecret, ProjectID: c.ProjectID,
+			Environment: c.Environment, BaseURL: c.BaseURL, Version: version,
+			CatalogTTL: cfg.CatalogTTL,
+		}, pdclient.WithLogger(log))
+		if err != nil {
+			return nil, err
+		}
+		rt.clients[c] = cl
+		return cl, nil
+	}
+	var problems []string
+	for _, c := range cfg.Connections {
+		cl, err := clientFor(c.Credentials)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("connection %q: %v", c.Name, err))
+			continue
+		}
+		rt.conns = append(rt.conns, tools.Connection{
+			Name: c.Name, App: c.App, Admin: c.OAuth == "admin", ServiceUser: c.ExternalUserID,
+			Include: c.Include, Exclude: c.Exclude, ReadOnly: c.ReadOnly, Client: cl,
+		})
+	}
+	flows, err := rt.workflows(clientFor)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		rt.Close()
+		return nil, &configError{Problems: problems}
+	}
+	webhookURI := ""
+	if cfg.PublicURL != "" && cfg.WebhookSecret != "" && cfg.Transport != "stdio" {
+		webhookURI = strings.TrimRight(cfg.PublicURL, "/") + "/webhooks/pipedream/" + cfg.WebhookSecret
+	}
+	set, err := tools.New(tools.Options{
+		Connections: rt.conns, Workflows: flows, Logger: log,
+		CallTimeout: cfg.CallTimeout, ResultLimit: cfg.ResultLimit, RefreshEvery: cfg.CatalogTTL,
+		WebhookURI: webhookURI, TrustClientUser: cfg.TrustClientUser, OnChange: onChange,
+	})
+	if err != nil {
+		rt.Close()
+		return nil, err
+	}
+	rt.set = set
+	return rt, nil
+}
+
+// checkCredentials makes one token request and one project-scoped read per
+// distinct credential set. Rejected credentials or an unknown project are
+// configuration errors naming every affected connection; an unreachable API or
+// a 5xx is only a warning (the server starts and retries in the background).
+func (rt *backend) checkCredentials(ctx context.Context) error {
+	if rt.fake != nil {
+		return nil
+	}
+	type outcome struct {
+		creds Credentials
+		err   error
+	}
+	var mu sync.Mutex
+	var results []outcome
+	var wg sync.WaitGroup
+	for creds, cl := range rt.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			err := cl.CheckCredentials(cctx)
+			mu.Lock()
+			results = append(results, outcome{creds, err})
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	var problems []string
+	for _, r := range results {
+		if r.err == nil {
+			continue
+		}
+		names := rt.connectionsUsing(r.creds)
+		switch {
+		case errors.Is(r.err, pdclient.ErrUnauthorized):
+			problems = append(problems, fmt.Sprintf("Pipedream rejected the OAuth client %q (connections: %s): check PIPEDREAM_CLIENT_ID and PIPEDREAM_CLIENT_SECRET (or client_id/client_secret in the config file)", r.creds.ClientID, names))
+		case errors.Is(r.err, pdclient.ErrNotFound):
+			problems = append(problems, fmt.Sprintf("project %q was not found for this OAuth client (connections: %s): check PIPEDREAM_PROJECT_ID and that the client belongs to the project", r.creds.ProjectID, names))
+		default:
+			rt.log.Warn("could not check the Pipedream credentials; starting anyway and retrying in the background", "connections", names, "err", r.err)
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return &configError{Problems: problems}
+	}
+	return nil
+}
+
+func (rt *backend) connectionsUsing(c Credentials) string {
+	var names []string
+	for _, conn := range rt.cfg.Connections {
+		if conn.Credentials == c {
+			names = append(names, conn.Name)
+		}
+	}
+	for _, w := range rt.cfg.Workflows {
+		if w.Credentials == c {
+			names = append(names, "workflow "+w.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// stdioUser decorates the stdio session context with the configured end user.
+func stdioUser(user string) func(context.Context) context.Context {
+	return func(ctx context.Context) context.Context { return tools.WithUser(ctx, user) }
+}
+
+const serveUsage = `Usage: pipedream-mcp [serve] [flags]
+
+Runs the MCP server. With --transport stdio (the default) it serves one client on
+stdin/stdout; nothing but protocol frames is written to stdout, logs go to stderr.
+
+Examples:
+  pipedream-mcp --sandbox
+  PIPEDREAM_CLIENT_ID=... PIPEDREAM_CLIENT_SECRET=... PIPEDREAM_PROJECT_ID=proj_... \
+    PIPEDREAM_PROJECT_ENVIRONMENT=development pipedream-mcp --app slack --external-user-id user-123
+  pipedream-mcp --config pipedream-mcp.yaml --transport http --auth jwt`
+
+func cmdServe(env *cmdEnv, args []string) error {
+	cfg, _, err := parseCommon(env, "serve", serveUsage, args, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, env.stderr, env.getenv)
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	var srv *server.Server
+	var ready = make(chan struct{})
+	onChange := func() {
+		<-ready
+		srv.Refresh()
+	}
+	rt, err := newRuntime(cfg, log, onChange)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	if err := rt.checkCredentials(env.ctx); err != nil {
+		return err
+	}
+	srv = server.New(rt.set, server.Options{
+		Name: "pipedream-mcp", Version: version, Logger: log,
+		Instructions: serverInstructions,
+	})
+	close(ready)
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(env.ctx))
+	defer cancel()
+	go rt.set.Run(runCtx)
+
+	log.Info("serving", "transport", cfg.Transport, "connections", len(cfg.Connections), "workflows", len(cfg.Workflows), "version", version)
+	switch cfg.Transport {
+	case "stdio":
+		return srv.ServeStdio(env.ctx, env.stdin, env.stdout, stdioUser(cfg.ExternalUserID), cfg.ShutdownTimeout)
+	default:
+		return serveHTTP(env.ctx, cfg, rt, srv, log)
+	}
+}
+
+const serverInstructions = `Tools run Pipedream actions for the current user's connected accounts.
+When a field's values come from the app (channels, repositories, sheets), call pipedream_list_options.
+When a tool's fields depend on other fields, call pipedream_describe with the values chosen so far.
+A result with status "account_required" carries a connect_url the user must open before retrying.
+Results with isError tell you what to do next; a "timeout" means the action may have run: check before retrying.`
