@@ -112,7 +112,7 @@ func TestCreateConnectToken(t *testing.T) {
 	// Printing or logging the token does not reveal it.
 	var sb strings.Builder
 	slog.New(slog.NewTextHandler(&sb, nil)).Info("made", "tok", *tok)
-	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%v %+v", *tok, *tok), sb.String()} {
+	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %#v", *tok, *tok, *tok, tok), sb.String()} {
 		if strings.Contains(s, "PLANTED") {
 			t.Errorf("token revealed in %q", s)
 		}

@@ -25,7 +25,7 @@ type ConnectTokenRequest struct {
 
 // ConnectToken is a short-lived, single-use token that lets one end user
 // connect an account. Token and ConnectLinkURL are secrets meant only for
-// that user; String and LogValue redact them.
+// that user; String, GoString and LogValue redact them.
 type ConnectToken struct {
 	Token          string `json:"token"`
 	ExpiresAt      string `json:"expires_at"`
@@ -36,6 +36,9 @@ type ConnectToken struct {
 func (t ConnectToken) String() string {
 	return fmt.Sprintf("ConnectToken{Token: %s, ExpiresAt: %s}", redacted, t.ExpiresAt)
 }
+
+// GoString is String, so that %#v does not reveal the token either.
+func (t ConnectToken) GoString() string { return t.String() }
 
 // LogValue implements slog.LogValuer without revealing the token.
 func (t ConnectToken) LogValue() slog.Value {

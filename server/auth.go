@@ -42,6 +42,7 @@ type AuthError struct {
 	Description string
 }
 
+// Error returns the code and description.
 func (e *AuthError) Error() string {
 	if e.Code == "" {
 		return e.Description

@@ -614,6 +614,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h *HTTPHandler, opt
 	if opts.TLSCert != "" || opts.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
 		if err != nil {
+			_ = ln.Close()
 			return fmt.Errorf("server: TLS certificate: %w", err)
 		}
 		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}

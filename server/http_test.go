@@ -3,12 +3,22 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -789,5 +799,105 @@ func TestStreamsCarryNotifications(t *testing.T) {
 	}
 	if took := time.Since(began); took > 2*time.Second {
 		t.Errorf("shutdown with open streams took %v", took)
+	}
+}
+
+func TestServeTLS(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ft := &fakeTools{}
+	ft.ready.Store(true)
+	s := New(ft, Options{})
+	h, err := s.NewHTTPHandler(HTTPOptions{Transport: "http", Auth: testAuth, Identity: testIdentity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(t.Context(), mustListen(t), h, ServeOptions{TLSCert: certFile, TLSKey: filepath.Join(dir, "missing.pem")}); err == nil {
+		t.Error("Serve with a missing key file succeeded")
+	}
+	ln := mustListen(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln, h, ServeOptions{TLSCert: certFile, TLSKey: keyFile}) }()
+	pool := x509.NewCertPool()
+	pool.AddCert(must(x509.ParseCertificate(der)))
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := hc.Get("https://" + ln.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Errorf("healthz over TLS: %d (TLS %v)", resp.StatusCode, resp.TLS != nil)
+	}
+	hc.CloseIdleConnections()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+}
+
+func mustListen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestIdleSessionsExpire(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(o *HTTPOptions) { o.SessionIdleTTL = time.Second })
+	c := dialHTTP(t, f.url+"/mcp", "tok-alice", true)
+	sid := c.GetSessionId()
+	if got := callText(t, c, "whoami"); got != "alice|" {
+		t.Fatalf("whoami = %q", got)
+	}
+	deadline := time.Now().Add(6 * time.Second)
+	for f.h.Sessions() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := f.h.Sessions(); n != 0 {
+		t.Fatalf("%d sessions still bound after the idle TTL", n)
+	}
+	if resp := rawPost(t, f.url+"/mcp", "tok-alice", sid, callCount); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("request on an expired session: %d, want 404", resp.StatusCode)
 	}
 }

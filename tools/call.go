@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strings"
@@ -73,8 +74,8 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 		return base, "", ""
 	}
 
-	// 2. Resolve the account.
-	acct, res := s.resolveAccount(ctx, t.conn, user, args.AccountID, base)
+	// 2. Resolve the account (and one for each other app prop).
+	acct, appValues, res := s.accounts(ctx, t, user, args.AccountID, base)
 	if res != nil {
 		return *res, "", user
 	}
@@ -86,7 +87,7 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 	// 3. Reload props for dynamic actions when no dynamic props id was given.
 	if t.tr.Dynamic && dynamicID == "" {
 		rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
-		reloaded, rtr, r := s.reload(rctx, t, user, acct.ID, configured, "", base)
+		reloaded, rtr, r := s.reload(rctx, t, user, appValues, configured, "", base)
 		cancel()
 		if r != nil {
 			return *r, acct.ID, user
@@ -111,7 +112,7 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 	}
 
 	// 4. Run.
-	configured[t.tr.AppProp] = map[string]any{"authProvisionId": acct.ID}
+	maps.Copy(configured, appValues)
 	runReq := pdclient.RunActionRequest{
 		ID:              t.component.Key,
 		ExternalUserID:  user,
@@ -145,12 +146,10 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 
 // reload calls the props reload and translates the reloaded props. It returns
 // the dynamic props id and the translation, or a result to return.
-func (s *Set) reload(ctx context.Context, t *actionTool, user, accountID string, configured map[string]any, dynamicID string, base Result) (string, *schema.Translation, *Result) {
-	cp := make(map[string]any, len(configured)+1)
-	for k, v := range configured {
-		cp[k] = v
-	}
-	cp[t.tr.AppProp] = map[string]any{"authProvisionId": accountID}
+func (s *Set) reload(ctx context.Context, t *actionTool, user string, appValues, configured map[string]any, dynamicID string, base Result) (string, *schema.Translation, *Result) {
+	cp := make(map[string]any, len(configured)+len(appValues))
+	maps.Copy(cp, configured)
+	maps.Copy(cp, appValues)
 	resp, err := t.conn.Client.ReloadProps(ctx, pdclient.ReloadPropsRequest{
 		ID: t.component.Key, ExternalUserID: user, Version: t.component.Version,
 		ConfiguredProps: cp, DynamicPropsID: dynamicID,
@@ -274,19 +273,42 @@ func upstreamMessage(ae *pdclient.APIError) string {
 	return fmt.Sprintf("Pipedream answered %d: %s", ae.StatusCode, msg)
 }
 
+// accounts resolves the account of the tool's own app prop (the one the caller
+// may choose with _account_id) and, for actions with app props of other apps,
+// the caller's newest healthy account of each. It returns the primary account
+// and the configured values of every app prop.
+func (s *Set) accounts(ctx context.Context, t *actionTool, user, requested string, base Result) (*pdclient.Account, map[string]any, *Result) {
+	primary, res := s.resolveAccount(ctx, t.conn, t.appPropApp, user, requested, base)
+	if res != nil {
+		return nil, nil, res
+	}
+	values := map[string]any{t.appProp: map[string]any{"authProvisionId": primary.ID}}
+	for _, ap := range t.tr.AppProps {
+		if ap.Name == t.appProp {
+			continue
+		}
+		a, res := s.resolveAccount(ctx, t.conn, ap.App, user, "", base)
+		if res != nil {
+			return nil, nil, res
+		}
+		values[ap.Name] = map[string]any{"authProvisionId": a.ID}
+	}
+	return primary, values, nil
+}
+
 // resolveAccount picks the account a call runs with: the one named (which must
 // be the caller's, for this app), else the newest healthy one. With none, it
 // returns an account_required result with a Connect Link (user connections) or a
 // note for the administrator (admin connections).
-func (s *Set) resolveAccount(ctx context.Context, c *connState, user, requested string, base Result) (*pdclient.Account, *Result) {
-	accts, err := c.Client.ListAccounts(ctx, user, c.App)
+func (s *Set) resolveAccount(ctx context.Context, c *connState, app, user, requested string, base Result) (*pdclient.Account, *Result) {
+	accts, err := c.Client.ListAccounts(ctx, user, app)
 	if err != nil {
 		r := s.failure(ctx, base, err, false)
 		return nil, &r
 	}
 	mine := make([]pdclient.Account, 0, len(accts))
 	for _, a := range accts {
-		if a.AppSlug() != "" && a.AppSlug() != c.App {
+		if a.AppSlug() != "" && a.AppSlug() != app {
 			continue
 		}
 		if a.ExternalID != "" && a.ExternalID != user {
@@ -302,8 +324,8 @@ func (s *Set) resolveAccount(ctx context.Context, c *connState, user, requested 
 		}
 		r := base
 		r.Status = StatusInvalidArgs
-		r.Errors = []string{fmt.Sprintf("%s: %q is not one of your connected %s accounts", schema.ArgAccountID, requested, c.App)}
-		r.Next = fmt.Sprintf("Call pipedream_accounts (app=%q) to list your accounts, or leave %s out to use the newest healthy one.", c.App, schema.ArgAccountID)
+		r.Errors = []string{fmt.Sprintf("%s: %q is not one of your connected %s accounts", schema.ArgAccountID, requested, app)}
+		r.Next = fmt.Sprintf("Call pipedream_accounts (app=%q) to list your accounts, or leave %s out to use the newest healthy one.", app, schema.ArgAccountID)
 		return nil, &r
 	}
 	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Created().After(mine[j].Created()) })
@@ -312,22 +334,23 @@ func (s *Set) resolveAccount(ctx context.Context, c *connState, user, requested 
 			return &mine[i], nil
 		}
 	}
-	r := s.accountRequired(ctx, c, user, base, len(mine) > 0)
+	r := s.accountRequired(ctx, c, app, user, base, len(mine) > 0)
 	return nil, &r
 }
 
-func (s *Set) accountRequired(ctx context.Context, c *connState, user string, base Result, unhealthy bool) Result {
+func (s *Set) accountRequired(ctx context.Context, c *connState, app, user string, base Result, unhealthy bool) Result {
 	base.Status = StatusAccountRequired
-	what := fmt.Sprintf("No connected %s account", c.App)
+	base.App = app
+	what := fmt.Sprintf("No connected %s account", app)
 	if unhealthy {
-		what = fmt.Sprintf("No healthy %s account (the connected ones need to be reconnected)", c.App)
+		what = fmt.Sprintf("No healthy %s account (the connected ones need to be reconnected)", app)
 	}
 	if c.Admin {
 		base.Errors = []string{what + " for this server's service identity."}
-		base.Next = fmt.Sprintf("An administrator must connect a %s account for the service identity %q in Pipedream Connect; no link is offered here because anyone using it would attach their account to the shared identity.", c.App, user)
+		base.Next = fmt.Sprintf("An administrator must connect a %s account for the service identity %q in Pipedream Connect; no link is offered here because anyone using it would attach their account to the shared identity.", app, user)
 		return base
 	}
-	link, err := s.connectLink(ctx, c, user)
+	link, err := s.connectLink(ctx, c, app, user)
 	if err != nil {
 		base.Errors = []string{what + ".", "a Connect Link could not be created: " + err.Error()}
 		base.Next = "Retry in a little while to get a link to connect the account."
@@ -335,16 +358,16 @@ func (s *Set) accountRequired(ctx context.Context, c *connState, user string, ba
 	}
 	base.ConnectURL = link
 	base.Errors = []string{what + "."}
-	base.Next = fmt.Sprintf("Ask the user to open this link to connect their %s account, then retry: %s", c.App, link)
+	base.Next = fmt.Sprintf("Ask the user to open this link to connect their %s account, then retry: %s", app, link)
 	return base
 }
 
 // connectLink creates a Connect token for user and returns the Connect Link for
 // the connection's app.
-func (s *Set) connectLink(ctx context.Context, c *connState, user string) (string, error) {
+func (s *Set) connectLink(ctx context.Context, c *connState, app, user string) (string, error) {
 	tok, err := c.Client.CreateConnectToken(ctx, pdclient.ConnectTokenRequest{ExternalUserID: user, WebhookURI: s.opts.WebhookURI})
 	if err != nil {
 		return "", err
 	}
-	return pdclient.ConnectLink(tok, c.App), nil
+	return pdclient.ConnectLink(tok, app), nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -111,7 +112,8 @@ type preparedCall struct {
 	t          *actionTool
 	user       string
 	account    *pdclient.Account
-	configured map[string]any
+	configured map[string]any // without the app props
+	appValues  map[string]any // the app props
 	args       schema.Args
 }
 
@@ -127,7 +129,7 @@ func (s *Set) prepare(ctx context.Context, req mcp.CallToolRequest, a helperArgs
 		return nil, helperError(StatusError, "no end user for this session", "Ask the operator to configure the end user.")
 	}
 	base := Result{Action: t.component.Key, Version: t.component.Version, App: t.conn.App}
-	acct, r := s.resolveAccount(ctx, t.conn, user, a.AccountID, base)
+	acct, appValues, r := s.accounts(ctx, t, user, a.AccountID, base)
 	if r != nil {
 		return nil, toolResult(*r, s.opts.ResultLimit)
 	}
@@ -139,8 +141,7 @@ func (s *Set) prepare(ctx context.Context, req mcp.CallToolRequest, a helperArgs
 	}
 	args := schema.Args{Values: values}
 	configured := t.tr.ConfiguredProps(args)
-	configured[t.tr.AppProp] = map[string]any{"authProvisionId": acct.ID}
-	return &preparedCall{t: t, user: user, account: acct, configured: configured, args: args}, nil
+	return &preparedCall{t: t, user: user, account: acct, configured: configured, appValues: appValues, args: args}, nil
 }
 
 // optionsPage is the decoded page_token: the page number and the previous
@@ -216,9 +217,11 @@ func (s *Set) handleListOptions(ctx context.Context, req mcp.CallToolRequest) (*
 	if res != nil {
 		return res, nil
 	}
+	configured := maps.Clone(pc.configured)
+	maps.Copy(configured, pc.appValues)
 	creq := pdclient.ConfigurePropRequest{
 		ID: t.component.Key, ExternalUserID: pc.user, PropName: arg.Prop, Version: t.component.Version,
-		ConfiguredProps: pc.configured, DynamicPropsID: a.DynamicPropsID, Page: page.Page, PrevContext: page.Context,
+		ConfiguredProps: configured, DynamicPropsID: a.DynamicPropsID, Page: page.Page, PrevContext: page.Context,
 	}
 	if arg.UseQuery {
 		creq.Query = a.Query
@@ -305,7 +308,7 @@ func (s *Set) handleDescribe(ctx context.Context, req mcp.CallToolRequest) (*mcp
 	base := Result{Action: t.component.Key, Version: t.component.Version, App: t.conn.App, AccountID: pc.account.ID}
 	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
 	defer cancel()
-	id, rtr, r := s.reload(rctx, t, pc.user, pc.account.ID, pc.configured, a.DynamicPropsID, base)
+	id, rtr, r := s.reload(rctx, t, pc.user, pc.appValues, pc.configured, a.DynamicPropsID, base)
 	if r != nil {
 		return toolResult(*r, s.opts.ResultLimit), nil
 	}
@@ -361,7 +364,7 @@ func (s *Set) handleAccounts(ctx context.Context, req mcp.CallToolRequest) (*mcp
 		}
 		if c.Admin {
 			entry.Note = "This app runs as the server's service identity; an administrator manages its accounts."
-		} else if link, err := s.connectLink(ctx, c, user); err == nil {
+		} else if link, err := s.connectLink(ctx, c, c.App, user); err == nil {
 			entry.ConnectURL = link
 		} else {
 			entry.Note = "A Connect Link could not be created: " + err.Error()

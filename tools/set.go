@@ -111,6 +111,9 @@ type actionTool struct {
 	tr        *schema.Translation
 	validator *schema.Validator
 	tool      mcp.Tool
+	// appProp is the app prop _account_id chooses for (the connection's app,
+	// or the first app prop when the action has none for it).
+	appProp, appPropApp string
 }
 
 // New returns a Set with the helper tools and no action tools yet; call Load or
@@ -465,8 +468,13 @@ func (s *Set) buildTool(c *connState, comp pdclient.Component, name string) (t *
 	if err != nil {
 		return nil, err
 	}
-	if tr.AppProp == "" {
-		return nil, fmt.Errorf("it has no app prop for %s", c.App)
+	appProp, appPropApp := tr.AppProp, c.App
+	if appProp == "" {
+		if len(tr.AppProps) == 0 {
+			return nil, errors.New("it has no app prop")
+		}
+		// Only app props of other apps: run with the caller's account of the first.
+		appProp, appPropApp = tr.AppProps[0].Name, tr.AppProps[0].App
 	}
 	v, err := schema.NewValidator(tr)
 	if err != nil {
@@ -480,7 +488,7 @@ func (s *Set) buildTool(c *connState, comp pdclient.Component, name string) (t *
 	if err := mcp.ValidateParamHeaderAnnotations(&tool); err != nil {
 		return nil, err
 	}
-	return &actionTool{conn: c, name: name, component: comp, tr: tr, validator: v, tool: tool}, nil
+	return &actionTool{conn: c, name: name, component: comp, tr: tr, validator: v, tool: tool, appProp: appProp, appPropApp: appPropApp}, nil
 }
 
 func annotations(comp pdclient.Component) mcp.ToolAnnotation {

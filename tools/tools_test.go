@@ -532,3 +532,27 @@ func TestTimeout(t *testing.T) {
 		t.Errorf("the deadline was not honoured: %v", d)
 	}
 }
+
+func TestAppPropsOfOtherApps(t *testing.T) {
+	h := newHarness(t, tools.Options{}, userConn("pd_edge", "pd_edge"))
+	// Two app props: the connection's own and Airtable's; both get an account.
+	sc, res := h.call(t, t.Context(), pdtest.DemoUser, "pd_edge_airtable_refs", `{"baseId":"appBASE","tableId":"tblTABLE"}`)
+	if sc["status"] != "success" {
+		t.Fatalf("want success, got %v\n%s", sc, text(res))
+	}
+	run := h.fake.Runs()[0]
+	for _, prop := range []string{"pd_edge", "airtable"} {
+		v, _ := run.ConfiguredProps[prop].(map[string]any)
+		if id, _ := v["authProvisionId"].(string); !strings.HasPrefix(id, "apn_") {
+			t.Errorf("app prop %s = %v, want an account", prop, run.ConfiguredProps[prop])
+		}
+	}
+	// Only another app's prop: served, and run with the caller's Slack account.
+	sc, res = h.call(t, t.Context(), pdtest.DemoUser, "pd_edge_other_app_prop", `{"text":"hi"}`)
+	if sc["status"] != "success" {
+		t.Fatalf("want success, got %v\n%s", sc, text(res))
+	}
+	if acct, _ := sc["account_id"].(string); !strings.Contains(acct, "slack") {
+		t.Errorf("want the caller's slack account, got %v", sc["account_id"])
+	}
+}
