@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lmittmann/tint"
@@ -70,6 +72,12 @@ type backend struct {
 	conns   []tools.Connection
 	set     *tools.Set
 	fake    *pdtest.Server
+	// unchecked are the credential sets whose check was inconclusive (the API
+	// unreachable or failing); recheckCredentials retries them.
+	unchecked []pendingCheck
+	// hooks run on every successful reload (see OnReload).
+	hookMu sync.Mutex
+	hooks  []reloadHook
 }
 
 func (rt *backend) Close() {
@@ -90,43 +98,10 @@ func newRuntime(cfg *Config, log *slog.Logger, onChange func()) (*backend, error
 		rt.fake = srv
 		log.Warn("SANDBOX MODE: a simulated Pipedream Connect API with demo users and accounts; nothing reaches Pipedream", "api", srv.URL, "external_user_id", cfg.ExternalUserID)
 	}
-	clientFor := func(c Credentials) (*pdclient.Client, error) {
-		if rt.fake != nil {
-			c = Credentials{ClientID: pdtest.SandboxClientID, ClientSecret: pdtest.SandboxClientSecret, ProjectID: pdtest.SandboxProjectID, Environment: pdtest.SandboxEnvironment, BaseURL: rt.fake.URL}
-		}
-		if cl, ok := rt.clients[c]; ok {
-			return cl, nil
-		}
-		cl, err := pdclient.New(pdclient.Config{
-			ClientID: c.ClientID, ClientSecret: c.ClientSecret, ProjectID: c.ProjectID,
-			Environment: c.Environment, BaseURL: c.BaseURL, Version: version,
-			CatalogTTL: cfg.CatalogTTL,
-		}, pdclient.WithLogger(log))
-		if err != nil {
-			return nil, err
-		}
-		rt.clients[c] = cl
-		return cl, nil
-	}
-	var problems []string
-	for _, c := range cfg.Connections {
-		cl, err := clientFor(c.Credentials)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("connection %q: %v", c.Name, err))
-			continue
-		}
-		rt.conns = append(rt.conns, tools.Connection{
-			Name: c.Name, App: c.App, Admin: c.OAuth == "admin", ServiceUser: c.ExternalUserID,
-			Include: c.Include, Exclude: c.Exclude, ReadOnly: c.ReadOnly, Client: cl,
-		})
-	}
-	flows, err := rt.workflows(clientFor)
+	flows, err := rt.assemble(nil)
 	if err != nil {
-		problems = append(problems, err.Error())
-	}
-	if len(problems) > 0 {
 		rt.Close()
-		return nil, &configError{Problems: problems}
+		return nil, err
 	}
 	webhookURI := ""
 	if cfg.PublicURL != "" && cfg.WebhookSecret != "" && cfg.Transport != "stdio" {
@@ -148,8 +123,13 @@ func newRuntime(cfg *Config, log *slog.Logger, onChange func()) (*backend, error
 // checkCredentials makes one token request and one project-scoped read per
 // distinct credential set. Rejected credentials or an unknown project are
 // configuration errors naming every affected connection; an unreachable API or
-// a 5xx is only a warning (the server starts and retries in the background).
+// a 5xx is only a warning (the server starts, and recheckCredentials retries).
 func (rt *backend) checkCredentials(ctx context.Context) error {
+	return rt.checkClients(ctx, rt.clients)
+}
+
+// checkClients checks the given credential sets as checkCredentials does.
+func (rt *backend) checkClients(ctx context.Context, clients map[Credentials]*pdclient.Client) error {
 	if rt.fake != nil {
 		return nil
 	}
@@ -160,7 +140,7 @@ func (rt *backend) checkCredentials(ctx context.Context) error {
 	var mu sync.Mutex
 	var results []outcome
 	var wg sync.WaitGroup
-	for creds, cl := range rt.clients {
+	for creds, cl := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -179,14 +159,12 @@ func (rt *backend) checkCredentials(ctx context.Context) error {
 			continue
 		}
 		names := rt.connectionsUsing(r.creds)
-		switch {
-		case errors.Is(r.err, pdclient.ErrUnauthorized):
-			problems = append(problems, fmt.Sprintf("Pipedream rejected the OAuth client %q (connections: %s): check PIPEDREAM_CLIENT_ID and PIPEDREAM_CLIENT_SECRET (or client_id/client_secret in the config file)", r.creds.ClientID, names))
-		case errors.Is(r.err, pdclient.ErrNotFound):
-			problems = append(problems, fmt.Sprintf("project %q was not found for this OAuth client (connections: %s): check PIPEDREAM_PROJECT_ID and that the client belongs to the project", r.creds.ProjectID, names))
-		default:
-			rt.log.Warn("could not check the Pipedream credentials; starting anyway and retrying in the background", "connections", names, "err", r.err)
+		if p := credentialProblem(r.creds, names, r.err); p != "" {
+			problems = append(problems, p)
+			continue
 		}
+		rt.log.Warn("could not check the Pipedream credentials; going on and retrying in the background", "connections", names, "err", r.err)
+		rt.unchecked = append(rt.unchecked, pendingCheck{names: names, client: clients[r.creds], creds: r.creds})
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
@@ -220,6 +198,11 @@ const serveUsage = `Usage: pipedream-mcp [serve] [flags]
 Runs the MCP server. With --transport stdio (the default) it serves one client on
 stdin/stdout; nothing but protocol frames is written to stdout, logs go to stderr.
 
+SIGHUP reloads the configuration and every secret file without a restart
+(kill -HUP <pid>): an invalid new configuration is refused and logged, the old
+one keeps serving. Changing the transport, address or authentication needs a
+restart. SIGINT or SIGTERM stops the server after calls in flight finish.
+
 Examples:
   pipedream-mcp --sandbox
   PIPEDREAM_CLIENT_ID=... PIPEDREAM_CLIENT_SECRET=... PIPEDREAM_PROJECT_ID=proj_... \
@@ -235,6 +218,12 @@ func cmdServe(env *cmdEnv, args []string) error {
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
+	// SIGHUP reloads the configuration (reload.go). Caught from here on, so a
+	// hangup during start-up waits for the server instead of killing it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	var srv *server.Server
 	var ready = make(chan struct{})
 	onChange := func() {
@@ -257,6 +246,9 @@ func cmdServe(env *cmdEnv, args []string) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(env.ctx))
 	defer cancel()
 	go rt.set.Run(runCtx)
+	go rt.recheckCredentials(runCtx)
+	reloader := newReloader(args, env.getenv, rt, cfg)
+	go reloader.watch(runCtx, hup)
 
 	log.Info("serving", "transport", cfg.Transport, "connections", len(cfg.Connections), "workflows", len(cfg.Workflows), "version", version)
 	switch cfg.Transport {

@@ -75,12 +75,17 @@ type Options struct {
 // Set is the live tool set of every connection and the helper tools. It is safe
 // for concurrent use; handlers read an immutable snapshot.
 type Set struct {
-	opts  Options
-	log   *slog.Logger
-	conns []*connState
+	opts Options
+	log  *slog.Logger
+	// connList holds the connections. Reconfigure replaces the slice as a
+	// whole and never changes one in place; read it through conns.
+	connList atomic.Pointer[[]*connState]
+	flows    []*workflowTool // built by New and Reconfigure; read under rebuild
 
 	snap    atomic.Pointer[snapshot]
-	rebuild sync.Mutex // serialises snapshot rebuilds
+	rebuild sync.Mutex    // serialises snapshot rebuilds
+	reconf  sync.Mutex    // serialises Reconfigure
+	wake    chan struct{} // tells Run to retry failed loads now
 
 	readyOnce sync.Once
 	ready     chan struct{} // closed once every connection loaded once
@@ -134,22 +139,21 @@ func New(opts Options) (*Set, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Set{opts: opts, log: opts.Logger, ready: make(chan struct{})}
-	seen := map[string]bool{}
-	for _, c := range opts.Connections {
-		if c.Name == "" || c.App == "" || c.Client == nil {
-			return nil, fmt.Errorf("tools: connection %q: name, app and client are required", c.Name)
-		}
-		if seen[c.Name] {
-			return nil, fmt.Errorf("tools: connection name %q is used twice", c.Name)
-		}
-		seen[c.Name] = true
-		s.conns = append(s.conns, &connState{Connection: c})
-	}
-	if err := validateWorkflows(opts.Workflows, seen); err != nil {
+	s := &Set{opts: opts, log: opts.Logger, ready: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if err := checkConnections(opts.Connections); err != nil {
 		return nil, err
 	}
-	if len(s.conns) == 0 {
+	conns := make([]*connState, len(opts.Connections))
+	for i, c := range opts.Connections {
+		conns[i] = &connState{Connection: c}
+	}
+	s.connList.Store(&conns)
+	flows, err := s.buildWorkflows(opts.Workflows)
+	if err != nil {
+		return nil, err
+	}
+	s.flows = flows
+	if len(conns) == 0 {
 		s.markReady()
 	}
 	s.publish()
@@ -193,8 +197,9 @@ func (s *Set) Load(ctx context.Context) error {
 
 func (s *Set) loadAll(ctx context.Context, refresh bool) error {
 	var wg sync.WaitGroup
-	errs := make([]error, len(s.conns))
-	for i, c := range s.conns {
+	conns := s.connStates()
+	errs := make([]error, len(conns))
+	for i, c := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -275,6 +280,8 @@ func (s *Set) Run(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
+		case <-s.wake:
+			t.Stop()
 		case <-t.C:
 		}
 		if time.Since(lastRefresh) >= s.opts.RefreshEvery {
@@ -321,8 +328,9 @@ type ConnectionStatus struct {
 
 // Status reports every connection's catalog state.
 func (s *Set) Status() []ConnectionStatus {
-	out := make([]ConnectionStatus, 0, len(s.conns))
-	for _, c := range s.conns {
+	conns := s.connStates()
+	out := make([]ConnectionStatus, 0, len(conns))
+	for _, c := range conns {
 		c.mu.Lock()
 		out = append(out, ConnectionStatus{Name: c.Name, App: c.App, Loaded: c.loaded, Tools: len(c.tools), Err: c.lastErr, Warnings: slices.Clone(c.warnings)})
 		c.mu.Unlock()
@@ -355,7 +363,7 @@ func (s *Set) publish() bool {
 		}
 		taken[w.tool.Name] = true
 		next.flowMap[w.tool.Name] = w
-		next.list = append(next.list, mcpserver.ServerTool{Tool: w.tool, Handler: w.handle})
+		next.list = append(next.list, mcpserver.ServerTool{Tool: w.tool, Handler: s.dispatch(w.tool.Name)})
 	}
 	for _, c := range s.conns {
 		c.mu.Lock()
@@ -368,7 +376,7 @@ func (s *Set) publish() bool {
 			}
 			taken[t.name] = true
 			next.byName[t.name] = t
-			next.list = append(next.list, mcpserver.ServerTool{Tool: t.tool, Handler: s.actionHandler(t)})
+			next.list = append(next.list, mcpserver.ServerTool{Tool: t.tool, Handler: s.dispatch(t.name)})
 		}
 	}
 	sort.Slice(next.list, func(i, j int) bool { return next.list[i].Tool.Name < next.list[j].Tool.Name })
