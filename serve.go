@@ -230,6 +230,10 @@ func cmdServe(env *cmdEnv, args []string) error {
 		<-ready
 		srv.Refresh()
 	}
+	if cfg.Transport != "stdio" {
+		// Before the backend: Connect tokens carry the webhook URI built from it.
+		ensureWebhookSecret(cfg)
+	}
 	rt, err := newRuntime(cfg, log, onChange)
 	if err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"log"
 	"log/slog"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -43,7 +42,7 @@ type Server struct {
 	tools    Toolset
 	log      *slog.Logger
 	listWait time.Duration
-	inflight sync.WaitGroup
+	calls    *tracker // tool calls in flight
 }
 
 // New builds the MCP server and registers the tool set's current tools.
@@ -54,7 +53,7 @@ func New(ts Toolset, opts Options) *Server {
 	if opts.ListWait <= 0 {
 		opts.ListWait = 10 * time.Second
 	}
-	s := &Server{tools: ts, log: opts.Logger, listWait: opts.ListWait}
+	s := &Server{tools: ts, log: opts.Logger, listWait: opts.ListWait, calls: newTracker()}
 	hooks := &mcpserver.Hooks{}
 	hooks.AddBeforeListTools(func(ctx context.Context, _ any, _ *mcp.ListToolsRequest) {
 		if !ts.Ready() {
@@ -102,8 +101,8 @@ func (s *Server) Refresh() {
 // track counts calls in flight so shutdown can wait for them.
 func (s *Server) track(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		s.inflight.Add(1)
-		defer s.inflight.Done()
+		s.calls.begin("")
+		defer s.calls.end("", 1)
 		return next(ctx, req)
 	}
 }
@@ -124,14 +123,7 @@ func (s *Server) recover(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFu
 
 // WaitIdle waits until no tool call is in flight, or ctx ends.
 func (s *Server) WaitIdle(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.calls.wait(ctx)
 }
 
 // ServeStdio serves one client over in/out until in ends or ctx is cancelled.
