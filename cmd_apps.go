@@ -73,34 +73,6 @@ func cmdApps(env *cmdEnv, args []string) error {
 	return nil
 }
 
-// parseNoConnections is parseCommon for commands that need credentials but no
-// connection: without an app configured, the default credentials are checked
-// instead.
-func parseNoConnections(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet)) (*Config, *flag.FlagSet, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cf := registerCommonFlags(fs)
-	cf.allowNoConnections = true
-	if extra != nil {
-		extra(fs)
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", strings.TrimSpace(usage))
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil, errSilent(0)
-		}
-		return nil, nil, &exitError{code: 2, err: err}
-	}
-	cfg, err := resolveConfig(cf, env.getenv, pdtest.NewSandbox().Apps())
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, fs, nil
-}
-
 // catalogClient is a Connect client for catalog reads: the sandbox's, the
 // default credentials', or else the first connection's.
 func catalogClient(cfg *Config, log *slog.Logger) (*pdclient.Client, func(), error) {

@@ -98,6 +98,9 @@ type pendingCheck struct {
 // credentialProblem is what err says is wrong with creds, with the fix, or ""
 // when err says nothing about them (the API unreachable, a 5xx).
 func credentialProblem(creds Credentials, names string, err error) string {
+	if names == "" {
+		names = "none: the default credentials, for Connect Links of workflows"
+	}
 	switch {
 	case errors.Is(err, pdclient.ErrUnauthorized):
 		return fmt.Sprintf("Pipedream rejected the OAuth client %q (connections: %s): check the client ID and secret: PIPEDREAM_CLIENT_ID with PIPEDREAM_CLIENT_SECRET or PIPEDREAM_CLIENT_SECRET_FILE, or client_id with client_secret or client_secret_file in the config file", creds.ClientID, names)

@@ -775,4 +775,39 @@ func TestKeepRestartSettings(t *testing.T) {
 	if strings.Contains(strings.Join(got, " "), "jwt-secret") {
 		t.Error("a secret value is in the names")
 	}
+
+	// A webhook secret generated at start is not configured, so a reload that
+	// configures none changes nothing; one that configures a secret does.
+	gen := &Config{Transport: "http"}
+	ensureWebhookSecret(gen)
+	if got := keepRestartSettings(gen, &Config{Transport: "http"}); len(got) != 0 {
+		t.Errorf("the generated webhook secret counted as changed: %q", got)
+	}
+	if got := keepRestartSettings(gen, &Config{Transport: "http", WebhookSecret: "configured-secret-123456"}); !slices.Equal(got, []string{"--webhook-secret / PD_MCP_WEBHOOK_SECRET"}) {
+		t.Errorf("a configured webhook secret: changed = %q", got)
+	}
+}
+
+// TestReloadRunsHooks: what the HTTP transport registers (the API keys file)
+// reloads with every applied configuration, and not with a refused one.
+func TestReloadRunsHooks(t *testing.T) {
+	t.Parallel()
+	fake := pdtest.New(pdtest.Config{})
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	config := filepath.Join(t.TempDir(), "c.yaml")
+	writeFile(t, config, "connections:\n  - app: github\n")
+	r := newTestReloader(t, startEnv(api.URL, map[string]string{"PIPEDREAM_APPS": ""}), "--config", config)
+	var calls atomic.Int32
+	r.rt.OnReload("api keys file", func() error { calls.Add(1); return errors.New("bad keys file") })
+	if err := r.reload(t.Context()); err != nil {
+		t.Fatalf("a failing hook must not fail the reload: %v", err)
+	}
+	writeFile(t, config, "connections: [")
+	if err := r.reload(t.Context()); err == nil {
+		t.Fatal("invalid YAML was accepted")
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the hook ran %d times, want 1 (the applied reload only)", n)
+	}
 }

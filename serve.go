@@ -27,9 +27,21 @@ import (
 // parseCommon parses a command's flags and resolves the configuration. A --help
 // prints the command's usage and returns errSilent(0).
 func parseCommon(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet)) (*Config, *flag.FlagSet, error) {
+	return parseFlags(env, name, usage, args, extra, false)
+}
+
+// parseNoConnections is parseCommon for commands that need credentials but no
+// connection: without an app configured, the default credentials are checked
+// instead.
+func parseNoConnections(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet)) (*Config, *flag.FlagSet, error) {
+	return parseFlags(env, name, usage, args, extra, true)
+}
+
+func parseFlags(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet), allowNoConnections bool) (*Config, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	cf := registerCommonFlags(fs)
+	cf.allowNoConnections = allowNoConnections
 	if extra != nil {
 		extra(fs)
 	}

@@ -163,6 +163,21 @@ func TestReconfigureAddsAndRemovesInOneBatch(t *testing.T) {
 	if got := f.changes.Load(); got != 3 {
 		t.Errorf("an unchanged configuration ran OnChange (%d in all, want 3)", got)
 	}
+
+	// Workflows come and go the same way.
+	flows := []tools.Workflow{{Name: "nightly_report", URL: "https://en123abc.m.pipedream.net", Auth: tools.WorkflowAuthNone}}
+	if err := f.set.Reconfigure(t.Context(), []tools.Connection{sl}, flows); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.changes.Load(); got != 4 || !slices.Contains(f.names(), "nightly_report") {
+		t.Errorf("adding a workflow: OnChange ran %d times in all (want 4), tools %v", got, f.names())
+	}
+	if err := f.set.Reconfigure(t.Context(), []tools.Connection{sl}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.changes.Load(); got != 5 || slices.Contains(f.names(), "nightly_report") {
+		t.Errorf("removing a workflow: OnChange ran %d times in all (want 5), tools %v", got, f.names())
+	}
 }
 
 func TestReconfigureInvalidChangesNothing(t *testing.T) {
