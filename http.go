@@ -69,6 +69,10 @@ func serveHTTP(ctx context.Context, cfg *Config, rt *backend, srv *server.Server
 	if err != nil {
 		return err
 	}
+	if keys, ok := auth.(*server.APIKeys); ok {
+		// SIGHUP re-reads the API keys file; an invalid file keeps the old keys.
+		rt.OnReload("API keys file", keys.Reload)
+	}
 	h, err := newHTTPHandler(cfg, rt, srv, auth, log)
 	if err != nil {
 		return err

@@ -105,6 +105,9 @@ func init() {
 	commands = map[string]command{
 		"serve":   {"run the MCP server (the default command)", cmdServe},
 		"version": {"print the version", cmdVersion},
+		// Hidden (not in commandOrder): the fake Connect API out of process,
+		// for benchmarks and load tests.
+		"sandbox-api": {"serve the simulated Connect API (benchmarks)", cmdSandboxAPI},
 	}
 	registerPeopleCommands(commands)
 }
