@@ -54,7 +54,8 @@ type Resource struct {
 
 var (
 	resourceIDKeys  = []string{"id", "ID", "Id", "uuid", "key"}
-	resourceURLKeys = []string{"url", "html_url", "permalink", "webViewLink", "web_url", "webUrl", "link", "htmlUrl"}
+	// Links a person opens come before API URLs (GitHub's html_url before url).
+	resourceURLKeys = []string{"html_url", "htmlUrl", "permalink", "webViewLink", "web_url", "webUrl", "url", "link"}
 )
 
 // findResource picks a top-level id and URL out of ret.
