@@ -409,7 +409,17 @@ func (c *Client) do(req *http.Request, kind retryKind, v any) error {
 		}
 		c.logAttempt(ctx, req.Method, path, resp.StatusCode, time.Since(t0), attempt, nil)
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return c.decode(resp, req.Method, path, v)
+			err := c.decode(resp, req.Method, path, v)
+			// A body cut off mid-way (connection reset, early EOF) is a
+			// transient failure like any other for requests that may be
+			// repeated; a body that is complete but not JSON is not.
+			if err == nil || kind != retryRead || ctx.Err() != nil || !transient(err) || attempt >= c.retry.MaxAttempts {
+				return err
+			}
+			if !c.sleep(ctx, attempt, 0, start) {
+				return c.gaveUp(ctx, req.Method, path, err)
+			}
+			continue
 		}
 		apiErr := c.checkResponse(resp, req.Method, path)
 		if !kind.retryStatus(resp.StatusCode) || attempt >= c.retry.MaxAttempts {

@@ -127,11 +127,15 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 }
 
 // ServeStdio serves one client over in/out until in ends or ctx is cancelled.
-// base decorates the session context (the end user, from configuration). When
+// A message (line) larger than DefaultMaxMessageBytes is answered with a
+// JSON-RPC error and skipped without being held in memory. base decorates the session context (the end user, from configuration). When
 // ctx is cancelled, calls in flight get up to grace to finish first.
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, base func(context.Context) context.Context, grace time.Duration) error {
 	listenCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
+	// Messages over the limit are refused before mcp-go reads them whole.
+	out = &lockedWriter{w: out}
+	in = newLineLimiter(in, DefaultMaxMessageBytes, out, s.log)
 	stdio := mcpserver.NewStdioServer(s.mcp)
 	stdio.SetErrorLogger(log.New(slogWriter{s.log}, "", 0))
 	if base != nil {

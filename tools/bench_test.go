@@ -8,7 +8,6 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http/httptest"
 	"slices"
 	"sort"
@@ -189,10 +188,10 @@ func (s *stubConnect) RunAction(context.Context, pdclient.RunActionRequest) (*pd
 	return stubRun, nil
 }
 
-// BenchmarkToolListSize measures what tools/list costs an agent's context, per
-// app (bytes of that app's tools as tools/list sends them) and per tool
-// (median and max). Tokens are estimated as bytes / 4, as the tools command
-// does. The per-app table is logged.
+// BenchmarkToolListSize measures what tools/list costs an agent's context:
+// per app, the bytes of that app's tools as tools/list sends them and the
+// median and largest tool; "all" is the whole list with the helper tools.
+// Tokens are estimated as bytes / 4, as the tools command does.
 func BenchmarkToolListSize(b *testing.B) {
 	fake, url := benchFake(b)
 	cl := benchClient(b, url)
@@ -203,51 +202,38 @@ func BenchmarkToolListSize(b *testing.B) {
 	if err := set.Load(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	var all []int
-	var total int
-	lines := []string{"app                 tools    bytes  ~tokens  median/tool  max/tool"}
-	for b.Loop() {
-		all, total, lines = all[:0], 0, lines[:1]
-		for _, app := range fake.Apps() {
-			var sizes []int
+	for _, app := range append(fake.Apps(), "all") {
+		b.Run("app="+app, func(b *testing.B) {
 			var list []mcp.Tool
 			for _, t := range set.Tools() {
-				if strings.HasPrefix(t.Tool.Name, app+"_") {
+				if app == "all" || strings.HasPrefix(t.Tool.Name, app+"_") {
 					list = append(list, t.Tool)
-					one, err := json.Marshal(t.Tool)
+				}
+			}
+			if len(list) == 0 {
+				b.Fatalf("no tools for %s", app)
+			}
+			var whole []byte
+			var sizes []int
+			for b.Loop() {
+				sizes = sizes[:0]
+				for _, t := range list {
+					one, err := json.Marshal(t)
 					if err != nil {
 						b.Fatal(err)
 					}
 					sizes = append(sizes, len(one))
 				}
-			}
-			whole, err := json.Marshal(map[string]any{"tools": list})
-			if err != nil {
-				b.Fatal(err)
+				if whole, err = json.Marshal(map[string]any{"tools": list}); err != nil {
+					b.Fatal(err)
+				}
 			}
 			sort.Ints(sizes)
-			all = append(all, sizes...)
-			total += len(whole)
-			lines = append(lines, fmtRow(app, len(sizes), len(whole), sizes[len(sizes)/2], sizes[len(sizes)-1]))
-		}
+			b.ReportMetric(float64(len(list)), "tools")
+			b.ReportMetric(float64(len(whole)), "list-bytes")
+			b.ReportMetric(float64((len(whole)+3)/4), "list-tokens")
+			b.ReportMetric(float64(sizes[len(sizes)/2]), "median-tool-bytes")
+			b.ReportMetric(float64(sizes[len(sizes)-1]), "max-tool-bytes")
+		})
 	}
-	sort.Ints(all)
-	var every []mcp.Tool
-	for _, t := range set.Tools() {
-		every = append(every, t.Tool)
-	}
-	whole, err := json.Marshal(map[string]any{"tools": every})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(len(whole)), "list-bytes")
-	b.ReportMetric(float64((len(whole)+3)/4), "list-tokens")
-	b.ReportMetric(float64(all[len(all)/2]), "median-tool-bytes")
-	b.ReportMetric(float64(all[len(all)-1]), "max-tool-bytes")
-	b.Logf("tool-list size per app (tokens = bytes/4; tools/list of all apps with the helpers: %d bytes, ~%d tokens)\n%s",
-		len(whole), (len(whole)+3)/4, strings.Join(lines, "\n"))
-}
-
-func fmtRow(app string, n, bytes, median, maxSize int) string {
-	return fmt.Sprintf("%-18s%7d%9d%9d%13d%10d", app, n, bytes, (bytes+3)/4, median, maxSize)
 }

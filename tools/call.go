@@ -45,6 +45,10 @@ type callEnv struct {
 func (s *Set) actionHandler(t *actionTool) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		start := time.Now()
+		// The deadline covers the whole call (accounts, Connect Link, props
+		// reload, run), not only the run: a slow read must not hold a call.
+		ctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+		defer cancel()
 		r, account, user := s.runAction(ctx, t, req)
 		s.audit(ctx, t.conn.Name, t.component.Key, user, account, r.Status, time.Since(start))
 		return toolResult(r, s.opts.ResultLimit), nil
@@ -257,7 +261,13 @@ func (s *Set) failure(ctx context.Context, base Result, err error, run bool) Res
 	default:
 		base.Status = StatusUpstreamError
 		base.Errors = []string{"could not reach Pipedream: " + err.Error()}
-		base.Next = "Retry in a little while."
+		if run {
+			// The request may have reached Pipedream before the connection
+			// failed or the answer turned out unreadable.
+			base.Next = "The action may or may not have run. Check its effect (e.g. list or get the resource) before retrying."
+		} else {
+			base.Next = "Nothing was run. Retry in a little while."
+		}
 	}
 	return base
 }

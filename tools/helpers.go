@@ -53,7 +53,7 @@ func (s *Set) helperTools() []mcpserver.ServerTool {
 	mk := func(name, title, desc, schemaJSON string, h mcpserver.ToolHandlerFunc) mcpserver.ServerTool {
 		t := mcp.NewToolWithRawSchema(name, desc, json.RawMessage(schemaJSON))
 		t.Annotations = mcp.ToolAnnotation{Title: title, ReadOnlyHint: ro, DestructiveHint: no, IdempotentHint: ro, OpenWorldHint: ro}
-		return mcpserver.ServerTool{Tool: t, Handler: h}
+		return mcpserver.ServerTool{Tool: t, Handler: s.withCallTimeout(h)}
 	}
 	return []mcpserver.ServerTool{
 		mk(ToolListOptions, "List valid values for a field",
@@ -65,6 +65,15 @@ func (s *Set) helperTools() []mcpserver.ServerTool {
 		mk(ToolAccounts, "List connected accounts",
 			"Lists the caller's connected accounts per app (id, name, healthy, created_at) and a connect_url to connect another account. Use an id as _account_id to choose among several accounts.",
 			accountsSchema, s.handleAccounts),
+	}
+}
+
+// withCallTimeout bounds a helper call by the call timeout, as action calls are.
+func (s *Set) withCallTimeout(h mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		ctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+		defer cancel()
+		return h(ctx, req)
 	}
 }
 

@@ -53,7 +53,7 @@ type Resource struct {
 }
 
 var (
-	resourceIDKeys  = []string{"id", "ID", "Id", "uuid", "key"}
+	resourceIDKeys = []string{"id", "ID", "Id", "uuid", "key"}
 	// Links a person opens come before API URLs (GitHub's html_url before url).
 	resourceURLKeys = []string{"html_url", "htmlUrl", "permalink", "webViewLink", "web_url", "webUrl", "url", "link"}
 )

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
@@ -516,12 +517,11 @@ func annotations(comp pdclient.Component) mcp.ToolAnnotation {
 // actionDescription is the action's description followed by what an agent must
 // know to call it.
 func actionDescription(name string, comp pdclient.Component, tr *schema.Translation) string {
-	var b strings.Builder
 	desc := strings.TrimSpace(comp.Description)
 	if desc == "" {
 		desc = comp.Name
 	}
-	b.WriteString(desc)
+	var notes strings.Builder
 	var remote, reload []string
 	for _, a := range tr.Args {
 		if a.RemoteOptions {
@@ -532,19 +532,49 @@ func actionDescription(name string, comp pdclient.Component, tr *schema.Translat
 		}
 	}
 	if len(remote) > 0 {
-		fmt.Fprintf(&b, "\n\nValid values for %s come from pipedream_list_options (tool=%q, prop=<field>); IDs you already know may be passed directly.", strings.Join(remote, ", "), name)
+		fmt.Fprintf(&notes, "\n\nValid values for %s come from pipedream_list_options (tool=%q, prop=<field>); IDs you already know may be passed directly.", strings.Join(remote, ", "), name)
 	}
 	if tr.Dynamic {
 		if len(reload) > 0 {
-			fmt.Fprintf(&b, "\n\nMore fields depend on %s: call pipedream_describe (tool=%q) with those values to see them.", strings.Join(reload, ", "), name)
+			fmt.Fprintf(&notes, "\n\nMore fields depend on %s: call pipedream_describe (tool=%q) with those values to see them.", strings.Join(reload, ", "), name)
 		} else {
-			b.WriteString("\n\nThis action has fields that appear only once others are set: call pipedream_describe to see them.")
+			notes.WriteString("\n\nThis action has fields that appear only once others are set: call pipedream_describe to see them.")
 		}
 	}
 	for _, al := range tr.Alerts {
-		b.WriteString("\n\nNote: ")
-		b.WriteString(al)
+		notes.WriteString("\n\nNote: ")
+		notes.WriteString(al)
 	}
-	b.WriteString("\n\nRuns with the caller's connected account; pass _account_id to choose one of several.")
-	return b.String()
+	notes.WriteString("\n\nRuns with the caller's connected account; pass _account_id to choose one of several.")
+	return fitDescription(desc, notes.String(), maxToolDescription)
+}
+
+// maxToolDescription is the longest tool description OpenAI function calling
+// accepts (1024 characters); other hosts accept more.
+const maxToolDescription = 1024
+
+// fitDescription joins the action's description and the notes an agent needs,
+// within max characters: the description is cut first (on a word, with "…"),
+// then the notes.
+func fitDescription(desc, notes string, max int) string {
+	if utf8.RuneCountInString(desc)+utf8.RuneCountInString(notes) <= max {
+		return desc + notes
+	}
+	room := max - utf8.RuneCountInString(notes) - 1
+	if room < 80 {
+		room = 80
+	}
+	r := []rune(desc)
+	if len(r) > room {
+		cut := string(r[:room])
+		if i := strings.LastIndexAny(cut, " \n"); i > room/2 {
+			cut = cut[:i]
+		}
+		desc = strings.TrimRight(cut, " \n.,;:") + "…"
+	}
+	out := []rune(desc + notes)
+	if len(out) > max {
+		out = append(out[:max-1], '…')
+	}
+	return string(out)
 }

@@ -1,13 +1,21 @@
 // Drives pipedream-mcp with the official TypeScript SDK client (pinned in
-// package.json): list tools, call a tool, receive list_changed after a catalog
-// update (a SIGHUP reload that adds a connection), and cancel a slow call.
+// package.json): connect, list tools, call a tool and read its
+// structuredContent, receive notifications/tools/list_changed after a catalog
+// update (a SIGHUP reload of a config file that gains `- app: github`), and
+// cancel a slow call, checking in the server's log that the server cancelled
+// it too. run.sh runs it on every transport.
 //
-//   node ts-client.mjs stdio <config.yaml> <binary> [args...]
+//   node ts-client.mjs stdio <config.yaml> <binary> [server args...]
 //   node ts-client.mjs http  <url> <server pid> <config.yaml>
 //   node ts-client.mjs sse   <url> <server pid> <config.yaml>
 //
-// AUTH_HEADER (optional) is sent as the Authorization header over HTTP.
-// Exits non-zero with a message on the first failed check.
+// The config file must end inside its `connections:` list, serve slack and
+// pd_edge, and not github. The server must log JSON (--log-format json).
+// Environment:
+//   AUTH_HEADER  sent as the Authorization header over HTTP (optional)
+//   SERVER_LOG   the HTTP server's log file (required for http and sse)
+//   EXPECT_USER  the end user the server must run calls as (default demo-user)
+// Prints one "ok" line per check; exits 1 with a FAIL line on the first failure.
 import { readFileSync, writeFileSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -16,61 +24,92 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const [mode, ...rest] = process.argv.slice(2);
-const fail = (msg) => { console.error(`FAIL [ts-sdk ${mode}] ${msg}`); process.exit(1); };
-const ok = (msg) => console.log(`ok   [ts-sdk ${mode}] ${msg}`);
+const label = `[ts-sdk ${mode}${process.env.AUTH_HEADER ? " jwt" : ""}]`;
+const fail = (msg) => { console.error(`FAIL ${label} ${msg}`); process.exit(1); };
+const ok = (msg) => console.log(`ok   ${label} ${msg}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const expectUser = process.env.EXPECT_USER || "demo-user";
+setTimeout(() => fail("timed out after 90 s"), 90_000).unref();
 
 const headers = process.env.AUTH_HEADER ? { Authorization: process.env.AUTH_HEADER } : {};
 let transport, pid, configFile;
+let stdioLog = "";
+const serverLog = () => (mode === "stdio" ? stdioLog : readFileSync(process.env.SERVER_LOG, "utf8"));
+
 if (mode === "stdio") {
   const [cfg, bin, ...args] = rest;
   configFile = cfg;
   transport = new StdioClientTransport({ command: bin, args: ["--config", cfg, ...args], stderr: "pipe" });
-} else if (mode === "http") {
+  transport.stderr.on("data", (d) => { stdioLog += d; });
+} else if (mode === "http" || mode === "sse") {
   const [url, p, cfg] = rest;
   pid = Number(p); configFile = cfg;
-  transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
-} else if (mode === "sse") {
-  const [url, p, cfg] = rest;
-  pid = Number(p); configFile = cfg;
-  transport = new SSEClientTransport(new URL(url), {
-    requestInit: { headers },
-    eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers || {}), ...headers } }) },
-  });
+  if (!process.env.SERVER_LOG) fail("SERVER_LOG is not set");
+  transport = mode === "http"
+    ? new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } })
+    : new SSEClientTransport(new URL(url), {
+      requestInit: { headers },
+      eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers || {}), ...headers } }) },
+    });
 } else {
   fail(`unknown mode ${mode}`);
 }
 
+// The client tells the transport the negotiated version; record it.
+let negotiated;
+const setVersion = transport.setProtocolVersion?.bind(transport);
+transport.setProtocolVersion = (v) => { negotiated = v; setVersion?.(v); };
+
 const client = new Client({ name: "interop-ts", version: "1.0.0" });
 let listChanged = 0;
 client.setNotificationHandler(ToolListChangedNotificationSchema, () => { listChanged++; });
-const timer = setTimeout(() => fail("timed out after 90 s"), 90_000);
 
 await client.connect(transport);
 if (mode === "stdio") pid = transport.pid;
-ok(`connected, server ${client.getServerVersion()?.name} ${client.getServerVersion()?.version}`);
+const server = client.getServerVersion();
+if (server?.name !== "pipedream-mcp") fail(`server name ${server?.name}, want pipedream-mcp`);
+if (negotiated !== "2025-11-25") fail(`negotiated protocol ${negotiated}, want 2025-11-25`);
+if (!client.getInstructions()?.includes("pipedream_list_options")) fail("the initialize result carries no instructions");
+if (!client.getServerCapabilities()?.tools?.listChanged) fail("the server does not advertise tools.listChanged");
+ok(`connected to ${server.name} ${server.version}, protocol ${negotiated}`);
 
 const names = async () => (await client.listTools()).tools.map((t) => t.name);
 let tools = await names();
-if (!tools.includes("slack_send_message_to_channel")) fail(`tools/list lacks slack_send_message_to_channel: ${tools}`);
-if (tools.includes("github_get_repository")) fail("github must not be served before the reload");
+for (const want of ["slack_send_message_to_channel", "pd_edge_slow", "pipedream_list_options"]) {
+  if (!tools.includes(want)) fail(`tools/list lacks ${want}: ${tools}`);
+}
+if (tools.some((n) => n.startsWith("github_"))) fail("github must not be served before the reload");
 ok(`tools/list: ${tools.length} tools`);
 
 const res = await client.callTool({ name: "slack_send_message_to_channel", arguments: { conversation: "C00001000", text: "interop" } });
-if (res.isError || res.structuredContent?.status !== "success") fail(`call failed: ${JSON.stringify(res)}`);
-ok(`tools/call: ${res.structuredContent.summary}`);
+const sc = res.structuredContent;
+if (res.isError || sc?.status !== "success") fail(`call failed: ${JSON.stringify(res)}`);
+if (sc.action !== "slack-send-message-to-channel" || !sc.account_id?.startsWith("apn_")) fail(`structuredContent lacks action or account: ${JSON.stringify(sc)}`);
+if (!res.content?.[0]?.text?.startsWith(sc.summary)) fail(`the text content does not lead with the summary: ${JSON.stringify(res.content)}`);
+ok(`tools/call: ${sc.summary}`);
 
 // list_changed: add a connection to the config file and reload with SIGHUP.
+// A notification may already be on its way (the catalog load at start), so
+// wait for one after which tools/list shows the new connection.
 const cfg = readFileSync(configFile, "utf8");
 writeFileSync(configFile, cfg + "  - app: github\n");
+let seen = listChanged;
 process.kill(pid, "SIGHUP");
-for (let i = 0; i < 100 && listChanged === 0; i++) await new Promise((r) => setTimeout(r, 100));
+let reloaded = false;
+for (let i = 0; i < 150 && !reloaded; i++) {
+  await sleep(100);
+  if (listChanged > seen) {
+    seen = listChanged;
+    reloaded = (await names()).includes("github_get_repository");
+  }
+}
 writeFileSync(configFile, cfg);
-if (listChanged === 0) fail("no notifications/tools/list_changed within 10 s of the reload");
-tools = await names();
-if (!tools.includes("github_get_repository")) fail(`after list_changed, tools/list lacks github_get_repository`);
-ok(`list_changed received (${listChanged}), github tools listed`);
+if (!reloaded) fail(`no notifications/tools/list_changed announcing the github tools within 15 s of the reload (${listChanged} received)`);
+ok(`list_changed received (${listChanged}); github tools listed after it`);
 
-// Cancel a slow call: the request is cancelled and the server keeps serving.
+// Cancel a slow call: the client aborts, the SDK sends notifications/cancelled,
+// and the server must stop the upstream run (its log shows the call ending as
+// a timeout well before the action's 20 s) and keep serving.
 const ac = new AbortController();
 const started = Date.now();
 setTimeout(() => ac.abort(), 300);
@@ -80,11 +119,20 @@ try {
 } catch (e) {
   if (Date.now() - started > 5000) fail(`cancellation took ${Date.now() - started} ms`);
 }
+let ended;
+for (let i = 0; i < 50 && !ended; i++) {
+  await sleep(100);
+  ended = serverLog().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+    .find((r) => r.msg === "tool call" && r.action === "pd_edge-slow");
+}
+if (!ended) fail("the server never logged the end of the cancelled call");
+if (ended.status !== "timeout" || ended.duration_ms > 5000) fail(`the server did not cancel the call: ${JSON.stringify(ended)}`);
+if (ended.external_user_id !== expectUser) fail(`the call ran as ${ended.external_user_id}, want ${expectUser}`);
 const after = await client.callTool({ name: "slack_list_channels", arguments: {} });
 if (after.isError) fail(`call after cancellation failed: ${JSON.stringify(after)}`);
-ok("slow call cancelled; server still serving");
+ok(`slow call cancelled (server: ${ended.status} after ${ended.duration_ms} ms); server still serving`);
 
-clearTimeout(timer);
+if (mode === "http") await transport.terminateSession();
 await client.close();
 ok("closed");
 process.exit(0);

@@ -1,0 +1,1128 @@
+package main
+
+// Benchmarks of the whole server: catalog requests on a cold start, the
+// latency a tool call gains by going through the server, server CPU per call,
+// throughput, memory with a large catalog and per idle session.
+//
+// The heavy ones build the binary and run the server and the fake
+// (`pipedream-mcp sandbox-api`) as separate processes, so the server's CPU
+// time and RSS can be read from /proc without the fake's or the client's.
+// They skip unless PDMCP_BENCH_FULL=1; CI runs every benchmark once
+// (-benchtime 1x) without it. Everything is on loopback. The client here is a
+// small JSON-RPC driver (raw HTTP and stdio frames), not the mcp-go client, so
+// its own cost stays small next to the server's.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+)
+
+// benchFullEnv turns on the heavy benchmarks.
+const benchFullEnv = "PDMCP_BENCH_FULL"
+
+func benchNeedFull(b *testing.B) {
+	b.Helper()
+	if os.Getenv(benchFullEnv) == "" {
+		b.Skipf("builds the binary and runs separate processes; set %s=1 to run it", benchFullEnv)
+	}
+	if runtime.GOOS != "linux" {
+		b.Skip("reads server CPU time and RSS from /proc")
+	}
+}
+
+// The call every overhead and throughput benchmark makes, and the same run
+// sent straight to the fake.
+const (
+	benchUser      = pdtest.DemoUser
+	benchTool      = "slack_send_message_to_channel"
+	benchActionKey = "slack-send-message-to-channel"
+	benchAccount   = "apn_demo_slack_new"
+	benchApps      = "slack,github,hubspot"
+)
+
+var benchArgs = map[string]any{"conversation": "C00001000", "text": "Deploy finished"}
+
+var (
+	benchBinOnce sync.Once
+	benchBinPath string
+	benchBinErr  error
+)
+
+// benchBinary builds pipedream-mcp once per test process.
+func benchBinary(b *testing.B) string {
+	b.Helper()
+	benchBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pdmcp-bench-")
+		if err != nil {
+			benchBinErr = err
+			return
+		}
+		benchBinPath = filepath.Join(dir, "pipedream-mcp")
+		out, err := exec.Command("go", "build", "-o", benchBinPath, ".").CombinedOutput()
+		if err != nil {
+			benchBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if benchBinErr != nil {
+		b.Fatal(benchBinErr)
+	}
+	return benchBinPath
+}
+
+// benchProc is a child process of the benchmark.
+type benchProc struct {
+	cmd    *exec.Cmd
+	url    string // base URL, when it serves HTTP
+	stderr *benchLog
+}
+
+type benchLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *benchLog) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.buf.Len() > 1<<20 { // keep the start, where startup problems are
+		return len(p), nil
+	}
+	return s.buf.Write(p)
+}
+
+func (s *benchLog) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+func (p *benchProc) pid() int { return p.cmd.Process.Pid }
+
+// stop sends SIGTERM and waits (SIGKILL after 10s).
+func (p *benchProc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// benchCPUTime is the user+system CPU time of a process so far (/proc/PID/stat,
+// clock ticks of 10 ms).
+func benchCPUTime(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses: state is
+	// field 3, utime 14, stime 15.
+	rest := string(raw[bytes.LastIndexByte(raw, ')')+2:])
+	f := strings.Fields(rest)
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(ut+st) * tick
+}
+
+// benchRSS returns a process's resident set size and its peak, in bytes.
+func benchRSS(b *testing.B, pid int) (cur, peak int64) {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(raw)) {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			cur = kb << 10
+		case "VmHWM":
+			peak = kb << 10
+		}
+	}
+	return cur, peak
+}
+
+// benchStartAPI runs `pipedream-mcp sandbox-api` and returns it with its URL.
+func benchStartAPI(b *testing.B, args ...string) *benchProc {
+	b.Helper()
+	cmd := exec.Command(benchBinary(b), append([]string{"sandbox-api", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "NO_COLOR=1"}
+	p := &benchProc{cmd: cmd, stderr: &benchLog{}}
+	cmd.Stderr = p.stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(p.stop)
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatalf("sandbox-api printed no URL: %v\n%s", err, p.stderr)
+	}
+	p.url = strings.TrimSpace(line)
+	return p
+}
+
+// benchServerEnv is the environment of a server using the fake at apiURL through
+// the real-credentials path.
+func benchServerEnv(apiURL, apps string) []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "NO_COLOR=1",
+		"PIPEDREAM_CLIENT_ID=" + pdtest.SandboxClientID,
+		"PIPEDREAM_CLIENT_SECRET=" + pdtest.SandboxClientSecret,
+		"PIPEDREAM_PROJECT_ID=" + pdtest.SandboxProjectID,
+		"PIPEDREAM_PROJECT_ENVIRONMENT=" + pdtest.SandboxEnvironment,
+		"PIPEDREAM_BASE_URL=" + apiURL,
+		"PIPEDREAM_APPS=" + apps,
+		"PIPEDREAM_EXTERNAL_USER_ID=" + benchUser,
+	}
+}
+
+func benchPort(b *testing.B) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// benchStartHTTP runs `pipedream-mcp serve --transport <transport>` (http or
+// sse) and waits until /readyz answers 200. The log level is info, as
+// deployed: one audit line per call goes to stderr (drained, not kept).
+func benchStartHTTP(b *testing.B, apiURL, apps, transport string, args ...string) *benchProc {
+	b.Helper()
+	port := benchPort(b)
+	cmd := exec.Command(benchBinary(b), append([]string{"serve", "--transport", transport, "--addr", "127.0.0.1:" + port, "--auth", "none"}, args...)...)
+	cmd.Env = benchServerEnv(apiURL, apps)
+	p := &benchProc{cmd: cmd, url: "http://127.0.0.1:" + port, stderr: &benchLog{}}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(p.stop)
+	benchWaitReady(b, p.url, p.stderr)
+	return p
+}
+
+func benchWaitReady(b *testing.B, base string, stderr fmt.Stringer) {
+	b.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("the server at %s did not become ready\n%s", base, stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// benchResponse is a JSON-RPC response.
+type benchResponse struct {
+	ID     json.RawMessage `json:"id"`
+	Result json.RawMessage `json:"result"`
+	Error  *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func benchFrame(id int64, method string, params any) []byte {
+	m := map[string]any{"jsonrpc": "2.0", "method": method}
+	if id != 0 {
+		m["id"] = id
+	}
+	if params != nil {
+		m["params"] = params
+	}
+	out, _ := json.Marshal(m)
+	return out
+}
+
+var benchInitParams = map[string]any{
+	"protocolVersion": mcp.LATEST_LEGACY_PROTOCOL_VERSION,
+	"capabilities":    map[string]any{},
+	"clientInfo":      map[string]any{"name": "bench", "version": "1"},
+}
+
+var benchCallParams = map[string]any{"name": benchTool, "arguments": benchArgs}
+
+// benchCheckCall fails unless the result of a tools/call is a success.
+func benchCheckCall(res benchResponse) error {
+	if res.Error != nil {
+		return fmt.Errorf("tools/call: %d %s", res.Error.Code, res.Error.Message)
+	}
+	var r struct {
+		IsError bool `json:"isError"`
+	}
+	if err := json.Unmarshal(res.Result, &r); err != nil || r.IsError {
+		return fmt.Errorf("tools/call failed: %s", res.Result)
+	}
+	return nil
+}
+
+// benchSession is one Streamable HTTP session.
+type benchSession struct {
+	hc      *http.Client
+	url     string
+	session string
+	id      atomic.Int64
+}
+
+func benchHTTPClient(conns int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = conns + 16
+	tr.MaxIdleConnsPerHost = conns + 16
+	return &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+}
+
+// newBenchSession initializes a session at endpoint (".../mcp").
+func newBenchSession(ctx context.Context, hc *http.Client, endpoint string) (*benchSession, error) {
+	c := &benchSession{hc: hc, url: endpoint}
+	if _, err := c.call(ctx, "initialize", benchInitParams); err != nil {
+		return nil, err
+	}
+	if err := c.notify(ctx, "notifications/initialized"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *benchSession) post(ctx context.Context, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if c.session != "" {
+		req.Header.Set("Mcp-Session-Id", c.session)
+		req.Header.Set("MCP-Protocol-Version", mcp.LATEST_LEGACY_PROTOCOL_VERSION)
+	}
+	return c.hc.Do(req)
+}
+
+func (c *benchSession) notify(ctx context.Context, method string) error {
+	resp, err := c.post(ctx, benchFrame(0, method, nil))
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: HTTP %d", method, resp.StatusCode)
+	}
+	return nil
+}
+
+// call sends a request and returns its response, from a JSON body or from
+// the SSE stream the server may answer with.
+func (c *benchSession) call(ctx context.Context, method string, params any) (benchResponse, error) {
+	id := c.id.Add(1)
+	resp, err := c.post(ctx, benchFrame(id, method, params))
+	if err != nil {
+		return benchResponse{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return benchResponse{}, fmt.Errorf("%s: HTTP %d: %s", method, resp.StatusCode, body)
+	}
+	if s := resp.Header.Get("Mcp-Session-Id"); s != "" {
+		c.session = s
+	}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		return benchReadSSE(bufio.NewReader(resp.Body), id)
+	}
+	var r benchResponse
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return benchResponse{}, fmt.Errorf("%s: %w", method, err)
+	}
+	return r, nil
+}
+
+// benchReadSSE reads SSE events until the response with id.
+func benchReadSSE(br *bufio.Reader, id int64) (benchResponse, error) {
+	want := strconv.FormatInt(id, 10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if data, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			var r benchResponse
+			if json.Unmarshal(bytes.TrimSpace(data), &r) == nil && string(r.ID) == want {
+				return r, nil
+			}
+		}
+		if err != nil {
+			return benchResponse{}, fmt.Errorf("stream ended before response %d: %w", id, err)
+		}
+	}
+}
+
+// benchStdio drives a server over stdio frames.
+type benchStdio struct {
+	in  io.Writer
+	out *bufio.Reader
+	id  int64
+}
+
+func (c *benchStdio) call(method string, params any) (benchResponse, error) {
+	c.id++
+	if _, err := c.in.Write(append(benchFrame(c.id, method, params), '\n')); err != nil {
+		return benchResponse{}, err
+	}
+	want := strconv.FormatInt(c.id, 10)
+	for {
+		line, err := c.out.ReadBytes('\n')
+		if err != nil {
+			return benchResponse{}, err
+		}
+		var r benchResponse
+		if json.Unmarshal(line, &r) == nil && string(r.ID) == want {
+			return r, nil
+		}
+	}
+}
+
+// benchStartStdio runs `pipedream-mcp serve` on stdio and initializes it.
+func benchStartStdio(b *testing.B, apiURL, apps string) (*benchProc, *benchStdio) {
+	b.Helper()
+	cmd := exec.Command(benchBinary(b), "serve")
+	cmd.Env = benchServerEnv(apiURL, apps)
+	p := &benchProc{cmd: cmd, stderr: &benchLog{}}
+	cmd.Stderr = p.stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = in.Close(); p.stop() })
+	c := &benchStdio{in: in, out: bufio.NewReaderSize(out, 1<<20)}
+	if _, err := c.call("initialize", benchInitParams); err != nil {
+		b.Fatalf("stdio initialize: %v\n%s", err, p.stderr)
+	}
+	if _, err := in.Write(append(benchFrame(0, "notifications/initialized", nil), '\n')); err != nil {
+		b.Fatal(err)
+	}
+	// tools/list waits for the catalogs, so calls below find their tool.
+	if _, err := c.call("tools/list", nil); err != nil {
+		b.Fatal(err)
+	}
+	return p, c
+}
+
+// benchDirect posts the run the server would send straight to the fake.
+type benchDirect struct {
+	hc    *http.Client
+	url   string
+	token string
+	body  []byte
+}
+
+func newBenchDirect(b *testing.B, apiURL string) *benchDirect {
+	b.Helper()
+	hc := benchHTTPClient(4)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {pdtest.SandboxClientID}, "client_secret": {pdtest.SandboxClientSecret}}
+	resp, err := hc.PostForm(apiURL+"/v1/oauth/token", form)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || tok.AccessToken == "" {
+		b.Fatalf("token: %v", err)
+	}
+	props := maps.Clone(benchArgs)
+	props["slack"] = map[string]any{"authProvisionId": benchAccount}
+	body, _ := json.Marshal(map[string]any{"id": benchActionKey, "external_user_id": benchUser, "configured_props": props})
+	return &benchDirect{hc: hc, url: apiURL + "/v1/connect/" + pdtest.SandboxProjectID + "/actions/run", token: tok.AccessToken, body: body}
+}
+
+func (d *benchDirect) run() error {
+	req, _ := http.NewRequest(http.MethodPost, d.url, bytes.NewReader(d.body))
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-PD-Environment", pdtest.SandboxEnvironment)
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var r struct {
+		OS []struct {
+			K string `json:"k"`
+		} `json:"os"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("direct run: HTTP %d %v", resp.StatusCode, err)
+	}
+	for _, o := range r.OS {
+		if o.K == "error" {
+			return errors.New("direct run reported an error")
+		}
+	}
+	return nil
+}
+
+// benchLatencies collects durations and reports percentiles.
+type benchLatencies []time.Duration
+
+func (l benchLatencies) pct(p float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	s := slices.Clone(l)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+func benchUS(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// BenchmarkCallOverhead measures what the server adds to a tool call. Each
+// iteration makes the same run three ways, in turn: straight to the fake
+// (direct), through a server on stdio, and through a server on Streamable
+// HTTP; each server is its own process and the fake a third, so the CPU time
+// a server burns per call is read from /proc. Reported: p50 and p99 of each
+// path, the added latency (server p50/p99 minus direct p50/p99), and server
+// CPU per call. ns/op is the time of all three calls.
+func BenchmarkCallOverhead(b *testing.B) {
+	benchNeedFull(b)
+	for _, delay := range []time.Duration{0, 5 * time.Millisecond} {
+		b.Run("upstream="+delay.String(), func(b *testing.B) {
+			api := benchStartAPI(b, "--run-delay", delay.String())
+			direct := newBenchDirect(b, api.url)
+			stdioProc, stdio := benchStartStdio(b, api.url, benchApps)
+			httpProc := benchStartHTTP(b, api.url, benchApps, "http")
+			ctx := context.Background()
+			hs, err := newBenchSession(ctx, benchHTTPClient(4), httpProc.url+"/mcp")
+			if err != nil {
+				b.Fatal(err)
+			}
+			paths := []struct {
+				name string
+				call func() error
+			}{
+				{"direct", direct.run},
+				{"stdio", func() error {
+					r, err := stdio.call("tools/call", benchCallParams)
+					if err != nil {
+						return err
+					}
+					return benchCheckCall(r)
+				}},
+				{"http", func() error {
+					r, err := hs.call(ctx, "tools/call", benchCallParams)
+					if err != nil {
+						return err
+					}
+					return benchCheckCall(r)
+				}},
+			}
+			for range 200 { // warm up: connections, account caches, heaps
+				for _, p := range paths {
+					if err := p.call(); err != nil {
+						b.Fatalf("%s: %v", p.name, err)
+					}
+				}
+			}
+			lat := make([]benchLatencies, len(paths))
+			cpu0 := []time.Duration{benchCPUTime(b, stdioProc.pid()), benchCPUTime(b, httpProc.pid())}
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				for k := range paths {
+					p := paths[(i+k)%len(paths)]
+					start := time.Now()
+					if err := p.call(); err != nil {
+						b.Fatalf("%s: %v", p.name, err)
+					}
+					lat[(i+k)%len(paths)] = append(lat[(i+k)%len(paths)], time.Since(start))
+				}
+			}
+			b.StopTimer()
+			cpu := []time.Duration{benchCPUTime(b, stdioProc.pid()) - cpu0[0], benchCPUTime(b, httpProc.pid()) - cpu0[1]}
+			d50, d99 := lat[0].pct(0.50), lat[0].pct(0.99)
+			b.ReportMetric(benchUS(d50), "direct-p50-µs")
+			b.ReportMetric(benchUS(d99), "direct-p99-µs")
+			for k, name := range []string{"stdio", "http"} {
+				l := lat[k+1]
+				b.ReportMetric(benchUS(l.pct(0.50)), name+"-p50-µs")
+				b.ReportMetric(benchUS(l.pct(0.99)), name+"-p99-µs")
+				b.ReportMetric(benchUS(l.pct(0.50)-d50), name+"-added-p50-µs")
+				b.ReportMetric(benchUS(l.pct(0.99)-d99), name+"-added-p99-µs")
+				b.ReportMetric(benchUS(cpu[k])/float64(b.N), name+"-server-cpu-µs/call")
+			}
+		})
+	}
+}
+
+// BenchmarkThroughput runs tool calls from 1, 16 and 64 concurrent clients,
+// each with its own Streamable HTTP session, against a server process and the
+// fake in another process, all on this machine. Reported: calls/s, p50/p99
+// latency under that load and server CPU per call.
+func BenchmarkThroughput(b *testing.B) {
+	benchNeedFull(b)
+	for _, delay := range []time.Duration{0, 20 * time.Millisecond} {
+		b.Run("upstream="+delay.String(), func(b *testing.B) {
+			api := benchStartAPI(b, "--run-delay", delay.String())
+			srv := benchStartHTTP(b, api.url, benchApps, "http")
+			for _, clients := range []int{1, 16, 64} {
+				b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+					ctx := context.Background()
+					hc := benchHTTPClient(clients)
+					sessions := make([]*benchSession, clients)
+					for i := range sessions {
+						s, err := newBenchSession(ctx, hc, srv.url+"/mcp")
+						if err != nil {
+							b.Fatal(err)
+						}
+						sessions[i] = s
+						for range 5 {
+							r, err := s.call(ctx, "tools/call", benchCallParams)
+							if err == nil {
+								err = benchCheckCall(r)
+							}
+							if err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					var next atomic.Int64
+					lat := make([]benchLatencies, clients)
+					errs := make([]error, clients)
+					cpu0 := benchCPUTime(b, srv.pid())
+					b.ResetTimer()
+					start := time.Now()
+					var wg sync.WaitGroup
+					for i, s := range sessions {
+						wg.Go(func() {
+							for next.Add(1) <= int64(b.N) {
+								t0 := time.Now()
+								r, err := s.call(ctx, "tools/call", benchCallParams)
+								if err == nil {
+									err = benchCheckCall(r)
+								}
+								if err != nil {
+									errs[i] = err
+									return
+								}
+								lat[i] = append(lat[i], time.Since(t0))
+							}
+						})
+					}
+					wg.Wait()
+					elapsed := time.Since(start)
+					b.StopTimer()
+					if err := errors.Join(errs...); err != nil {
+						b.Fatal(err)
+					}
+					cpu := benchCPUTime(b, srv.pid()) - cpu0
+					var all benchLatencies
+					for _, l := range lat {
+						all = append(all, l...)
+					}
+					b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
+					b.ReportMetric(benchUS(all.pct(0.50)), "p50-µs")
+					b.ReportMetric(benchUS(all.pct(0.99)), "p99-µs")
+					b.ReportMetric(benchUS(cpu)/float64(b.N), "server-cpu-µs/call")
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkColdStartListTools starts the server (in process, Streamable HTTP)
+// against a fake whose catalog pages take 100 ms each, and has 100 clients
+// initialize and list tools at once while the catalogs load. Every client must
+// get the whole list; the fake counts what the start cost upstream. The
+// target: one catalog load per app (ceil(N/page size) list pages each), one
+// token request, and the one credential check read.
+func BenchmarkColdStartListTools(b *testing.B) {
+	const clients = 100
+	apps := []string{"slack", "github", "hubspot", "notion", "google_sheets"}
+	var tokens, pages, checks, other, total float64
+	for b.Loop() {
+		b.StopTimer()
+		fake := pdtest.NewSandbox()
+		wantPages := 0
+		for _, app := range apps {
+			n := len(benchCatalogActions(b, app))
+			wantPages += (n + pdtest.DefaultPageSize - 1) / pdtest.DefaultPageSize
+		}
+		fake.InjectFault(pdtest.Fault{Endpoint: pdtest.EndpointActions, Delay: 100 * time.Millisecond})
+		api, err := fake.Start("127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		port := benchPort(b)
+		base := "http://127.0.0.1:" + port
+		env := map[string]string{
+			"PIPEDREAM_CLIENT_ID": pdtest.SandboxClientID, "PIPEDREAM_CLIENT_SECRET": pdtest.SandboxClientSecret,
+			"PIPEDREAM_PROJECT_ID": pdtest.SandboxProjectID, "PIPEDREAM_PROJECT_ENVIRONMENT": pdtest.SandboxEnvironment,
+			"PIPEDREAM_BASE_URL": api.URL, "PIPEDREAM_APPS": strings.Join(apps, ","), "PIPEDREAM_EXTERNAL_USER_ID": benchUser,
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		stderr := &benchLog{}
+		b.StartTimer()
+		go func() {
+			done <- run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port, "--log-level", "warn"},
+				func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, stderr)
+		}()
+		for { // listening, not ready
+			resp, err := http.Get(base + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		hc := benchHTTPClient(clients)
+		var wg sync.WaitGroup
+		counts := make([]int, clients)
+		errs := make([]error, clients)
+		for i := range clients {
+			wg.Go(func() {
+				s, err := newBenchSession(ctx, hc, base+"/mcp")
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				r, err := s.call(ctx, "tools/list", nil)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				var list struct {
+					Tools []json.RawMessage `json:"tools"`
+				}
+				errs[i] = json.Unmarshal(r.Result, &list)
+				counts[i] = len(list.Tools)
+			})
+		}
+		wg.Wait()
+		b.StopTimer()
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatalf("serve: %v\n%s", err, stderr)
+		}
+		_ = api.Close()
+		if err := errors.Join(errs...); err != nil {
+			b.Fatal(err)
+		}
+		if slices.Min(counts) != slices.Max(counts) || counts[0] < 100 {
+			b.Fatalf("clients listed different or too few tools during the cold start: min %d, max %d", slices.Min(counts), slices.Max(counts))
+		}
+		t, p, c := fake.Count(pdtest.EndpointToken), fake.Count(pdtest.EndpointActions), fake.Count(pdtest.EndpointAccounts)
+		all := fake.Count(pdtest.EndpointAll)
+		if p > wantPages || t > 1 {
+			b.Errorf("%d clients listing tools during a cold start cost %d list pages and %d token requests, want %d pages (one load per app) and 1 token", clients, p, t, wantPages)
+		}
+		tokens, pages, checks, total = tokens+float64(t), pages+float64(p), checks+float64(c), total+float64(all)
+		other += float64(all - t - p - c)
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(total/n, "requests/op")
+	b.ReportMetric(tokens/n, "token-requests/op")
+	b.ReportMetric(pages/n, "list-pages/op")
+	b.ReportMetric(checks/n, "accounts-reads/op")
+	b.ReportMetric(other/n, "other-requests/op")
+}
+
+// benchCatalogActions returns an app's actions from the embedded catalog, as raw
+// JSON objects.
+func benchCatalogActions(b *testing.B, app string) []map[string]any {
+	b.Helper()
+	raw, err := fs.ReadFile(pdtest.CatalogFS(), app+".json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var f struct {
+		Actions []map[string]any `json:"actions"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		b.Fatal(err)
+	}
+	return f.Actions
+}
+
+// benchBigCatalog serves a synthetic catalog of 8 apps and 400 actions: hubspot's
+// 114 and 41 or 40 for each other app, made by copying that app's real
+// actions under new keys. Action lists come in one page with props; every
+// other request goes to the fake.
+type benchBigCatalog struct {
+	fake  http.Handler
+	lists map[string][]byte
+	total int
+}
+
+var benchBigCatalogApps = []string{"airtable_oauth", "github", "gmail", "google_sheets", "hubspot", "jira", "notion", "slack"}
+
+func newBenchBigCatalog(b *testing.B, fake http.Handler) *benchBigCatalog {
+	b.Helper()
+	c := &benchBigCatalog{fake: fake, lists: map[string][]byte{}}
+	const want = 400
+	fixed := len(benchCatalogActions(b, "hubspot"))
+	others := len(benchBigCatalogApps) - 1
+	for i, app := range slices.DeleteFunc(slices.Clone(benchBigCatalogApps), func(a string) bool { return a == "hubspot" }) {
+		n := (want - fixed) / others
+		if i < (want-fixed)%others {
+			n++
+		}
+		c.add(b, app, n)
+	}
+	c.add(b, "hubspot", fixed)
+	if c.total != want {
+		b.Fatalf("synthetic catalog has %d actions, want %d", c.total, want)
+	}
+	return c
+}
+
+func (c *benchBigCatalog) add(b *testing.B, app string, n int) {
+	real := benchCatalogActions(b, app)
+	items := make([]any, 0, n)
+	for i := range n {
+		a := maps.Clone(real[i%len(real)])
+		if copyN := i / len(real); copyN > 0 {
+			a["key"] = fmt.Sprintf("%s-copy-%d", a["key"], copyN)
+			a["name"] = fmt.Sprintf("%s (copy %d)", a["name"], copyN)
+		}
+		items = append(items, a)
+	}
+	body, err := json.Marshal(map[string]any{
+		"page_info": map[string]any{"count": n, "total_count": n, "start_cursor": "", "end_cursor": ""},
+		"data":      items,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.lists[app] = body
+	c.total += n
+}
+
+func (c *benchBigCatalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/actions") {
+		if body, ok := c.lists[r.URL.Query().Get("app")]; ok {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+			return
+		}
+	}
+	c.fake.ServeHTTP(w, r)
+}
+
+// benchServeBigCatalog serves the synthetic catalog on loopback from this process.
+func benchServeBigCatalog(b *testing.B) string {
+	b.Helper()
+	cat := newBenchBigCatalog(b, pdtest.NewSandbox())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := &http.Server{Handler: cat, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	b.Cleanup(func() { _ = hs.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// BenchmarkMemoryCatalog loads 8 apps with 400 actions (synthetic, see
+// benchBigCatalog) into a server process (Streamable HTTP) and reads its RSS once
+// ready; it also runs the same server in this process and reports the live
+// heap it holds after a GC.
+func BenchmarkMemoryCatalog(b *testing.B) {
+	benchNeedFull(b)
+	apiURL := benchServeBigCatalog(b)
+	apps := strings.Join(benchBigCatalogApps, ",")
+	var rssSum, peakSum, heapSum float64
+	var ntools int
+	for b.Loop() {
+		srv := benchStartHTTP(b, apiURL, apps, "http")
+		hs, err := newBenchSession(context.Background(), benchHTTPClient(1), srv.url+"/mcp")
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := hs.call(context.Background(), "tools/list", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var list struct {
+			Tools []json.RawMessage `json:"tools"`
+		}
+		_ = json.Unmarshal(r.Result, &list)
+		ntools = len(list.Tools)
+		time.Sleep(500 * time.Millisecond)
+		cur, peak := benchRSS(b, srv.pid())
+		srv.stop()
+		rssSum += float64(cur)
+		peakSum += float64(peak)
+		heapSum += float64(benchInProcessHeap(b, apiURL, apps))
+	}
+	n := float64(b.N)
+	b.ReportMetric(rssSum/n/(1<<20), "rss-MB")
+	b.ReportMetric(peakSum/n/(1<<20), "peak-rss-MB")
+	b.ReportMetric(heapSum/n/(1<<20), "heap-MB")
+	b.ReportMetric(float64(ntools), "tools")
+	if ntools < 400 {
+		b.Errorf("the server lists %d tools, want the 400 actions and the helpers", ntools)
+	}
+}
+
+// benchInProcessHeap runs the server in this process until ready and returns the
+// live heap it added (after GC), catalogs, tools and caches included.
+func benchInProcessHeap(b *testing.B, apiURL, apps string) uint64 {
+	b.Helper()
+	port := benchPort(b)
+	base := "http://127.0.0.1:" + port
+	env := map[string]string{
+		"PIPEDREAM_CLIENT_ID": pdtest.SandboxClientID, "PIPEDREAM_CLIENT_SECRET": pdtest.SandboxClientSecret,
+		"PIPEDREAM_PROJECT_ID": pdtest.SandboxProjectID, "PIPEDREAM_PROJECT_ENVIRONMENT": pdtest.SandboxEnvironment,
+		"PIPEDREAM_BASE_URL": apiURL, "PIPEDREAM_APPS": apps, "PIPEDREAM_EXTERNAL_USER_ID": benchUser,
+	}
+	before := benchLiveHeap()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	stderr := &benchLog{}
+	go func() {
+		done <- run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port},
+			func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, stderr)
+	}()
+	benchWaitReady(b, base, stderr)
+	after := benchLiveHeap()
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatalf("serve: %v\n%s", err, stderr)
+	}
+	if after < before {
+		return 0
+	}
+	return after - before
+}
+
+func benchLiveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkIdleSessions opens 1,000 sessions on a server process and reports
+// the RSS each adds while idle: Streamable HTTP (initialize and initialized,
+// no stream held open) and SSE (an open event stream, initialized over the
+// message endpoint).
+func BenchmarkIdleSessions(b *testing.B) {
+	benchNeedFull(b)
+	const sessions = 1000
+	api := benchStartAPI(b)
+	for _, transport := range []string{"http", "sse"} {
+		b.Run(transport, func(b *testing.B) {
+			var perSession float64
+			for b.Loop() {
+				b.StopTimer()
+				srv := benchStartHTTP(b, api.url, benchApps, transport)
+				hc := benchHTTPClient(sessions)
+				ctx, cancel := context.WithCancel(context.Background())
+				open := func(n int) {
+					var wg sync.WaitGroup
+					errs := make([]error, n)
+					sem := make(chan struct{}, 32)
+					for i := range n {
+						wg.Go(func() {
+							sem <- struct{}{}
+							defer func() { <-sem }()
+							if transport == "http" {
+								_, errs[i] = newBenchSession(ctx, hc, srv.url+"/mcp")
+							} else {
+								errs[i] = benchOpenSSE(ctx, hc, srv.url)
+							}
+						})
+					}
+					wg.Wait()
+					if err := errors.Join(errs...); err != nil {
+						b.Fatal(err)
+					}
+				}
+				open(20) // warm up: connection pool, first-use allocations
+				time.Sleep(200 * time.Millisecond)
+				before, _ := benchRSS(b, srv.pid())
+				b.StartTimer()
+				open(sessions)
+				b.StopTimer()
+				time.Sleep(time.Second)
+				after, _ := benchRSS(b, srv.pid())
+				perSession += float64(after-before) / sessions
+				cancel()
+				hc.CloseIdleConnections()
+				srv.stop()
+			}
+			b.ReportMetric(perSession/float64(b.N)/1024, "KB/session")
+		})
+	}
+}
+
+// benchOpenSSE opens an SSE stream, initializes the session over the
+// message endpoint and leaves the stream open until ctx ends.
+func benchOpenSSE(ctx context.Context, hc *http.Client, base string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/sse", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return fmt.Errorf("GET /sse: HTTP %d", resp.StatusCode)
+	}
+	br := bufio.NewReader(resp.Body)
+	var endpoint string
+	for endpoint == "" {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			resp.Body.Close()
+			return fmt.Errorf("no endpoint event: %w", err)
+		}
+		if d, ok := strings.CutPrefix(line, "data:"); ok {
+			endpoint = strings.TrimSpace(d)
+		}
+	}
+	if !strings.HasPrefix(endpoint, "http") {
+		endpoint = base + endpoint
+	}
+	post := func(body []byte) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		r, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		if r.StatusCode/100 != 2 {
+			return fmt.Errorf("POST %s: HTTP %d", endpoint, r.StatusCode)
+		}
+		return nil
+	}
+	if err := post(benchFrame(1, "initialize", benchInitParams)); err != nil {
+		resp.Body.Close()
+		return err
+	}
+	if _, err := benchReadSSE(br, 1); err != nil {
+		resp.Body.Close()
+		return err
+	}
+	if err := post(benchFrame(0, "notifications/initialized", nil)); err != nil {
+		resp.Body.Close()
+		return err
+	}
+	go func() { // hold the stream open, reading whatever comes
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, br)
+	}()
+	return nil
+}
+
+// BenchmarkServerCallInProcess is one tool call over Streamable HTTP with the
+// server, the fake and the client all in this process: cheap enough for CI,
+// and the one to profile (go test -bench ServerCallInProcess -cpuprofile).
+func BenchmarkServerCallInProcess(b *testing.B) {
+	fake := pdtest.NewSandbox()
+	api, err := fake.Start("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer api.Close()
+	port := benchPort(b)
+	base := "http://127.0.0.1:" + port
+	env := map[string]string{
+		"PIPEDREAM_CLIENT_ID": pdtest.SandboxClientID, "PIPEDREAM_CLIENT_SECRET": pdtest.SandboxClientSecret,
+		"PIPEDREAM_PROJECT_ID": pdtest.SandboxProjectID, "PIPEDREAM_PROJECT_ENVIRONMENT": pdtest.SandboxEnvironment,
+		"PIPEDREAM_BASE_URL": api.URL, "PIPEDREAM_APPS": benchApps, "PIPEDREAM_EXTERNAL_USER_ID": benchUser,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	stderr := &benchLog{}
+	go func() {
+		done <- run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port},
+			func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, stderr)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Errorf("serve: %v\n%s", err, stderr)
+		}
+	}()
+	benchWaitReady(b, base, stderr)
+	s, err := newBenchSession(ctx, benchHTTPClient(2), base+"/mcp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	call := func() {
+		r, err := s.call(ctx, "tools/call", benchCallParams)
+		if err == nil {
+			err = benchCheckCall(r)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	call()
+	b.ReportAllocs()
+	for b.Loop() {
+		call()
+	}
+}
