@@ -582,7 +582,6 @@ func BenchmarkCallOverhead(b *testing.B) {
 			}
 			lat := make([]benchLatencies, len(paths))
 			cpu0 := []time.Duration{benchCPUTime(b, stdioProc.pid()), benchCPUTime(b, httpProc.pid())}
-			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				for k := range paths {
 					p := paths[(i+k)%len(paths)]
@@ -1009,6 +1008,7 @@ func BenchmarkIdleSessions(b *testing.B) {
 				cancel()
 				hc.CloseIdleConnections()
 				srv.stop()
+				b.StartTimer()
 			}
 			b.ReportMetric(perSession/float64(b.N)/1024, "KB/session")
 		})

@@ -8,10 +8,12 @@ package pdclient_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -107,6 +109,71 @@ func BenchmarkRunAction(b *testing.B) {
 				})
 			}
 			b.ReportMetric(float64(conns.Load())/float64(b.N), "dials/op")
+		})
+	}
+}
+
+// TestRunActionResultShapes pins what RunAction reads from the result shapes
+// the API may send, now that it splits the body once: the {"data": ...}
+// wrapper, top-level error and errors[], and bodies that are not results.
+func TestRunActionResultShapes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		answer   string
+		wantSum  string
+		wantRet  string
+		wantErrs []string // a *ComponentError with these messages
+		wantFail string   // another error containing this
+	}{
+		{name: "data wrapped", answer: `{"data":{"exports":{"$summary":"Sent"},"ret":{"ok":true}}}`, wantSum: "Sent", wantRet: `{"ok":true}`},
+		{name: "data that is not an object stays", answer: `{"data":[1],"ret":2}`, wantRet: `2`},
+		{name: "top-level error", answer: `{"exports":{},"error":"Action timed out"}`, wantErrs: []string{"Action timed out"}},
+		{name: "error object", answer: `{"error":{"name":"HTTPError","message":"404 Not Found"}}`, wantErrs: []string{"HTTPError: 404 Not Found"}},
+		{name: "errors list and observation", answer: `{"os":[{"k":"error","err":{"name":"Error","message":"bad channel"}}],"errors":["quota exceeded"]}`,
+			wantErrs: []string{"bad channel", "quota exceeded"}},
+		{name: "empty body", answer: ``},
+		{name: "null", answer: `null`},
+		{name: "not an object", answer: `[{"ret":1}]`, wantFail: "run response is not an object"},
+		{name: "invalid JSON", answer: `{"ret":`, wantFail: "decoding response"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if strings.HasSuffix(r.URL.Path, "/oauth/token") {
+					_, _ = w.Write([]byte(`{"access_token":"at-test","token_type":"Bearer","expires_in":3600}`))
+					return
+				}
+				_, _ = w.Write([]byte(tt.answer))
+			}))
+			defer srv.Close()
+			cl, err := pdclient.New(pdclient.Config{ClientID: "id", ClientSecret: "secret", ProjectID: "proj_test1", Environment: "development", BaseURL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := cl.RunAction(t.Context(), pdclient.RunActionRequest{ID: "a", ExternalUserID: "u"})
+			switch {
+			case tt.wantFail != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantFail) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantFail)
+				}
+				return
+			case tt.wantErrs != nil:
+				var ce *pdclient.ComponentError
+				if !errors.As(err, &ce) || !slices.Equal(ce.Messages, tt.wantErrs) {
+					t.Fatalf("err = %v, want run errors %q", err, tt.wantErrs)
+				}
+			case err != nil:
+				t.Fatal(err)
+			}
+			if resp == nil {
+				t.Fatal("nil response")
+			}
+			if resp.Summary() != tt.wantSum || string(resp.Ret) != tt.wantRet {
+				t.Errorf("Summary %q Ret %s; want %q %s", resp.Summary(), resp.Ret, tt.wantSum, tt.wantRet)
+			}
 		})
 	}
 }

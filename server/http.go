@@ -64,6 +64,9 @@ type HTTPOptions struct {
 	SessionIdleTTL time.Duration
 	// MaxBodyBytes caps request bodies (default 4 MiB); larger ones get 413.
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds reading a request body (default 30s): a client
+	// that sends it slower is cut off.
+	BodyReadTimeout time.Duration
 	// DNSRebindingProtection refuses requests that arrive over loopback with
 	// a Host header that is not localhost. Keep it on for loopback binds.
 	DNSRebindingProtection bool
@@ -115,6 +118,9 @@ func (s *Server) NewHTTPHandler(opts HTTPOptions) (*HTTPHandler, error) {
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.BodyReadTimeout <= 0 {
+		opts.BodyReadTimeout = bodyReadTimeout
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	h := &HTTPHandler{
@@ -170,8 +176,22 @@ func (s *Server) NewHTTPHandler(opts HTTPOptions) (*HTTPHandler, error) {
 }
 
 // ServeHTTP dispatches to the MCP endpoints, health checks and extra routes.
+// Every request starts with a read deadline, so a client that never sends the
+// body it announced cannot hold a connection: not while a handler reads it,
+// nor while net/http drains what a refusal left unread. MCP requests that are
+// let through clear it (see guard), since their streams are long-lived.
 func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opts.BodyReadTimeout))
 	h.mux.ServeHTTP(w, r)
+}
+
+// closeUnread marks a response to a request whose body was not read as the
+// last on its connection, so net/http answers at once instead of first
+// draining a body that may never come.
+func closeUnread(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // Sessions reports how many sessions are open (bound to a user).
@@ -233,10 +253,12 @@ func (h *HTTPHandler) guard(next http.Handler, kind endpointKind) http.Handler {
 		conn := r.PathValue("conn")
 		user, err := h.opts.Auth.Authenticate(r)
 		if err != nil {
+			closeUnread(w, r)
 			h.unauthorized(w, r, conn, err)
 			return
 		}
 		if conn != "" && (h.opts.HasConnection == nil || !h.opts.HasConnection(conn)) {
+			closeUnread(w, r)
 			httpError(w, http.StatusNotFound, fmt.Sprintf("no connection named %q on this server", conn))
 			return
 		}
@@ -247,7 +269,12 @@ func (h *HTTPHandler) guard(next http.Handler, kind endpointKind) http.Handler {
 			if !ok {
 				return
 			}
-			_ = json.Unmarshal(body, &msg)
+			if json.Unmarshal(body, &msg) == nil && msg.invalid() {
+				// mcp-go would take it for a response and answer nothing.
+				writeJSON(w, http.StatusBadRequest, mcp.NewJSONRPCError(mcp.NewRequestId(msg.id()), mcp.INVALID_REQUEST,
+					`invalid request: a message with an "id" needs a "method" (a request) or a "result" or "error" (a response)`, nil))
+				return
+			}
 		}
 		sid := sessionIDOf(r, kind)
 		if sid != "" {
@@ -261,6 +288,8 @@ func (h *HTTPHandler) guard(next http.Handler, kind endpointKind) http.Handler {
 				return
 			}
 		}
+		// Let through: the body (if any) is read, and streams may last.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
 		ctx = h.opts.Identity(ctx, user, conn)
 		r = r.WithContext(ctx)
@@ -296,6 +325,33 @@ func (h *HTTPHandler) guard(next http.Handler, kind endpointKind) http.Handler {
 type rpcPeek struct {
 	ID     json.RawMessage `json:"id"`
 	Method string          `json:"method"`
+	Result json.RawMessage `json:"result"`
+	Error  json.RawMessage `json:"error"`
+}
+
+// invalid reports a message with an id that is neither a request (no method)
+// nor a response (no result or error).
+func (m rpcPeek) invalid() bool {
+	return len(m.ID) > 0 && string(m.ID) != "null" && m.Method == "" && len(m.Result) == 0 && len(m.Error) == 0
+}
+
+// id is the message's id as a string or number (nil when it is neither).
+func (m rpcPeek) id() any {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(m.ID))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+	}
+	return nil
 }
 
 // expectsResponse reports whether the message is a request (not a
@@ -461,18 +517,21 @@ func sessionIDOf(r *http.Request, kind endpointKind) string {
 func (h *HTTPHandler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	limit := h.opts.MaxBodyBytes
 	if r.ContentLength > limit {
+		closeUnread(w, r)
 		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", limit))
 		return nil, false
 	}
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	_ = rc.SetReadDeadline(time.Now().Add(h.opts.BodyReadTimeout))
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	_ = rc.SetReadDeadline(time.Time{})
 	if err != nil {
+		closeUnread(w, r)
 		httpError(w, http.StatusBadRequest, "could not read the request body")
 		return nil, false
 	}
 	if int64(len(body)) > limit {
+		closeUnread(w, r)
 		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", limit))
 		return nil, false
 	}

@@ -8,6 +8,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"slices"
 	"sort"
@@ -140,26 +141,34 @@ func BenchmarkCallHandler(b *testing.B) {
 			benchCall(b, h, ctx)
 		}
 	})
-	b.Run("stub", func(b *testing.B) {
-		_, url := benchFake(b)
-		comps, err := benchClient(b, url).ListActions(ctx, "slack")
-		if err != nil {
-			b.Fatal(err)
-		}
-		stub := &stubConnect{comps: comps}
-		set, err := tools.New(tools.Options{Connections: benchConns(stub, "slack")})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := set.Load(ctx); err != nil {
-			b.Fatal(err)
-		}
-		h := handlerFor(b, set, benchTool)
-		b.ReportAllocs()
-		for b.Loop() {
-			benchCall(b, h, ctx)
-		}
-	})
+	for _, stub := range []struct {
+		name string
+		run  *pdclient.RunActionResponse
+	}{
+		{"stub", stubRun},
+		{"stub/ret=64KiB", largeRun(230)},
+	} {
+		b.Run(stub.name, func(b *testing.B) {
+			_, url := benchFake(b)
+			comps, err := benchClient(b, url).ListActions(ctx, "slack")
+			if err != nil {
+				b.Fatal(err)
+			}
+			set, err := tools.New(tools.Options{Connections: benchConns(&stubConnect{comps: comps, run: stub.run}, "slack")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := set.Load(ctx); err != nil {
+				b.Fatal(err)
+			}
+			h := handlerFor(b, set, benchTool)
+			b.SetBytes(int64(len(stub.run.Ret)))
+			b.ReportAllocs()
+			for b.Loop() {
+				benchCall(b, h, ctx)
+			}
+		})
+	}
 }
 
 // stubConnect answers from memory: one healthy account per app and a canned
@@ -167,6 +176,7 @@ func BenchmarkCallHandler(b *testing.B) {
 type stubConnect struct {
 	tools.Connect // methods the benchmark never calls
 	comps         []pdclient.Component
+	run           *pdclient.RunActionResponse
 }
 
 func (s *stubConnect) Environment() string { return "development" }
@@ -185,7 +195,23 @@ var stubRun = &pdclient.RunActionResponse{
 }
 
 func (s *stubConnect) RunAction(context.Context, pdclient.RunActionRequest) (*pdclient.RunActionResponse, error) {
-	return stubRun, nil
+	return s.run, nil
+}
+
+// largeRun is a run whose ret holds n records (230 make about 64 KiB).
+func largeRun(n int) *pdclient.RunActionResponse {
+	recs := make([]map[string]any, n)
+	for i := range recs {
+		recs[i] = map[string]any{
+			"id": fmt.Sprintf("rec%06d", i), "createdTime": "2025-01-06T09:00:00.000Z",
+			"fields": map[string]any{"Name": fmt.Sprintf("Record %d", i), "Status": "Todo", "Notes": strings.Repeat("lorem ipsum ", 8)},
+		}
+	}
+	ret, _ := json.Marshal(map[string]any{"id": "tbl0001", "url": "https://airtable.com/app/tbl0001", "records": recs})
+	return &pdclient.RunActionResponse{
+		Exports: map[string]json.RawMessage{"$summary": json.RawMessage(`"Found records"`)},
+		Ret:     ret,
+	}
 }
 
 // BenchmarkToolListSize measures what tools/list costs an agent's context:

@@ -1,0 +1,155 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// rawExchange writes req on a new connection and returns the status line of
+// the answer and how long it took (status "" when the connection closed or
+// timed out without one).
+func rawExchange(t *testing.T, url, req string, limit time.Duration) (string, time.Duration) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	began := time.Now()
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(limit))
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	return strings.TrimSpace(line), time.Since(began)
+}
+
+// TestBodiesThatNeverCome: a client that announces a body and never sends it
+// holds nothing. Refused requests are answered at once; accepted ones and
+// extra routes are cut at the body read timeout.
+func TestBodiesThatNeverCome(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(o *HTTPOptions) { o.BodyReadTimeout = 300 * time.Millisecond })
+	head := func(path, token string) string {
+		h := "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 100000\r\n"
+		if token != "" {
+			h += "Authorization: Bearer " + token + "\r\n"
+		}
+		return h + "\r\n{"
+	}
+	tests := []struct {
+		name     string
+		req      string
+		want     string
+		max, min time.Duration
+	}{
+		{name: "unauthenticated", req: head("/mcp", ""), want: "401", max: 250 * time.Millisecond},
+		{name: "unknown connection", req: head("/mcp/nosuch", "tok-alice"), want: "404", max: 250 * time.Millisecond},
+		{name: "authenticated, body stalls", req: head("/mcp", "tok-alice"), want: "400", min: 250 * time.Millisecond, max: 2 * time.Second},
+		{name: "extra route that ignores the body", req: head("/extra/x", ""), want: "200", max: 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			line, took := rawExchange(t, f.url, tt.req, 10*time.Second)
+			if !strings.Contains(line, " "+tt.want+" ") {
+				t.Errorf("answer %q, want %s", line, tt.want)
+			}
+			if took < tt.min || took > tt.max {
+				t.Errorf("answered after %v, want %v..%v", took, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+// TestStreamsOutliveTheBodyTimeout: the read deadline every request starts
+// with is lifted for accepted MCP requests, so SSE and Streamable HTTP
+// streams stay open past it.
+func TestStreamsOutliveTheBodyTimeout(t *testing.T) {
+	t.Parallel()
+	for _, tr := range []string{"sse", "http"} {
+		t.Run(tr, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(o *HTTPOptions) {
+				o.Transport = tr
+				o.BodyReadTimeout = 200 * time.Millisecond
+			})
+			var c *client.Client
+			if tr == "sse" {
+				c = dialSSE(t, f.url+"/sse", "tok-alice")
+			} else {
+				trp, err := transport.NewStreamableHTTP(f.url+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer tok-alice"}), transport.WithContinuousListening())
+				if err != nil {
+					t.Fatal(err)
+				}
+				c = client.NewClient(trp, client.WithProtocolVersion(mcp.LATEST_LEGACY_PROTOCOL_VERSION))
+				start(t, c)
+			}
+			notified := make(chan struct{}, 1)
+			c.OnNotification(func(n mcp.JSONRPCNotification) {
+				if n.Method == string(mcp.MethodNotificationToolsListChanged) {
+					select {
+					case notified <- struct{}{}:
+					default:
+					}
+				}
+			})
+			time.Sleep(time.Second) // five body timeouts
+			if got := callText(t, c, "whoami"); got != "alice|" {
+				t.Errorf("call after the stream idled: %q", got)
+			}
+			// The stream still carries notifications.
+			f.srv.Refresh()
+			select {
+			case <-notified:
+			case <-time.After(5 * time.Second):
+				t.Error("no list_changed on a stream older than the body timeout")
+			}
+		})
+	}
+}
+
+// TestMessageWithIDButNoMethod: a message that is neither a request nor a
+// response gets a JSON-RPC invalid-request error with its id (mcp-go alone
+// would take it for a response and answer nothing).
+func TestMessageWithIDButNoMethod(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := dialHTTP(t, f.url+"/mcp", "tok-alice", true)
+	for _, tt := range []struct{ body, id string }{
+		{`{"jsonrpc":"2.0","id":"m1"}`, `"m1"`},
+		{`{"jsonrpc":"2.0","id":7,"params":{}}`, `7`},
+	} {
+		resp := rawPost(t, f.url+"/mcp", "tok-alice", c.GetSessionId(), tt.body)
+		var msg struct {
+			ID    json.RawMessage `json:"id"`
+			Error struct {
+				Code int `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&msg)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || msg.Error.Code != mcp.INVALID_REQUEST || string(msg.ID) != tt.id {
+			t.Errorf("%s: HTTP %d id %s code %d, want 400 with -32600 and id %s", tt.body, resp.StatusCode, msg.ID, msg.Error.Code, tt.id)
+		}
+	}
+	// A response to the server (result) is still accepted as one.
+	resp := rawPost(t, f.url+"/mcp", "tok-alice", c.GetSessionId(), `{"jsonrpc":"2.0","id":99,"result":{}}`)
+	resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		t.Errorf("a response message: HTTP %d, want it accepted", resp.StatusCode)
+	}
+	if got := callText(t, c, "whoami"); got != "alice|" {
+		t.Errorf("the session after the invalid messages: %q", got)
+	}
+}
