@@ -1126,3 +1126,90 @@ func BenchmarkServerCallInProcess(b *testing.B) {
 		call()
 	}
 }
+
+// TestSandboxAPICommand runs the hidden sandbox-api command in process: it
+// prints the fake's URL on stdout, serves the sandbox's credentials and
+// accounts, applies --slim and --run-delay, stops when its context ends, and
+// stays out of the usage.
+func TestSandboxAPICommand(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"sandbox-api", "--addr", "127.0.0.1:0", "--slim", "--run-delay", "300ms"},
+			func(string) string { return "" }, strings.NewReader(""), pw, io.Discard)
+		_ = pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no URL on stdout: %v", err)
+	}
+	base := strings.TrimSpace(line)
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("stdout = %q, want the fake's URL", line)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {pdtest.SandboxClientID}, "client_secret": {pdtest.SandboxClientSecret}}
+	resp, err := http.PostForm(base+"/v1/oauth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if tok.AccessToken == "" {
+		t.Fatalf("the sandbox credentials got no token (HTTP %d)", resp.StatusCode)
+	}
+	get := func(path string) map[string]any {
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/connect/"+pdtest.SandboxProjectID+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("X-PD-Environment", pdtest.SandboxEnvironment)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: HTTP %d %v", path, resp.StatusCode, err)
+		}
+		return m
+	}
+	list, _ := get("/actions?app=slack")["data"].([]any)
+	if len(list) == 0 {
+		t.Fatal("the sandbox lists no slack actions")
+	}
+	if _, hasProps := list[0].(map[string]any)["configurable_props"]; hasProps {
+		t.Errorf("--slim: list item %v carries configurable_props", list[0].(map[string]any)["key"])
+	}
+	if accts, _ := get("/accounts?external_user_id=" + benchUser + "&app=slack")["data"].([]any); len(accts) == 0 {
+		t.Error("the sandbox's demo accounts are missing")
+	}
+	d := &benchDirect{hc: http.DefaultClient, url: base + "/v1/connect/" + pdtest.SandboxProjectID + "/actions/run", token: tok.AccessToken}
+	props := maps.Clone(benchArgs)
+	props["slack"] = map[string]any{"authProvisionId": benchAccount}
+	d.body, _ = json.Marshal(map[string]any{"id": benchActionKey, "external_user_id": benchUser, "configured_props": props})
+	start := time.Now()
+	if err := d.run(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("--run-delay 300ms: the run answered after %v", took)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("sandbox-api returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox-api did not stop when its context ended")
+	}
+	var usage strings.Builder
+	printUsage(&usage)
+	if strings.Contains(usage.String(), "sandbox-api") {
+		t.Error("sandbox-api is listed in the usage; it is hidden")
+	}
+}

@@ -42,9 +42,12 @@ func cmdSandboxAPI(env *cmdEnv, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("sandbox-api takes no arguments, got %q", fs.Args())
 	}
-	for name, d := range map[string]time.Duration{"--latency": *latency, "--list-latency": *listLatency, "--run-delay": *runDelay} {
-		if d < 0 {
-			return usageErrorf("%s must not be negative", name)
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"--latency", *latency}, {"--list-latency", *listLatency}, {"--run-delay", *runDelay}} {
+		if f.d < 0 {
+			return usageErrorf("%s must not be negative", f.name)
 		}
 	}
 	if *latency > 0 && *listLatency > 0 {

@@ -133,6 +133,7 @@ type Fake struct {
 	faults      []*faultState
 	counts      map[string]int
 	runs        []RunRecord
+	runsDropped int // records trimmed from the front of runs
 	dyps        map[string]*dynProps
 	dypOrder    []string
 	ctoks       map[string]*ctokState
@@ -325,7 +326,12 @@ func (f *Fake) ResetCounts() {
 	f.counts = map[string]int{}
 }
 
-// Runs returns every actions/run body received, decoded, oldest first.
+// maxRunRecords bounds the run records a Fake keeps (see Runs).
+const maxRunRecords = 20000
+
+// Runs returns the actions/run bodies received, decoded, oldest first. A Fake
+// keeps at most the newest 20,000 (tests never come near that; a long-running
+// sandbox does).
 func (f *Fake) Runs() []RunRecord {
 	f.mu.Lock()
 	defer f.mu.Unlock()

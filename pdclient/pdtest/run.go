@@ -49,8 +49,14 @@ func (f *Fake) handleRun(w http.ResponseWriter, r *http.Request, env string) {
 		rec.ConfiguredProps[k] = v
 	}
 	f.mu.Lock()
+	if len(f.runs) >= maxRunRecords {
+		// A long-running sandbox keeps the newest half: memory stays bounded.
+		half := len(f.runs) / 2
+		f.runs = append([]RunRecord(nil), f.runs[half:]...)
+		f.runsDropped += half
+	}
 	f.runs = append(f.runs, rec)
-	idx := len(f.runs) - 1
+	idx := f.runsDropped + len(f.runs) - 1 // absolute: survives trimming
 	delay := f.runDelay
 	f.mu.Unlock()
 
@@ -67,7 +73,9 @@ func (f *Fake) handleRun(w http.ResponseWriter, r *http.Request, env string) {
 		return
 	}
 	f.mu.Lock()
-	f.runs[idx].Executed = true
+	if i := idx - f.runsDropped; i >= 0 {
+		f.runs[i].Executed = true
+	}
 	f.actionSeq[a.key]++
 	seq := f.actionSeq[a.key]
 	f.mu.Unlock()
