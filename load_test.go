@@ -115,12 +115,7 @@ func TestLoadFakeAPI(t *testing.T) {
 	fmt.Printf("\nLOADURL %s\n", srv.URL)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	st := loadFakeStats{Counts: map[string]int{}, Creds: fake.CredentialsRequested()}
-	for _, r := range fake.Runs() {
-		st.Runs++
-		if r.Executed {
-			st.Executed++
-		}
-	}
+	st.Runs, st.Executed = fake.RunTotals()
 	for _, e := range []string{pdtest.EndpointToken, pdtest.EndpointActions, pdtest.EndpointAccounts, pdtest.EndpointRun} {
 		st.Counts[e] = fake.Count(e)
 	}

@@ -124,26 +124,27 @@ type Fake struct {
 	cat *catalog
 	cfg Config
 
-	mu          sync.Mutex
-	secrets     map[string]map[string]bool // client id -> secret -> accepted
-	tokenReqs   map[string]int             // secret -> token requests
-	tokens      map[string]time.Time       // access token -> expiry
-	accounts    map[string]*accountState
-	accountSeq  int
-	faults      []*faultState
-	counts      map[string]int
-	runs        []RunRecord
-	runsDropped int // records trimmed from the front of runs
-	dyps        map[string]*dynProps
-	dypOrder    []string
-	ctoks       map[string]*ctokState
-	ctokOrder   []string
-	actionSeq   map[string]int
-	sessionSeq  int
-	slim        bool
-	legacyAccts bool
-	credReqs    int
-	runDelay    time.Duration
+	mu           sync.Mutex
+	secrets      map[string]map[string]bool // client id -> secret -> accepted
+	tokenReqs    map[string]int             // secret -> token requests
+	tokens       map[string]time.Time       // access token -> expiry
+	accounts     map[string]*accountState
+	accountSeq   int
+	faults       []*faultState
+	counts       map[string]int
+	runs         []RunRecord
+	runsDropped  int // records trimmed from the front of runs
+	runsExecuted int
+	dyps         map[string]*dynProps
+	dypOrder     []string
+	ctoks        map[string]*ctokState
+	ctokOrder    []string
+	actionSeq    map[string]int
+	sessionSeq   int
+	slim         bool
+	legacyAccts  bool
+	credReqs     int
+	runDelay     time.Duration
 }
 
 type accountState struct {
@@ -324,6 +325,14 @@ func (f *Fake) ResetCounts() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.counts = map[string]int{}
+}
+
+// RunTotals counts every actions/run body received and every run that passed
+// its checks and executed, including those whose records Runs no longer keeps.
+func (f *Fake) RunTotals() (received, executed int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.runsDropped + len(f.runs), f.runsExecuted
 }
 
 // maxRunRecords bounds the run records a Fake keeps (see Runs).

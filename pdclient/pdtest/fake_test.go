@@ -730,3 +730,32 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("%d runs recorded, want 4", got)
 	}
 }
+
+func TestRunRecordsBounded(t *testing.T) {
+	t.Parallel()
+	f := NewSandbox()
+	f.mu.Lock()
+	for range maxRunRecords {
+		f.runs = append(f.runs, RunRecord{ID: "old", Executed: true})
+	}
+	f.runsExecuted = maxRunRecords
+	f.mu.Unlock()
+	e := newEnv(t, f)
+	status, body := e.do(http.MethodPost, e.project()+"/actions/run", map[string]any{
+		"id": "slack-list-channels", "external_user_id": DemoUser,
+		"configured_props": map[string]any{"slack": map[string]any{"authProvisionId": "apn_demo_slack_new"}},
+	})
+	if status != http.StatusOK {
+		t.Fatalf("run: %d %s", status, body)
+	}
+	runs := f.Runs()
+	if len(runs) > maxRunRecords/2+1 {
+		t.Errorf("kept %d run records, want at most %d", len(runs), maxRunRecords/2+1)
+	}
+	if last := runs[len(runs)-1]; last.ID != "slack-list-channels" || !last.Executed {
+		t.Errorf("the newest run must be kept and marked executed: %+v", last)
+	}
+	if rec, exe := f.RunTotals(); rec != maxRunRecords+1 || exe != maxRunRecords+1 {
+		t.Errorf("totals = %d received, %d executed; want %d each", rec, exe, maxRunRecords+1)
+	}
+}

@@ -73,6 +73,7 @@ func (f *Fake) handleRun(w http.ResponseWriter, r *http.Request, env string) {
 		return
 	}
 	f.mu.Lock()
+	f.runsExecuted++
 	if i := idx - f.runsDropped; i >= 0 {
 		f.runs[i].Executed = true
 	}
