@@ -234,18 +234,36 @@ func (c *Client) ConfigureProp(ctx context.Context, req ConfigurePropRequest) (*
 	if req.ID == "" || req.ExternalUserID == "" || req.PropName == "" {
 		return nil, errors.New("pdclient: configure prop: id, external user ID and prop name are required")
 	}
-	rel, err := c.projectPath("components", "configure")
-	if err != nil {
-		return nil, err
-	}
 	var resp ConfigurePropResponse
-	if err := c.post(ctx, rel, req, retryRead, &resp); err != nil {
+	if err := c.postComponentOp(ctx, "configure", req, &resp); err != nil {
 		return nil, err
 	}
 	if msgs := errorMessages(resp.Errors); len(msgs) > 0 {
 		return &resp, c.componentError("configure", msgs)
 	}
 	return &resp, nil
+}
+
+// postComponentOp posts to components/<op> (configure or props). When that path
+// is not found it tries the action-scoped alias actions/<op> once: API
+// versions and deployments serve one or both (connect-api.md sections 5, 6).
+func (c *Client) postComponentOp(ctx context.Context, op string, body, v any) error {
+	rel, err := c.projectPath("components", op)
+	if err != nil {
+		return err
+	}
+	err = c.post(ctx, rel, body, retryRead, v)
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	alias, aerr := c.projectPath("actions", op)
+	if aerr != nil {
+		return err
+	}
+	if err2 := c.post(ctx, alias, body, retryRead, v); !errors.Is(err2, ErrNotFound) {
+		return err2
+	}
+	return err
 }
 
 // ReloadPropsRequest asks for a component's props given the props set so far
@@ -317,12 +335,8 @@ func (c *Client) ReloadProps(ctx context.Context, req ReloadPropsRequest) (*Relo
 	if req.ID == "" || req.ExternalUserID == "" {
 		return nil, errors.New("pdclient: reload props: id and external user ID are required")
 	}
-	rel, err := c.projectPath("components", "props")
-	if err != nil {
-		return nil, err
-	}
 	var resp ReloadPropsResponse
-	if err := c.post(ctx, rel, req, retryRead, &resp); err != nil {
+	if err := c.postComponentOp(ctx, "props", req, &resp); err != nil {
 		return nil, err
 	}
 	if msgs := errorMessages(resp.Errors); len(msgs) > 0 {

@@ -600,3 +600,38 @@ func TestRequiredArguments(t *testing.T) {
 		t.Errorf("%d requests sent for calls with missing arguments", n)
 	}
 }
+
+// A deployment that serves only the action-scoped aliases (actions/configure,
+// actions/props) is reached after one 404 on the components/ path.
+func TestComponentOpsFallBackToActionAliases(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	var hits box[[]string]
+	for _, op := range []string{"configure", "props"} {
+		f.handle("POST /v1/connect/proj_test1/actions/"+op, func(w http.ResponseWriter, r *http.Request) {
+			hits.set(append(hits.get(), r.URL.Path))
+			if op == "configure" {
+				writeJSON(w, 200, `{"options":[{"label":"General","value":"C1"}],"context":null,"errors":[]}`)
+				return
+			}
+			writeJSON(w, 200, `{"dynamicProps":{"id":"dyp_1","configurableProps":[{"name":"x","type":"string"}]},"errors":[]}`)
+		})
+	}
+	c := f.client()
+	opts, err := c.ConfigureProp(t.Context(), ConfigurePropRequest{ID: "slack-x", ExternalUserID: "u", PropName: "channel"})
+	if err != nil || len(opts.AllOptions()) != 1 {
+		t.Fatalf("configure through the alias: %v %+v", err, opts)
+	}
+	props, err := c.ReloadProps(t.Context(), ReloadPropsRequest{ID: "slack-x", ExternalUserID: "u"})
+	if err != nil || props.DynamicProps.ID != "dyp_1" {
+		t.Fatalf("props through the alias: %v %+v", err, props)
+	}
+	if got := hits.get(); len(got) != 2 {
+		t.Errorf("alias hits = %v, want one per call", got)
+	}
+	// Served on neither path: the 404 comes back as ErrNotFound.
+	bare := newFake(t).client()
+	if _, err := bare.ConfigureProp(t.Context(), ConfigurePropRequest{ID: "slack-x", ExternalUserID: "u", PropName: "channel"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("want ErrNotFound when neither path exists, got %v", err)
+	}
+}
