@@ -40,6 +40,7 @@ func (rt *backend) workflows(clientFor func(Credentials) (*pdclient.Client, erro
 				continue
 			}
 			tw.Token = cl.AccessToken
+			tw.InvalidateToken = cl.InvalidateAccessToken
 			tw.Connect = cl
 			if tw.Environment == "" {
 				tw.Environment = cl.Environment()

@@ -260,6 +260,14 @@ func (c *Client) AccessToken(ctx context.Context) (string, error) {
 	return tok, nil
 }
 
+// InvalidateAccessToken drops the cached access token when it is still stale,
+// so that the next AccessToken fetches a new one; for a token that another
+// server (an HTTP-triggered workflow) refused. Concurrent callers refused with
+// the same token cause one fetch.
+func (c *Client) InvalidateAccessToken(stale string) {
+	c.tokens.invalidate(stale)
+}
+
 // CheckCredentials verifies the credentials, project and environment with one
 // token request and one project-scoped read (one account). A refused client is
 // ErrUnauthorized, an unknown project ErrNotFound; other errors (network, 5xx)

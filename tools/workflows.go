@@ -68,6 +68,9 @@ type Workflow struct {
 	Domain string
 	// Token returns an access token of the connection credentials (auth: oauth).
 	Token func(ctx context.Context) (string, error)
+	// InvalidateToken drops a cached access token the trigger refused, so the
+	// next Token fetches a new one (optional).
+	InvalidateToken func(stale string)
 	// Connect creates the Connect Links offered when the workflow needs an
 	// account the user has not connected; nil offers none.
 	Connect ConnectTokens
@@ -96,7 +99,10 @@ func (s *Set) workflowTools() []*workflowTool { return s.flows }
 // buildWorkflows checks every workflow and builds its tool. Any problem is an
 // error naming the workflow: configuration is checked before serving.
 func (s *Set) buildWorkflows(flows []Workflow) ([]*workflowTool, error) {
-	client := &http.Client{CheckRedirect: sameHostRedirects}
+	// Keep idle connections to the workflow hosts (Go's default keeps 2 per host).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64
+	client := &http.Client{CheckRedirect: sameHostRedirects, Transport: transport}
 	var out []*workflowTool
 	var problems []error
 	seen := map[string]bool{}
@@ -341,28 +347,39 @@ func (s *Set) runWorkflow(ctx context.Context, wt *workflowTool, req mcp.CallToo
 		secret = w.BearerToken
 	}
 
-	hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, wt.url.String(), bytes.NewReader(body))
-	if err != nil {
-		base.Status = StatusError
-		base.Errors = []string{"could not build the request: " + err.Error()}
-		return base, user, 0
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "application/json, text/plain;q=0.9, */*;q=0.8")
-	hreq.Header.Set("X-PD-External-User-ID", user)
-	if w.Environment != "" {
-		hreq.Header.Set("X-PD-Environment", w.Environment)
-	}
-	if secret != "" {
-		hreq.Header.Set("Authorization", "Bearer "+secret)
+	send := func(secret string) (*http.Response, []byte, error) {
+		hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, wt.url.String(), bytes.NewReader(body))
+		if err != nil {
+			return nil, nil, err
+		}
+		hreq.Header.Set("Content-Type", "application/json")
+		hreq.Header.Set("Accept", "application/json, text/plain;q=0.9, */*;q=0.8")
+		hreq.Header.Set("X-PD-External-User-ID", user)
+		if w.Environment != "" {
+			hreq.Header.Set("X-PD-Environment", w.Environment)
+		}
+		if secret != "" {
+			hreq.Header.Set("Authorization", "Bearer "+secret)
+		}
+		resp, err := wt.client.Do(hreq)
+		var respBody []byte
+		if err == nil {
+			respBody, err = io.ReadAll(io.LimitReader(resp.Body, maxWorkflowBody))
+			_ = resp.Body.Close()
+		}
+		return resp, respBody, err
 	}
 
 	started := s.opts.Now()
-	resp, err := wt.client.Do(hreq)
-	var respBody []byte
-	if err == nil {
-		respBody, err = io.ReadAll(io.LimitReader(resp.Body, maxWorkflowBody))
-		_ = resp.Body.Close()
+	resp, respBody, err := send(secret)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized && w.Auth == WorkflowAuthOAuth && w.InvalidateToken != nil {
+		// The trigger refused the access token, so the workflow did not run:
+		// drop the token, fetch a fresh one and send once more.
+		w.InvalidateToken(secret)
+		if tok, terr := w.Token(rctx); terr == nil && tok != secret {
+			secret = tok
+			resp, respBody, err = send(secret)
+		}
 	}
 	elapsed := s.opts.Now().Sub(started).Milliseconds()
 	base.ExecutedAt = started.UTC().Format(time.RFC3339)

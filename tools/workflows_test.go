@@ -81,6 +81,7 @@ func (h *wfHarness) workflow(f wfDeploy) tools.Workflow {
 	}
 	if w.Auth == "" || w.Auth == tools.WorkflowAuthOAuth {
 		w.Token = h.cl.AccessToken
+		w.InvalidateToken = h.cl.InvalidateAccessToken
 	}
 	w.Connect = h.cl
 	return w
@@ -301,16 +302,24 @@ func TestWorkflowErrors(t *testing.T) {
 	}
 }
 
-func TestWorkflowExpiredAccessTokenIsRefused(t *testing.T) {
+func TestWorkflowExpiredAccessTokenIsRefreshed(t *testing.T) {
 	t.Parallel()
 	h := newWFHarness(t, tools.Options{}, wfDeploy{deploy: pdtest.Workflow{ID: "enecho"}, tool: tools.Workflow{Name: "echo"}})
 	if sc, _ := h.call(t, t.Context(), pdtest.DemoUser, "echo", `{}`); sc["status"] != "success" {
 		t.Fatalf("first call: %v", sc)
 	}
 	h.fake.ExpireTokens() // the client's cached token is now refused
-	sc, res := h.call(t, t.Context(), pdtest.DemoUser, "echo", `{}`)
-	if sc["status"] != "upstream_error" || !strings.Contains(wfText(res), "auth (oauth)") {
-		t.Errorf("want upstream_error about the trigger's auth, got %v\n%s", sc, wfText(res))
+	sc, res := h.call(t, t.Context(), pdtest.DemoUser, "echo", `{"n":1}`)
+	if sc["status"] != "success" {
+		t.Fatalf("a refused token must be refreshed once and the call sent again: %v\n%s", sc, wfText(res))
+	}
+	calls := h.host.Calls()
+	if len(calls) != 3 || calls[1].Status != 401 || calls[2].Status != 200 {
+		var got []int
+		for _, c := range calls {
+			got = append(got, c.Status)
+		}
+		t.Errorf("host saw statuses %v, want [200 401 200]", got)
 	}
 }
 
