@@ -197,6 +197,10 @@ func (rt *backend) connectionsUsing(c Credentials) string {
 			names = append(names, "workflow "+w.Name)
 		}
 	}
+	if len(names) == 0 {
+		// Only the Connect Links of bearer/none workflows use them.
+		return "the default credentials"
+	}
 	return strings.Join(names, ", ")
 }
 
