@@ -65,23 +65,27 @@ func (h *harness) names() []string {
 // the tool filter.
 func (h *harness) call(t *testing.T, ctx context.Context, user, name, args string) (map[string]any, *mcp.CallToolResult) {
 	t.Helper()
+	return callTool(t, h.set, ctx, user, name, args)
+}
+
+// callTool runs a tool of set as user (none when "") through its handler,
+// after checking that the tool filter lets it through in ctx's scope, and
+// checks that isError agrees with the status.
+func callTool(t *testing.T, set *tools.Set, ctx context.Context, user, name, args string) (map[string]any, *mcp.CallToolResult) {
+	t.Helper()
 	if user != "" {
 		ctx = tools.WithUser(ctx, user)
 	}
-	visible := map[string]bool{}
 	var all []mcp.Tool
-	for _, st := range h.set.Tools() {
+	for _, st := range set.Tools() {
 		all = append(all, st.Tool)
 	}
-	for _, tl := range h.set.Filter(ctx, all) {
-		visible[tl.Name] = true
+	if !slices.ContainsFunc(set.Filter(ctx, all), func(tl mcp.Tool) bool { return tl.Name == name }) {
+		t.Fatalf("tool %s is not served in this scope", name)
 	}
-	for _, st := range h.set.Tools() {
+	for _, st := range set.Tools() {
 		if st.Tool.Name != name {
 			continue
-		}
-		if !visible[name] {
-			t.Fatalf("tool %s is filtered out in this scope", name)
 		}
 		req := mcp.CallToolRequest{}
 		req.Params.Name = name
@@ -92,10 +96,15 @@ func (h *harness) call(t *testing.T, ctx context.Context, user, name, args strin
 		}
 		var sc map[string]any
 		b, _ := json.Marshal(res.StructuredContent)
-		_ = json.Unmarshal(b, &sc)
+		if err := json.Unmarshal(b, &sc); err != nil {
+			t.Fatalf("structured content %s: %v", b, err)
+		}
+		if res.IsError != (sc["status"] != nil && sc["status"] != "success") {
+			t.Errorf("isError = %v with status %v", res.IsError, sc["status"])
+		}
 		return sc, res
 	}
-	t.Fatalf("no tool %s (have %v)", name, h.names())
+	t.Fatalf("no tool %s", name)
 	return nil, nil
 }
 

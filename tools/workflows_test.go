@@ -87,53 +87,10 @@ func (h *wfHarness) workflow(f wfDeploy) tools.Workflow {
 	return w
 }
 
-// call runs a tool as user (none when "") through its handler, after checking
-// the tool filter lets it through in ctx's scope.
+// call runs a tool as user (none when "") through its handler.
 func (h *wfHarness) call(t *testing.T, ctx context.Context, user, name, args string) (map[string]any, *mcp.CallToolResult) {
 	t.Helper()
-	if user != "" {
-		ctx = tools.WithUser(ctx, user)
-	}
-	var all []mcp.Tool
-	for _, st := range h.set.Tools() {
-		all = append(all, st.Tool)
-	}
-	if !slices.ContainsFunc(h.set.Filter(ctx, all), func(tl mcp.Tool) bool { return tl.Name == name }) {
-		t.Fatalf("tool %s is not served in this scope", name)
-	}
-	for _, st := range h.set.Tools() {
-		if st.Tool.Name != name {
-			continue
-		}
-		req := mcp.CallToolRequest{}
-		req.Params.Name = name
-		req.Params.RawArguments = json.RawMessage(args)
-		res, err := st.Handler(ctx, req)
-		if err != nil {
-			t.Fatalf("handler returned a Go error: %v", err)
-		}
-		var sc map[string]any
-		b, _ := json.Marshal(res.StructuredContent)
-		if err := json.Unmarshal(b, &sc); err != nil {
-			t.Fatalf("structured content %s: %v", b, err)
-		}
-		if res.IsError != (sc["status"] != "success") {
-			t.Errorf("isError = %v with status %v", res.IsError, sc["status"])
-		}
-		return sc, res
-	}
-	t.Fatalf("no tool %s", name)
-	return nil, nil
-}
-
-func wfText(res *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range res.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			b.WriteString(tc.Text)
-		}
-	}
-	return b.String()
+	return callTool(t, h.set, ctx, user, name, args)
 }
 
 func echoed(t *testing.T, sc map[string]any) map[string]any {
@@ -168,7 +125,7 @@ func TestWorkflowRunsForTheRightUser(t *testing.T) {
 			before := len(h.host.Calls())
 			sc, res := h.call(t, t.Context(), tc.caller, tc.tool, tc.args)
 			if sc["status"] != "success" {
-				t.Fatalf("want success, got %v\n%s", sc, wfText(res))
+				t.Fatalf("want success, got %v\n%s", sc, text(res))
 			}
 			for _, f := range []string{"summary", "ret", "executed_at", "duration_ms"} {
 				if _, ok := sc[f]; !ok {
@@ -192,7 +149,7 @@ func TestWorkflowRunsForTheRightUser(t *testing.T) {
 				c.Authorization != "Bearer "+token || string(c.Body) != wantBody {
 				t.Errorf("the workflow saw %+v (body %s)", c, c.Body)
 			}
-			if strings.Contains(wfText(res), token) {
+			if strings.Contains(text(res), token) {
 				t.Error("the access token reached the result")
 			}
 		})
@@ -203,8 +160,8 @@ func TestWorkflowUserWithoutIdentityRunsNothing(t *testing.T) {
 	t.Parallel()
 	h := newWFHarness(t, tools.Options{}, wfDeploy{deploy: pdtest.Workflow{ID: "enuser"}, tool: tools.Workflow{Name: "notify_team"}})
 	sc, res := h.call(t, t.Context(), "", "notify_team", `{}`)
-	if sc["status"] != "error" || !strings.Contains(wfText(res), "external-user-id") {
-		t.Errorf("want an error naming the missing end user, got %v\n%s", sc, wfText(res))
+	if sc["status"] != "error" || !strings.Contains(text(res), "external-user-id") {
+		t.Errorf("want an error naming the missing end user, got %v\n%s", sc, text(res))
 	}
 	if n := len(h.host.Calls()); n != 0 {
 		t.Errorf("%d requests sent without an end user", n)
@@ -272,7 +229,7 @@ func TestWorkflowErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			toksBefore := len(h.fake.ConnectTokens())
 			sc, res := h.call(t, t.Context(), tc.user, tc.tool, `{}`)
-			txt := wfText(res)
+			txt := text(res)
 			if sc["status"] != tc.status || !res.IsError {
 				t.Fatalf("status = %v, want %s\n%s", sc["status"], tc.status, txt)
 			}
@@ -311,7 +268,7 @@ func TestWorkflowExpiredAccessTokenIsRefreshed(t *testing.T) {
 	h.fake.ExpireTokens() // the client's cached token is now refused
 	sc, res := h.call(t, t.Context(), pdtest.DemoUser, "echo", `{"n":1}`)
 	if sc["status"] != "success" {
-		t.Fatalf("a refused token must be refreshed once and the call sent again: %v\n%s", sc, wfText(res))
+		t.Fatalf("a refused token must be refreshed once and the call sent again: %v\n%s", sc, text(res))
 	}
 	calls := h.host.Calls()
 	if len(calls) != 3 || calls[1].Status != 401 || calls[2].Status != 200 {
@@ -343,8 +300,8 @@ func TestWorkflowRateLimited(t *testing.T) {
 		if sc["status"] != "rate_limited" || got < tc.want-2 || got > tc.want {
 			t.Errorf("Retry-After %q: want rate_limited after ~%v s, got %v", tc.header, tc.want, sc)
 		}
-		if !strings.Contains(wfText(res), "Retry after") {
-			t.Errorf("text should say when to retry: %s", wfText(res))
+		if !strings.Contains(text(res), "Retry after") {
+			t.Errorf("text should say when to retry: %s", text(res))
 		}
 	}
 }
@@ -361,10 +318,10 @@ func TestWorkflowResponses(t *testing.T) {
 	)
 
 	sc, res := h.call(t, t.Context(), pdtest.DemoUser, "fire_and_forget", `{}`)
-	if sc["status"] != "success" || !strings.Contains(wfText(res), "generic acknowledgement") || !strings.Contains(wfText(res), "Check its effect") {
-		t.Errorf("acknowledgement: want success saying the outcome is unknown, got %v\n%s", sc, wfText(res))
+	if sc["status"] != "success" || !strings.Contains(text(res), "generic acknowledgement") || !strings.Contains(text(res), "Check its effect") {
+		t.Errorf("acknowledgement: want success saying the outcome is unknown, got %v\n%s", sc, text(res))
 	}
-	if ret, _ := sc["ret"].(string); !strings.HasPrefix(ret, "<p><b>Success!</b></p>") || !strings.Contains(wfText(res), "<p><b>Success!") {
+	if ret, _ := sc["ret"].(string); !strings.HasPrefix(ret, "<p><b>Success!</b></p>") || !strings.Contains(text(res), "<p><b>Success!") {
 		t.Errorf("acknowledgement: ret = %q, want the body as readable text", ret)
 	}
 
@@ -375,13 +332,13 @@ func TestWorkflowResponses(t *testing.T) {
 
 	sc, res = h.call(t, t.Context(), pdtest.DemoUser, "create_invoice", `{}`)
 	res2, _ := sc["resource"].(map[string]any)
-	if sc["status"] != "success" || res2["id"] != "inv_42" || res2["url"] != "https://billing.example.com/inv_42" || !strings.Contains(wfText(res), "HTTP 201") {
-		t.Errorf("JSON response: %v\n%s", sc, wfText(res))
+	if sc["status"] != "success" || res2["id"] != "inv_42" || res2["url"] != "https://billing.example.com/inv_42" || !strings.Contains(text(res), "HTTP 201") {
+		t.Errorf("JSON response: %v\n%s", sc, text(res))
 	}
 
 	sc, res = h.call(t, t.Context(), pdtest.DemoUser, "big", `{}`)
-	if sc["status"] != "success" || sc["truncated"] != true || len(wfText(res)) > 1400 {
-		t.Errorf("big response: want it cut at the result limit, got truncated=%v and %d bytes of text", sc["truncated"], len(wfText(res)))
+	if sc["status"] != "success" || sc["truncated"] != true || len(text(res)) > 1400 {
+		t.Errorf("big response: want it cut at the result limit, got truncated=%v and %d bytes of text", sc["truncated"], len(text(res)))
 	}
 	if ret, ok := sc["ret"].(string); !ok || len(ret) > 1000 {
 		t.Errorf("big response: ret must be replaced by its cut text, got %T of %d", sc["ret"], len(ret))
@@ -413,7 +370,7 @@ func TestWorkflowSecretsNeverReachTheResult(t *testing.T) {
 	for _, name := range []string{"leaky_bearer", "leaky_oauth"} {
 		sc, res := h.call(t, t.Context(), pdtest.DemoUser, name, `{}`)
 		b, _ := json.Marshal(sc)
-		all := wfText(res) + string(b)
+		all := text(res) + string(b)
 		if sc["status"] != "success" || !strings.Contains(all, "[redacted]") {
 			t.Errorf("%s: want success with the token redacted, got %s", name, all)
 		}
@@ -462,8 +419,8 @@ func TestWorkflowSchemaValidation(t *testing.T) {
 			continue
 		}
 		for _, want := range tc.want {
-			if !strings.Contains(wfText(res), want) {
-				t.Errorf("%s %s: text lacks %q:\n%s", tc.tool, tc.args, want, wfText(res))
+			if !strings.Contains(text(res), want) {
+				t.Errorf("%s %s: text lacks %q:\n%s", tc.tool, tc.args, want, text(res))
 			}
 		}
 	}
@@ -472,7 +429,7 @@ func TestWorkflowSchemaValidation(t *testing.T) {
 	}
 	sc, res := h.call(t, t.Context(), pdtest.DemoUser, "create_invoice", `{"customer":"c1","amount":12.5,"lines":[{"sku":"a"}]}`)
 	if sc["status"] != "success" {
-		t.Fatalf("valid arguments: %v\n%s", sc, wfText(res))
+		t.Fatalf("valid arguments: %v\n%s", sc, text(res))
 	}
 	if c := h.host.Calls(); len(c) != 1 || string(c[0].Body) != `{"customer":"c1","amount":12.5,"lines":[{"sku":"a"}]}` {
 		t.Errorf("the body must be sent as given: %+v", c)
@@ -489,8 +446,8 @@ func TestWorkflowTimeoutAndCancel(t *testing.T) {
 		wfDeploy{deploy: pdtest.Workflow{ID: "enslow", Delay: 5 * time.Second}, tool: tools.Workflow{Name: "slow"}})
 	start := time.Now()
 	sc, res := h.call(t, t.Context(), pdtest.DemoUser, "slow", `{}`)
-	if sc["status"] != "timeout" || !strings.Contains(wfText(res), "may or may not have run") || !strings.Contains(wfText(res), "150ms") {
-		t.Errorf("want a timeout telling to check before retrying, got %v\n%s", sc, wfText(res))
+	if sc["status"] != "timeout" || !strings.Contains(text(res), "may or may not have run") || !strings.Contains(text(res), "150ms") {
+		t.Errorf("want a timeout telling to check before retrying, got %v\n%s", sc, text(res))
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the deadline was not honoured: %s", d)
@@ -500,8 +457,8 @@ func TestWorkflowTimeoutAndCancel(t *testing.T) {
 	time.AfterFunc(50*time.Millisecond, cancel)
 	start = time.Now()
 	sc, res = h.call(t, ctx, pdtest.DemoUser, "slow", `{}`)
-	if sc["status"] != "timeout" || !strings.Contains(wfText(res), "cancelled") {
-		t.Errorf("want the cancellation reported, got %v\n%s", sc, wfText(res))
+	if sc["status"] != "timeout" || !strings.Contains(text(res), "cancelled") {
+		t.Errorf("want the cancellation reported, got %v\n%s", sc, text(res))
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the cancellation was not honoured: %s", d)
@@ -529,8 +486,8 @@ func TestWorkflowRedirects(t *testing.T) {
 
 	for _, name := range []string{"away", "other_name"} {
 		sc, res := h.call(t, t.Context(), pdtest.DemoUser, name, `{}`)
-		if sc["status"] != "upstream_error" || !strings.Contains(wfText(res), "not followed") {
-			t.Errorf("%s: want the redirect refused, got %v\n%s", name, sc, wfText(res))
+		if sc["status"] != "upstream_error" || !strings.Contains(text(res), "not followed") {
+			t.Errorf("%s: want the redirect refused, got %v\n%s", name, sc, text(res))
 		}
 	}
 	if n := elsewhere.Load(); n != 0 {
@@ -538,7 +495,7 @@ func TestWorkflowRedirects(t *testing.T) {
 	}
 	sc, res := h.call(t, t.Context(), pdtest.DemoUser, "home", `{}`)
 	if sc["status"] != "success" || echoed(t, sc)["workflow"] != "enecho" {
-		t.Errorf("a redirect on the same host is followed: %v\n%s", sc, wfText(res))
+		t.Errorf("a redirect on the same host is followed: %v\n%s", sc, text(res))
 	}
 }
 
