@@ -876,7 +876,7 @@ func (r *resolver) checkAuth(cfg *Config) {
 			r.warn("--tls-cert and --tls-key have no effect with --transport stdio")
 		}
 	} else if cfg.TrustClientUser {
-		r.warn("--trust-client-user has no effect with --transport %s: the user comes from the request's authentication", cfg.Transport)
+		r.probs.add("--trust-client-user is refused with --transport %s: over HTTP and SSE the end user comes from the request's credential alone; remove --trust-client-user (or trust_client_user: from the config file), or use --transport stdio", cfg.Transport)
 	}
 
 	switch cfg.Auth {

@@ -230,6 +230,23 @@ func TestConfigProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "trust-client-user refused over http",
+			args: []string{"--app", "slack", "--transport", "http", "--external-user-id", "u", "--trust-client-user"},
+			env:  validEnv(),
+			want: []string{
+				"--trust-client-user is refused with --transport http: over HTTP and SSE the end user comes from the request's credential alone; remove --trust-client-user (or trust_client_user: from the config file), or use --transport stdio",
+			},
+		},
+		{
+			name: "trust_client_user refused over sse from the config file",
+			args: []string{"--transport", "sse", "--external-user-id", "u"},
+			env:  validEnv(),
+			yaml: "trust_client_user: true\nconnections:\n  - app: slack\n",
+			want: []string{
+				"--trust-client-user is refused with --transport sse: over HTTP and SSE the end user comes from the request's credential alone; remove --trust-client-user (or trust_client_user: from the config file), or use --transport stdio",
+			},
+		},
+		{
 			name: "invalid credential values name their source",
 			args: []string{"--app", "slack", "--environment", "staging"},
 			env:  with(validEnv(), envProjectID, "12345", envBaseURL, "ftp://user:pw@example.com"),
@@ -727,8 +744,6 @@ func TestConfigWarnings(t *testing.T) {
 	}{
 		{"auth on stdio", []string{"--auth", "jwt", "--jwks-url", "https://idp.example.com/jwks"}, "",
 			[]string{"--auth jwt has no effect with --transport stdio"}},
-		{"trust-client-user on http", []string{"--transport", "http", "--trust-client-user"}, "",
-			[]string{"--trust-client-user has no effect with --transport http: the user comes from the request's authentication"}},
 		{"external_user_id on a user connection", nil, "connections:\n  - app: github\n    external_user_id: bob\n",
 			[]string{`external_user_id: of connection "github" is ignored: oauth: user connections run as the caller (use oauth: admin for a service identity)`}},
 	}

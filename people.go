@@ -239,7 +239,7 @@ func (s *session) server() *server.Server {
 
 // userContext is ctx as a stdio session of the configured end user sees it.
 func (s *session) userContext(ctx context.Context) context.Context {
-	return stdioUser(s.cfg.ExternalUserID)(ctx)
+	return stdioUser(s.cfg.ExternalUserID, false)(ctx)
 }
 
 // mcpClient is an MCP client connected in process to the session's server.

@@ -122,7 +122,7 @@ func newRuntime(cfg *Config, log *slog.Logger, onChange func()) (*backend, error
 	set, err := tools.New(tools.Options{
 		Connections: rt.conns, Workflows: flows, Logger: log,
 		CallTimeout: cfg.CallTimeout, ResultLimit: cfg.ResultLimit, RefreshEvery: cfg.CatalogTTL,
-		WebhookURI: webhookURI, TrustClientUser: cfg.TrustClientUser, OnChange: onChange,
+		WebhookURI: webhookURI, OnChange: onChange,
 	})
 	if err != nil {
 		rt.Close()
@@ -204,9 +204,17 @@ func (rt *backend) connectionsUsing(c Credentials) string {
 	return strings.Join(names, ", ")
 }
 
-// stdioUser decorates the stdio session context with the configured end user.
-func stdioUser(user string) func(context.Context) context.Context {
-	return func(ctx context.Context) context.Context { return tools.WithUser(ctx, user) }
+// stdioUser decorates the stdio session context with the configured end user
+// and, with --trust-client-user, lets calls name theirs in _meta. Only stdio
+// does: over HTTP and SSE the user comes from the credential alone.
+func stdioUser(user string, trustClientUser bool) func(context.Context) context.Context {
+	return func(ctx context.Context) context.Context {
+		ctx = tools.WithUser(ctx, user)
+		if trustClientUser {
+			ctx = tools.WithClientNamedUser(ctx)
+		}
+		return ctx
+	}
 }
 
 const serveUsage = `Usage: pipedream-mcp [serve] [flags]
@@ -273,7 +281,7 @@ func cmdServe(env *cmdEnv, args []string) error {
 	log.Info("serving", "transport", cfg.Transport, "connections", len(cfg.Connections), "workflows", len(cfg.Workflows), "version", version)
 	switch cfg.Transport {
 	case "stdio":
-		return srv.ServeStdio(env.ctx, env.stdin, env.stdout, stdioUser(cfg.ExternalUserID), cfg.ShutdownTimeout)
+		return srv.ServeStdio(env.ctx, env.stdin, env.stdout, stdioUser(cfg.ExternalUserID, cfg.TrustClientUser), cfg.ShutdownTimeout)
 	default:
 		return serveHTTP(env.ctx, cfg, rt, srv, log)
 	}

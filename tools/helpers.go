@@ -381,9 +381,13 @@ func (s *Set) handleAccounts(ctx context.Context, req mcp.CallToolRequest) (*mcp
 		out = append(out, entry)
 	}
 	if !matched {
+		// Name only what this endpoint serves: a scoped endpoint reveals no
+		// other connection and suggests nothing it would refuse.
 		var apps []string
 		for _, c := range s.conns {
-			apps = append(apps, c.App)
+			if scope := ScopeFrom(ctx); scope == "" || c.Name == scope {
+				apps = append(apps, c.App)
+			}
 		}
 		return helperError(StatusInvalidArgs, fmt.Sprintf("app: %q is not served here (apps: %s)", a.App, strings.Join(apps, ", ")), "Pass one of the apps listed, or leave app out."), nil
 	}

@@ -8,11 +8,13 @@ import (
 )
 
 // MetaUserKey is the _meta key an orchestrator that multiplexes users over one
-// stdio process may set on tools/call; honoured only with TrustClientUser.
+// stdio process may set on tools/call; honoured only on a context marked by
+// WithClientNamedUser.
 const MetaUserKey = "pipedream.com/external_user_id"
 
 type userKey struct{}
 type scopeKey struct{}
+type clientNamedUserKey struct{}
 
 // WithUser returns ctx carrying the authenticated end user (external user id).
 // Transports put it there: stdio from configuration, HTTP from authentication.
@@ -24,6 +26,20 @@ func WithUser(ctx context.Context, externalUserID string) context.Context {
 func UserFrom(ctx context.Context) string {
 	u, _ := ctx.Value(userKey{}).(string)
 	return u
+}
+
+// WithClientNamedUser returns ctx on which a call may name its end user in
+// _meta[MetaUserKey]. Only the stdio transport started with --trust-client-user
+// marks its context so; over HTTP and SSE the user comes from the credential
+// alone, and nothing a client sends can change it.
+func WithClientNamedUser(ctx context.Context) context.Context {
+	return context.WithValue(ctx, clientNamedUserKey{}, true)
+}
+
+// clientMayNameUser reports whether ctx was marked by WithClientNamedUser.
+func clientMayNameUser(ctx context.Context) bool {
+	ok, _ := ctx.Value(clientNamedUserKey{}).(bool)
+	return ok
 }
 
 // WithScope returns ctx limited to one connection's tools (plus the helpers,
@@ -74,13 +90,13 @@ func (s *Set) Filter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
 }
 
 // endUser decides who a call runs as. Admin connections run as their service
-// identity; user connections as the authenticated caller, or (only when the
-// operator trusts the client) the user named in the call's _meta.
+// identity; user connections as the authenticated caller, or (only on a
+// context marked by WithClientNamedUser) the user named in the call's _meta.
 func (s *Set) endUser(ctx context.Context, admin bool, serviceUser string, meta *mcp.Meta) (string, bool) {
 	if admin {
 		return serviceUser, serviceUser != ""
 	}
-	if s.opts.TrustClientUser && meta != nil {
+	if meta != nil && clientMayNameUser(ctx) {
 		if v, ok := meta.AdditionalFields[MetaUserKey].(string); ok && strings.TrimSpace(v) != "" {
 			return strings.TrimSpace(v), true
 		}

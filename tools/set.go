@@ -65,8 +65,6 @@ type Options struct {
 	// WebhookURI is given to Connect tokens so Connect reports new accounts
 	// ("" when the server has no public URL).
 	WebhookURI string
-	// TrustClientUser honours _meta["pipedream.com/external_user_id"] on calls.
-	TrustClientUser bool
 	// OnChange is called, without locks held, after the tool set changed.
 	OnChange func()
 	// Now is the clock (tests); default time.Now.

@@ -462,11 +462,20 @@ func TestConnectionScope(t *testing.T) {
 	if sc["status"] != "invalid_arguments" {
 		t.Errorf("helpers must refuse tools outside the scope: %v", sc)
 	}
+	// Asked for another connection's accounts, a scoped endpoint names only
+	// its own app: it reveals no other connection and suggests nothing it refuses.
+	sc, res := h.call(t, ctx, pdtest.DemoUser, "pipedream_accounts", `{"app":"slack"}`)
+	if sc["status"] != "invalid_arguments" || strings.Contains(text(res), "slack") && !strings.Contains(text(res), `"slack" is not served`) ||
+		!strings.Contains(text(res), "(apps: github)") {
+		t.Errorf("scoped accounts helper: %v\n%s", sc, text(res))
+	}
 }
 
-func TestTrustClientUser(t *testing.T) {
+// TestClientNamedUser: _meta names the end user only on a context the stdio
+// transport marked (--trust-client-user); anywhere else the caller's user runs.
+func TestClientNamedUser(t *testing.T) {
 	for _, trust := range []bool{false, true} {
-		h := newHarness(t, tools.Options{TrustClientUser: trust}, userConn("github", "github"))
+		h := newHarness(t, tools.Options{}, userConn("github", "github"))
 		var handler func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error)
 		for _, st := range h.set.Tools() {
 			if st.Tool.Name == "github_get_repository" {
@@ -477,7 +486,11 @@ func TestTrustClientUser(t *testing.T) {
 		req.Params.Name = "github_get_repository"
 		req.Params.RawArguments = json.RawMessage(`{"repoFullname":"octo/hello"}`)
 		req.Params.Meta = &mcp.Meta{AdditionalFields: map[string]any{tools.MetaUserKey: pdtest.OtherUser}}
-		if _, err := handler(tools.WithUser(t.Context(), pdtest.DemoUser), req); err != nil {
+		ctx := tools.WithUser(t.Context(), pdtest.DemoUser)
+		if trust {
+			ctx = tools.WithClientNamedUser(ctx)
+		}
+		if _, err := handler(ctx, req); err != nil {
 			t.Fatal(err)
 		}
 		runs := h.fake.Runs()

@@ -170,8 +170,8 @@ func TestWorkflowUserWithoutIdentityRunsNothing(t *testing.T) {
 
 func TestWorkflowTrustedMetaUser(t *testing.T) {
 	t.Parallel()
-	h := newWFHarness(t, tools.Options{TrustClientUser: true}, wfDeploy{deploy: pdtest.Workflow{ID: "enuser"}, tool: tools.Workflow{Name: "notify_team"}})
-	ctx := tools.WithUser(t.Context(), pdtest.DemoUser)
+	h := newWFHarness(t, tools.Options{}, wfDeploy{deploy: pdtest.Workflow{ID: "enuser"}, tool: tools.Workflow{Name: "notify_team"}})
+	ctx := tools.WithClientNamedUser(tools.WithUser(t.Context(), pdtest.DemoUser))
 	var handler func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error)
 	for _, st := range h.set.Tools() {
 		if st.Tool.Name == "notify_team" {
