@@ -12,7 +12,7 @@
 #      conformance-expected-failures.yml (a listed scenario that starts
 #      passing fails the run too, so the list stays true);
 #   4. the schema portability report (tools/portability_test.go, verbose).
-# The Go clients (interop_test.go) run with `go test ./...`.
+# The Go clients (server/app/interop_test.go) run with `go test ./...`.
 #
 # Needs Go, npm and coreutils (no curl). The Node packages come from
 # package-lock.json (npm ci, install scripts off); everything runs on the

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -49,8 +49,8 @@ func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) c
 	t.Helper()
 	var out, errb bytes.Buffer
 	getenv := func(k string) string { return env[k] }
-	err := run(t.Context(), args, getenv, strings.NewReader(stdin), &out, &errb)
-	code := exitCode(err, &errb)
+	err := Run(t.Context(), args, getenv, strings.NewReader(stdin), &out, &errb)
+	code := ExitCode(err, &errb)
 	return cliResult{out.String(), errb.String(), code}
 }
 

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -145,9 +145,9 @@ func TestTrustClientUserRefusedOverHTTP(t *testing.T) {
 	for _, tr := range []string{"http", "sse"} {
 		var stderr strings.Builder
 		env := map[string]string{"PIPEDREAM_APPS": "slack", "PD_MCP_JWT_SECRET": relJWTSecret}
-		err := run(t.Context(), []string{"serve", "--sandbox", "--transport", tr, "--addr", "127.0.0.1:0", "--trust-client-user"},
+		err := Run(t.Context(), []string{"serve", "--sandbox", "--transport", tr, "--addr", "127.0.0.1:0", "--trust-client-user"},
 			func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, &stderr)
-		code := exitCode(err, &stderr)
+		code := ExitCode(err, &stderr)
 		if code != 2 || !strings.Contains(stderr.String(), "--trust-client-user is refused with --transport "+tr) {
 			t.Errorf("%s: exit %d, stderr:\n%s", tr, code, stderr.String())
 		}

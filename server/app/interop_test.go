@@ -1,4 +1,4 @@
-package main
+package app
 
 // Interoperability with Go MCP clients we did not write: the official Go SDK
 // (github.com/modelcontextprotocol/go-sdk) and the mcp-go client, each against

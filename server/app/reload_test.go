@@ -1,4 +1,4 @@
-package main
+package app
 
 // Tests of the credentials lifecycle: the check at start, and SIGHUP reloads
 // (secret rotation under load, refused reloads, connections added by reload).
@@ -557,9 +557,9 @@ func TestStartRejectsBadCredentials(t *testing.T) {
 			api := httptest.NewServer(fake)
 			defer api.Close()
 			var stdout, stderr syncBuffer
-			err := run(t.Context(), append([]string{"serve"}, tc.args...), startEnv(api.URL, tc.env), strings.NewReader(""), &stdout, &stderr)
+			err := Run(t.Context(), append([]string{"serve"}, tc.args...), startEnv(api.URL, tc.env), strings.NewReader(""), &stdout, &stderr)
 			var msg bytes.Buffer
-			if code := exitCode(err, &msg); code != 2 {
+			if code := ExitCode(err, &msg); code != 2 {
 				t.Fatalf("exit status %d, want 2 (err %v)\n%s", code, err, stderr.String())
 			}
 			for _, w := range tc.want {
@@ -587,7 +587,7 @@ func serveInProcess(t *testing.T, getenv func(string) string, args ...string) (*
 	in, w := io.Pipe()
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(t.Context(), append([]string{"serve"}, args...), getenv, in, io.Discard, logs) }()
+	go func() { done <- Run(t.Context(), append([]string{"serve"}, args...), getenv, in, io.Discard, logs) }()
 	t.Cleanup(func() { _ = w.Close() })
 	return logs, w, done
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 // Benchmarks of the whole server: catalog requests on a cold start, the
 // latency a tool call gains by going through the server, server CPU per call,
@@ -84,7 +84,7 @@ func benchBinary(b *testing.B) string {
 			return
 		}
 		benchBinPath = filepath.Join(dir, "pipedream-mcp")
-		out, err := exec.Command("go", "build", "-o", benchBinPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", benchBinPath, moduleRoot).CombinedOutput()
 		if err != nil {
 			benchBinErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -719,7 +719,7 @@ func BenchmarkColdStartListTools(b *testing.B) {
 		stderr := &benchLog{}
 		b.StartTimer()
 		go func() {
-			done <- run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port, "--log-level", "warn"},
+			done <- Run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port, "--log-level", "warn"},
 				func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, stderr)
 		}()
 		for { // listening, not ready
@@ -937,7 +937,7 @@ func benchInProcessHeap(b *testing.B, apiURL, apps string) uint64 {
 	done := make(chan error, 1)
 	stderr := &benchLog{}
 	go func() {
-		done <- run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port},
+		done <- Run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port},
 			func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, stderr)
 	}()
 	benchWaitReady(b, base, stderr)
@@ -1097,7 +1097,7 @@ func BenchmarkServerCallInProcess(b *testing.B) {
 	done := make(chan error, 1)
 	stderr := &benchLog{}
 	go func() {
-		done <- run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port},
+		done <- Run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port},
 			func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, stderr)
 	}()
 	defer func() {
@@ -1137,7 +1137,7 @@ func TestSandboxAPICommand(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"sandbox-api", "--addr", "127.0.0.1:0", "--slim", "--run-delay", "300ms"},
+		done <- Run(ctx, []string{"sandbox-api", "--addr", "127.0.0.1:0", "--slim", "--run-delay", "300ms"},
 			func(string) string { return "" }, strings.NewReader(""), pw, io.Discard)
 		_ = pw.Close()
 	}()

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -25,6 +25,9 @@ var (
 	buildErr  error
 )
 
+// moduleRoot is the main package, relative to this one.
+const moduleRoot = "../.."
+
 // builtBinary builds the pipedream-mcp binary once per test process.
 func builtBinary(t *testing.T) string {
 	t.Helper()
@@ -35,7 +38,7 @@ func builtBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "pipedream-mcp")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", binPath, moduleRoot).CombinedOutput()
 		if err != nil {
 			buildErr = err
 			binPath = string(out)

@@ -1,4 +1,4 @@
-package main
+package app
 
 // Reliability suite (issue 8): the whole server (run, in process) against the
 // fake Connect API with injected faults. Every server started here logs at
@@ -151,7 +151,7 @@ func startRel(t *testing.T, o relOptions) *relServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	rs.stop = cancel
 	go func() {
-		err := run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, rs.stderr)
+		err := Run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, rs.stderr)
 		rs.exited.Store(true)
 		rs.done <- err
 	}()

@@ -5,7 +5,7 @@
 // each naming the setting and the ways to set it, because a server that fails one
 // missing variable at a time wastes a restart per variable.
 
-package main
+package app
 
 import (
 	"bytes"

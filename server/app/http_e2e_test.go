@@ -1,4 +1,4 @@
-package main
+package app
 
 // End-to-end tests of the sse and http transports: the whole program (run)
 // in process against the simulated Connect API, driven over real HTTP by the
@@ -103,7 +103,7 @@ func startServe(t *testing.T, args ...string) *e2eServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	go func() {
-		s.done <- run(ctx, full, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, s.stderr)
+		s.done <- Run(ctx, full, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, s.stderr)
 	}()
 	t.Cleanup(func() {
 		s.shutdown(t)

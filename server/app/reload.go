@@ -7,7 +7,7 @@
 // caches), changed ones get a new client, and the tool set swaps its
 // connections and workflows in one batch.
 
-package main
+package app
 
 import (
 	"context"

@@ -4,7 +4,7 @@
 // MCP server in process, so that what these commands show is exactly what an
 // MCP client would get.
 
-package main
+package app
 
 import (
 	"bytes"

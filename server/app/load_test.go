@@ -1,6 +1,6 @@
 //go:build load
 
-package main
+package app
 
 // Load harness (issue 8): N Streamable HTTP sessions and M SSE sessions call
 // tools for a while against the fake Connect API, which runs in a child
@@ -199,7 +199,7 @@ func loadServer(t *testing.T, apiURL, transportName string) (string, func()) {
 	done := make(chan error, 1)
 	logs := &e2eLog{}
 	go func() {
-		done <- run(ctx, []string{"serve", "--transport", transportName, "--addr", addr, "--auth", "jwt",
+		done <- Run(ctx, []string{"serve", "--transport", transportName, "--addr", addr, "--auth", "jwt",
 			"--log-level", "warn", "--shutdown-timeout", "10s"}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, logs)
 	}()
 	url := "http://" + addr

@@ -1,4 +1,4 @@
-package main
+package app
 
 // Reliability suite, clients and input: hostile JSON-RPC over stdio (the built
 // binary) and Streamable HTTP, cancelled calls, and HTTP abuse (credentials,
