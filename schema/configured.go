@@ -22,7 +22,7 @@ import (
 func (t *Translation) ConfiguredProps(a Args) map[string]any {
 	out := make(map[string]any, len(t.Args)+len(a.Values))
 	for k, v := range a.Values {
-		if _, isArg := t.byName[k]; isArg || k == ArgAccountID || k == ArgDynamicPropsID || t.isAppProp(k) {
+		if _, isArg := t.byName[k]; isArg || IsReservedArg(k) || t.isAppProp(k) {
 			continue
 		}
 		out[k] = v

@@ -25,6 +25,9 @@ const (
 	ArgDynamicPropsID = "_dynamic_props_id"
 )
 
+// IsReservedArg reports whether name is one of the reserved arguments.
+func IsReservedArg(name string) bool { return name == ArgAccountID || name == ArgDynamicPropsID }
+
 // Descriptions of the reserved arguments, as the schema shows them.
 const (
 	accountIDDescription      = "Connected account to use (apn_...); see pipedream_accounts. Default: the newest healthy account."

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,6 +25,10 @@ const (
 )
 
 var helperNames = []string{ToolListOptions, ToolDescribe, ToolAccounts}
+
+// IsHelper reports whether name is one of the server-wide helper tools, which
+// no workflow or action may be named.
+func IsHelper(name string) bool { return slices.Contains(helperNames, name) }
 
 // Helper input schemas: plain objects every host accepts.
 const (

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 )
 
 // exitError carries an exit status: 1 when a command's work failed, 2 for bad
@@ -45,7 +47,7 @@ func ExitCode(err error, stderr io.Writer) int {
 		return int(s)
 	}
 	fmt.Fprintln(stderr, "pipedream-mcp:", err)
-	var ce *configError
+	var ce *config.Error
 	if errors.As(err, &ce) {
 		return 2
 	}

@@ -69,10 +69,7 @@ func cmdAccounts(env *cmdEnv, args []string) error {
 		fmt.Fprintln(env.stdout, st.yellow(sandboxBanner))
 		fmt.Fprintln(env.stdout)
 	}
-	webhookURI := ""
-	if cfg.PublicURL != "" && cfg.WebhookSecret != "" && cfg.Transport != "stdio" {
-		webhookURI = strings.TrimRight(cfg.PublicURL, "/") + "/webhooks/pipedream/" + cfg.WebhookSecret
-	}
+	webhookURI := connectWebhookURI(cfg)
 	failed := 0
 	for i, c := range conns {
 		if i > 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 )
 
 const appsUsage = `Usage: pipedream-mcp apps [flags] [QUERY]
@@ -75,7 +76,7 @@ func cmdApps(env *cmdEnv, args []string) error {
 
 // catalogClient is a Connect client for catalog reads: the sandbox's, the
 // default credentials', or else the first connection's.
-func catalogClient(cfg *Config, log *slog.Logger) (*pdclient.Client, func(), error) {
+func catalogClient(cfg *config.Config, log *slog.Logger) (*pdclient.Client, func(), error) {
 	closeFn := func() {}
 	creds := cfg.Defaults
 	if cfg.Sandbox {
@@ -84,7 +85,7 @@ func catalogClient(cfg *Config, log *slog.Logger) (*pdclient.Client, func(), err
 			return nil, nil, fmt.Errorf("start the sandbox API: %w", err)
 		}
 		closeFn = func() { _ = srv.Close() }
-		creds = Credentials{ClientID: pdtest.SandboxClientID, ClientSecret: pdtest.SandboxClientSecret, ProjectID: pdtest.SandboxProjectID, Environment: pdtest.SandboxEnvironment, BaseURL: srv.URL}
+		creds = config.Credentials{ClientID: pdtest.SandboxClientID, ClientSecret: pdtest.SandboxClientSecret, ProjectID: pdtest.SandboxProjectID, Environment: pdtest.SandboxEnvironment, BaseURL: srv.URL}
 	} else if creds.ClientID == "" || creds.ClientSecret == "" || creds.ProjectID == "" || creds.Environment == "" {
 		if len(cfg.Connections) > 0 {
 			creds = cfg.Connections[0].Credentials
@@ -97,7 +98,7 @@ func catalogClient(cfg *Config, log *slog.Logger) (*pdclient.Client, func(), err
 	}, pdclient.WithLogger(log))
 	if err != nil {
 		closeFn()
-		return nil, nil, &configError{Problems: []string{err.Error()}}
+		return nil, nil, &config.Error{Problems: []string{err.Error()}}
 	}
 	return cl, closeFn, nil
 }
@@ -192,7 +193,7 @@ func printApps(w io.Writer, st style, apps []pdclient.App, counts []string, quer
 func appsFailure(err error) error {
 	switch {
 	case errors.Is(err, pdclient.ErrUnauthorized):
-		return &configError{Problems: []string{"Pipedream rejected the OAuth client: check PIPEDREAM_CLIENT_ID and PIPEDREAM_CLIENT_SECRET (or client_id/client_secret in the config file)"}}
+		return &config.Error{Problems: []string{"Pipedream rejected the OAuth client: check PIPEDREAM_CLIENT_ID and PIPEDREAM_CLIENT_SECRET (or client_id/client_secret in the config file)"}}
 	default:
 		return failf("search the app catalog: %s (run \"pipedream-mcp doctor\" to check the setup)", errorText(err))
 	}

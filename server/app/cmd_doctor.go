@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
@@ -91,7 +92,7 @@ type diagnosis struct {
 
 // diagnose explains an API error of a check about creds. step names what was
 // attempted ("token request", "project read", ...).
-func diagnose(err error, creds Credentials, sandbox bool) diagnosis {
+func diagnose(err error, creds config.Credentials, sandbox bool) diagnosis {
 	d := diagnosis{detail: errorText(err)}
 	var ae *pdclient.APIError
 	isAPI := errors.As(err, &ae)
@@ -135,7 +136,7 @@ func cmdDoctor(env *cmdEnv, args []string) error {
 
 	cfg, fs, pos, err := parsePeople(env, "doctor", doctorUsage, args, nil)
 	if err != nil {
-		var ce *configError
+		var ce *config.Error
 		if !errors.As(err, &ce) {
 			return err
 		}
@@ -152,7 +153,7 @@ func cmdDoctor(env *cmdEnv, args []string) error {
 	}
 	s, err := newSession(env, cfg, fs)
 	if err != nil {
-		var ce *configError
+		var ce *config.Error
 		if errors.As(err, &ce) {
 			c.fail("configuration", diagnosis{detail: strings.Join(ce.Problems, "; ")})
 			return errSilent(2)
@@ -179,7 +180,7 @@ func cmdDoctor(env *cmdEnv, args []string) error {
 // doctor runs the checks of one configuration.
 type doctor struct {
 	env *cmdEnv
-	cfg *Config
+	cfg *config.Config
 	s   *session
 	c   *checks
 }
@@ -187,7 +188,7 @@ type doctor struct {
 // credSet is one distinct Connect client and what uses it.
 type credSet struct {
 	client *pdclient.Client
-	creds  Credentials
+	creds  config.Credentials
 	users  []string // connection names, and "workflow X"
 	ok     bool
 }
@@ -262,7 +263,7 @@ func (d *doctor) configuration() {
 	}
 }
 
-func connectionList(cfg *Config) []string {
+func connectionList(cfg *config.Config) []string {
 	var out []string
 	for _, c := range cfg.Connections {
 		out = append(out, c.Name)
@@ -289,7 +290,7 @@ func (d *doctor) credentialSets() []*credSet {
 		}
 		return nil
 	}
-	credsOf := map[*pdclient.Client]Credentials{}
+	credsOf := map[*pdclient.Client]config.Credentials{}
 	for creds, cl := range d.s.rt.clients {
 		credsOf[cl] = creds
 	}
@@ -380,13 +381,13 @@ func (d *doctor) app(name string, conn tools.Connection) bool {
 	return true
 }
 
-func (d *doctor) credsOf(cl *pdclient.Client) Credentials {
+func (d *doctor) credsOf(cl *pdclient.Client) config.Credentials {
 	for creds, c := range d.s.rt.clients {
 		if c == cl {
 			return creds
 		}
 	}
-	return Credentials{}
+	return config.Credentials{}
 }
 
 // searchWords turns an app slug into search words for `apps`.
@@ -588,7 +589,7 @@ func (d *doctor) httpAuth() {
 	} else {
 		d.c.ok("webhooks", "Connect reports new accounts to %s/webhooks/pipedream/<secret>", strings.TrimRight(cfg.PublicURL, "/"))
 	}
-	if cfg.TLSCert == "" && !isLoopbackAddr(cfg.Addr) {
+	if cfg.TLSCert == "" && !config.IsLoopbackAddr(cfg.Addr) {
 		d.c.warn("tls", fmt.Sprintf("serving plain HTTP on %s", cfg.Addr),
 			"put a TLS-terminating proxy in front, or set --tls-cert and --tls-key; bearer tokens must not cross networks in clear text")
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
@@ -153,7 +154,7 @@ func printToolsTable(w io.Writer, st style, s *session, list *toolsList, onlyCon
 			}
 			g.rows = append(g.rows, t)
 			g.infos = append(g.infos, info)
-		case isHelperTool(t.tool.Name):
+		case tools.IsHelper(t.tool.Name):
 			helpers.rows = append(helpers.rows, t)
 			helpers.infos = append(helpers.infos, tools.ActionInfo{})
 		default:
@@ -226,7 +227,7 @@ func printToolsTable(w io.Writer, st style, s *session, list *toolsList, onlyCon
 	}
 	nHelpers, nFlows := 0, 0
 	for _, t := range list.tools {
-		if isHelperTool(t.tool.Name) {
+		if tools.IsHelper(t.tool.Name) {
 			nHelpers++
 		} else if _, ok := s.rt.set.Action(t.tool.Name); !ok {
 			nFlows++
@@ -294,7 +295,7 @@ func hintMarks(t listedTool) string {
 }
 
 // configuredConnections lists the configured connection names.
-func configuredConnections(cfg *Config) string {
+func configuredConnections(cfg *config.Config) string {
 	names := make([]string, 0, len(cfg.Connections))
 	for _, c := range cfg.Connections {
 		names = append(names, c.Name)

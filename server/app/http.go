@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pipedream-mcp/pipedream-mcp/server"
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
@@ -20,21 +21,30 @@ const generatedSecretPrefix = "gen-"
 // ensureWebhookSecret generates the Connect webhook's path secret (crypto
 // random) when none is configured. Call it before newRuntime, so the Connect
 // tokens the tool set creates carry the webhook URI; serveHTTP calls it too.
-func ensureWebhookSecret(cfg *Config) {
+func ensureWebhookSecret(cfg *config.Config) {
 	if cfg.WebhookSecret == "" {
 		cfg.WebhookSecret = generatedSecretPrefix + strings.ToLower(rand.Text())
 	}
 }
 
+// connectWebhookURI is the webhook URI Connect tokens carry: the public URL of
+// the Connect webhook, or "" when the server has none (stdio, no --public-url).
+func connectWebhookURI(cfg *config.Config) string {
+	if cfg.PublicURL == "" || cfg.WebhookSecret == "" || cfg.Transport == "stdio" {
+		return ""
+	}
+	return strings.TrimRight(cfg.PublicURL, "/") + tools.WebhookPath + cfg.WebhookSecret
+}
+
 // webhookSecretGenerated reports whether the secret came from ensureWebhookSecret.
-func webhookSecretGenerated(cfg *Config) bool {
+func webhookSecretGenerated(cfg *config.Config) bool {
 	return strings.HasPrefix(cfg.WebhookSecret, generatedSecretPrefix) && len(cfg.WebhookSecret) == len(generatedSecretPrefix)+26
 }
 
 // newAuthenticator builds the HTTP authentication of cfg.Auth. ctx ends the
 // JWKS refresh. With --auth keys the result is a *server.APIKeys, whose
 // Reload re-reads the file.
-func newAuthenticator(ctx context.Context, cfg *Config, log *slog.Logger) (server.Authenticator, error) {
+func newAuthenticator(ctx context.Context, cfg *config.Config, log *slog.Logger) (server.Authenticator, error) {
 	switch cfg.Auth {
 	case "jwt":
 		var secret []byte
@@ -47,13 +57,13 @@ func newAuthenticator(ctx context.Context, cfg *Config, log *slog.Logger) (serve
 			Logger: log,
 		})
 		if err != nil {
-			return nil, &configError{Problems: []string{err.Error()}}
+			return nil, &config.Error{Problems: []string{err.Error()}}
 		}
 		return a, nil
 	case "keys":
 		k, err := server.LoadAPIKeys(cfg.APIKeysFile)
 		if err != nil {
-			return nil, &configError{Problems: []string{fmt.Sprintf("--api-keys-file: %v", err)}}
+			return nil, &config.Error{Problems: []string{fmt.Sprintf("--api-keys-file: %v", err)}}
 		}
 		return k, nil
 	case "none", "":
@@ -63,7 +73,7 @@ func newAuthenticator(ctx context.Context, cfg *Config, log *slog.Logger) (serve
 }
 
 // serveHTTP serves the sse or http transport on cfg.Addr until ctx ends.
-func serveHTTP(ctx context.Context, cfg *Config, rt *backend, srv *server.Server, log *slog.Logger) error {
+func serveHTTP(ctx context.Context, cfg *config.Config, rt *backend, srv *server.Server, log *slog.Logger) error {
 	ensureWebhookSecret(cfg)
 	auth, err := newAuthenticator(ctx, cfg, log)
 	if err != nil {
@@ -89,7 +99,7 @@ func serveHTTP(ctx context.Context, cfg *Config, rt *backend, srv *server.Server
 
 // newHTTPHandler wires the tool set's identity plumbing and the Connect webhook
 // into the server's HTTP handler.
-func newHTTPHandler(cfg *Config, rt *backend, srv *server.Server, auth server.Authenticator, log *slog.Logger) (*server.HTTPHandler, error) {
+func newHTTPHandler(cfg *config.Config, rt *backend, srv *server.Server, auth server.Authenticator, log *slog.Logger) (*server.HTTPHandler, error) {
 	webhook, err := tools.NewWebhookHandler(tools.WebhookOptions{
 		Secret: cfg.WebhookSecret, Invalidate: rt.set.InvalidateAccounts, Logger: log,
 	})
@@ -110,13 +120,13 @@ func newHTTPHandler(cfg *Config, rt *backend, srv *server.Server, auth server.Au
 		},
 		HasConnection:          rt.set.HasConnection,
 		Routes:                 map[string]http.Handler{tools.WebhookPath: webhook},
-		DNSRebindingProtection: isLoopbackAddr(cfg.Addr),
+		DNSRebindingProtection: config.IsLoopbackAddr(cfg.Addr),
 	})
 }
 
 // logEndpoints tells the operator where everything is served. The webhook
 // secret is never logged, only whether it was generated.
-func logEndpoints(cfg *Config, rt *backend, addr string, log *slog.Logger) {
+func logEndpoints(cfg *config.Config, rt *backend, addr string, log *slog.Logger) {
 	base := cfg.PublicURL
 	if base == "" {
 		scheme := "http"

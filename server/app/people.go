@@ -28,7 +28,9 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
 	"github.com/pipedream-mcp/pipedream-mcp/server"
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
@@ -56,7 +58,7 @@ const sandboxBanner = "SANDBOX: a simulated Pipedream Connect API with demo user
 // slack_list_channels '{}' --sandbox` mean the same), then resolves the
 // configuration like every other command. It returns the positional
 // arguments.
-func parsePeople(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet)) (*Config, *flag.FlagSet, []string, error) {
+func parsePeople(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet)) (*config.Config, *flag.FlagSet, []string, error) {
 	flags, pos := splitArgs(args, extra)
 	cfg, fs, err := parseCommon(env, name, usage, flags, extra)
 	if err != nil {
@@ -69,7 +71,7 @@ func parsePeople(env *cmdEnv, name, usage string, args []string, extra func(fs *
 // lone "-" is positional (stdin); "--" ends the flags.
 func splitArgs(args []string, extra func(fs *flag.FlagSet)) (flags, pos []string) {
 	probe := flag.NewFlagSet("probe", flag.ContinueOnError)
-	registerCommonFlags(probe)
+	config.RegisterFlags(probe)
 	if extra != nil {
 		extra(probe)
 	}
@@ -104,7 +106,7 @@ func splitArgs(args []string, extra func(fs *flag.FlagSet)) (flags, pos []string
 
 // peopleLogger is the logger of the commands for people. They report problems
 // in their own output, so unless --log-level was given they log errors only.
-func peopleLogger(env *cmdEnv, cfg *Config, fs *flag.FlagSet) *slog.Logger {
+func peopleLogger(env *cmdEnv, cfg *config.Config, fs *flag.FlagSet) *slog.Logger {
 	c := *cfg
 	given := false
 	if fs != nil {
@@ -188,14 +190,14 @@ func startProgress(w io.Writer, enabled bool, delay time.Duration, msg string) (
 // and, once the catalogs are loaded, the MCP server.
 type session struct {
 	env *cmdEnv
-	cfg *Config
+	cfg *config.Config
 	log *slog.Logger
 	rt  *backend
 	srv *server.Server
 }
 
 // newSession builds the clients and the tool set; nothing is fetched yet.
-func newSession(env *cmdEnv, cfg *Config, fs *flag.FlagSet) (*session, error) {
+func newSession(env *cmdEnv, cfg *config.Config, fs *flag.FlagSet) (*session, error) {
 	log := peopleLogger(env, cfg, fs)
 	rt, err := newRuntime(cfg, log, nil)
 	if err != nil {
@@ -373,20 +375,11 @@ func decodeListedTool(raw json.RawMessage) (listedTool, error) {
 		return lt, fmt.Errorf("tools/list: decode the input schema of %s: %w", lt.tool.Name, err)
 	}
 	for name := range shape.InputSchema.Properties {
-		if !isReservedArg(name) {
+		if !schema.IsReservedArg(name) {
 			lt.args++
 		}
 	}
 	return lt, nil
-}
-
-func isReservedArg(name string) bool {
-	return name == "_account_id" || name == "_dynamic_props_id"
-}
-
-// isHelperTool reports whether name is one of the server-wide helper tools.
-func isHelperTool(name string) bool {
-	return name == tools.ToolListOptions || name == tools.ToolDescribe || name == tools.ToolAccounts
 }
 
 // connectionClient is the Connect client of a connection; every connection of
@@ -398,7 +391,7 @@ func connectionClient(c tools.Connection) *pdclient.Client {
 
 // endUserOf is the external user a connection's calls run as from the command
 // line: the service identity of an admin connection, else the configured user.
-func endUserOf(cfg *Config, c tools.Connection) string {
+func endUserOf(cfg *config.Config, c tools.Connection) string {
 	if c.Admin {
 		return c.ServiceUser
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
@@ -42,11 +43,11 @@ const (
 // client per distinct credential set in rt.clients: the client of reuse when it
 // has one for the set, so an unchanged set keeps its token and caches, and a new
 // one otherwise. Every problem is reported at once.
-func (rt *backend) assemble(reuse map[Credentials]*pdclient.Client) ([]tools.Workflow, error) {
+func (rt *backend) assemble(reuse map[config.Credentials]*pdclient.Client) ([]tools.Workflow, error) {
 	cfg := rt.cfg
-	clientFor := func(c Credentials) (*pdclient.Client, error) {
+	clientFor := func(c config.Credentials) (*pdclient.Client, error) {
 		if rt.fake != nil {
-			c = Credentials{ClientID: pdtest.SandboxClientID, ClientSecret: pdtest.SandboxClientSecret, ProjectID: pdtest.SandboxProjectID, Environment: pdtest.SandboxEnvironment, BaseURL: rt.fake.URL}
+			c = config.Credentials{ClientID: pdtest.SandboxClientID, ClientSecret: pdtest.SandboxClientSecret, ProjectID: pdtest.SandboxProjectID, Environment: pdtest.SandboxEnvironment, BaseURL: rt.fake.URL}
 		}
 		if cl, ok := rt.clients[c]; ok {
 			return cl, nil
@@ -83,21 +84,21 @@ func (rt *backend) assemble(reuse map[Credentials]*pdclient.Client) ([]tools.Wor
 		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
-		return nil, &configError{Problems: problems}
+		return nil, &config.Error{Problems: problems}
 	}
 	return flows, nil
 }
 
 // pendingCheck is a credential set whose check was inconclusive.
 type pendingCheck struct {
-	creds  Credentials
+	creds  config.Credentials
 	names  string // the connections and workflows using it
 	client *pdclient.Client
 }
 
 // credentialProblem is what err says is wrong with creds, with the fix, or ""
 // when err says nothing about them (the API unreachable, a 5xx).
-func credentialProblem(creds Credentials, names string, err error) string {
+func credentialProblem(creds config.Credentials, names string, err error) string {
 	if names == "" {
 		names = "none: the default credentials, for Connect Links of workflows"
 	}
@@ -184,13 +185,13 @@ type reloader struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex // one reload at a time
-	cfg     *Config
-	clients map[Credentials]*pdclient.Client
+	cfg     *config.Config
+	clients map[config.Credentials]*pdclient.Client
 }
 
 // newReloader returns a reloader for the server rt serves, started with args
 // and the configuration cfg.
-func newReloader(args []string, getenv func(string) string, rt *backend, cfg *Config) *reloader {
+func newReloader(args []string, getenv func(string) string, rt *backend, cfg *config.Config) *reloader {
 	cur := *cfg
 	return &reloader{args: slices.Clone(args), getenv: getenv, rt: rt, log: rt.log, cfg: &cur, clients: maps.Clone(rt.clients)}
 }
@@ -231,12 +232,12 @@ func (r *reloader) reload(ctx context.Context) error {
 		r.log.Warn("a reload cannot change this setting; restart the server to apply it (the old value stays in force)", "setting", name)
 	}
 
-	next := &backend{cfg: cfg, log: r.log, fake: r.rt.fake, clients: map[Credentials]*pdclient.Client{}}
+	next := &backend{cfg: cfg, log: r.log, fake: r.rt.fake, clients: map[config.Credentials]*pdclient.Client{}}
 	flows, err := next.assemble(r.clients)
 	if err != nil {
 		return r.refuse(err)
 	}
-	fresh := map[Credentials]*pdclient.Client{}
+	fresh := map[config.Credentials]*pdclient.Client{}
 	for creds, cl := range next.clients {
 		if r.clients[creds] != cl {
 			fresh[creds] = cl
@@ -266,20 +267,20 @@ func (r *reloader) reload(ctx context.Context) error {
 
 // resolve parses the serve command's arguments again and resolves the
 // configuration, which re-reads the config file and every secret file.
-func (r *reloader) resolve() (*Config, error) {
+func (r *reloader) resolve() (*config.Config, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	cf := registerCommonFlags(fs)
+	cf := config.RegisterFlags(fs)
 	if err := fs.Parse(r.args); err != nil {
 		return nil, err
 	}
-	return resolveConfig(cf, r.getenv, pdtest.NewSandbox().Apps())
+	return config.Resolve(cf, r.getenv, pdtest.NewSandbox().Apps())
 }
 
 // refuse logs why a reload was refused, one line per problem, and returns err.
 func (r *reloader) refuse(err error) error {
 	const msg = "reload refused; the previous configuration keeps serving"
-	var ce *configError
+	var ce *config.Error
 	if errors.As(err, &ce) {
 		for _, p := range ce.Problems {
 			r.log.Error(msg, "problem", p)
@@ -290,27 +291,27 @@ func (r *reloader) refuse(err error) error {
 	return err
 }
 
-// reloadable are the Config fields a reload applies. Every other field is
+// reloadable are the config.Config fields a reload applies. Every other field is
 // built into the running server once (listener, authentication, logging, the
 // tool set's options), so a change to it needs a restart.
 var reloadable = []string{"Connections", "Workflows", "WorkflowDomain", "Defaults", "Warnings", "ConfigFile"}
 
-// settingNames are the names the log uses for the other Config fields.
+// settingNames are the names the log uses for the other config.Config fields.
 var settingNames = map[string]string{
 	"Transport": "--transport", "Addr": "--addr", "PublicURL": "--public-url",
 	"LogLevel": "--log-level", "LogFormat": "--log-format", "Sandbox": "--sandbox",
 	"CallTimeout": "--call-timeout", "ResultLimit": "--result-limit", "CatalogTTL": "--catalog-ttl",
 	"ShutdownTimeout": "--shutdown-timeout", "ExternalUserID": "--external-user-id",
 	"TrustClientUser": "--trust-client-user", "Auth": "--auth", "APIKeysFile": "--api-keys-file",
-	"JWTSecret": envJWTSecret + " / " + envJWTSecretFile, "JWKSURL": "--jwks-url",
+	"JWTSecret": config.EnvJWTSecret + " / " + config.EnvJWTSecretFile, "JWKSURL": "--jwks-url",
 	"JWTIssuer": "--jwt-issuer", "JWTAudience": "--jwt-audience", "UserClaim": "--user-claim",
-	"WebhookSecret": "--webhook-secret / " + envWebhookSecret, "TLSCert": "--tls-cert", "TLSKey": "--tls-key",
+	"WebhookSecret": "--webhook-secret / " + config.EnvWebhookSecret, "TLSCert": "--tls-cert", "TLSKey": "--tls-key",
 }
 
 // keepRestartSettings gives cfg the old values of every setting a reload cannot
 // change, and returns the names of those that differed (never their values,
 // some are secrets).
-func keepRestartSettings(old, cfg *Config) []string {
+func keepRestartSettings(old, cfg *config.Config) []string {
 	kept := *old
 	src, dst := reflect.ValueOf(cfg).Elem(), reflect.ValueOf(&kept).Elem()
 	for _, f := range reloadable {

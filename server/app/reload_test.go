@@ -31,6 +31,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 )
 
 const (
@@ -384,14 +385,14 @@ func TestReloadRefusesBadConfiguration(t *testing.T) {
 		},
 	}
 	for _, st := range steps {
-		config, secret := st.config, st.secret
-		if config == "" {
-			config = good
+		configText, secret := st.config, st.secret
+		if configText == "" {
+			configText = good
 		}
 		if secret == "" {
 			secret = rotSecretA
 		}
-		writeFile(t, configFile, config)
+		writeFile(t, configFile, configText)
 		writeFile(t, secretFile, secret+"\n")
 		out := s.reload(t)
 		if !strings.Contains(out, "reload refused; the previous configuration keeps serving") {
@@ -601,9 +602,9 @@ func TestStartChecksEachCredentialSetOnce(t *testing.T) {
 	fake.AcceptSecret("second-client", "second-secret")
 	api := httptest.NewServer(fake)
 	defer api.Close()
-	config := filepath.Join(t.TempDir(), "c.yaml")
-	writeFile(t, config, "connections:\n  - app: github\n  - app: slack\n  - app: notion\n    client_id: second-client\n    client_secret: second-secret\n")
-	logs, stdin, done := serveInProcess(t, startEnv(api.URL, map[string]string{"PIPEDREAM_APPS": ""}), "--config", config)
+	configPath := filepath.Join(t.TempDir(), "c.yaml")
+	writeFile(t, configPath, "connections:\n  - app: github\n  - app: slack\n  - app: notion\n    client_id: second-client\n    client_secret: second-secret\n")
+	logs, stdin, done := serveInProcess(t, startEnv(api.URL, map[string]string{"PIPEDREAM_APPS": ""}), "--config", configPath)
 	waitFor(t, func() bool { return strings.Count(logs.String(), "catalog loaded") == 3 }, "three catalogs")
 	if a, b := fake.TokenRequests(pdtest.TestClientSecret), fake.TokenRequests("second-secret"); a != 1 || b != 1 {
 		t.Errorf("token requests per credential set = %d and %d, want 1 and 1", a, b)
@@ -664,11 +665,11 @@ func TestStartRejectedLater(t *testing.T) {
 func newTestReloader(t *testing.T, getenv func(string) string, args ...string) *reloader {
 	t.Helper()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	cf := registerCommonFlags(fs)
+	cf := config.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := resolveConfig(cf, getenv, nil)
+	cfg, err := config.Resolve(cf, getenv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -699,10 +700,10 @@ func TestReloadKeepsUnchangedClients(t *testing.T) {
 	dir := t.TempDir()
 	secondSecret := filepath.Join(dir, "second.secret")
 	writeFile(t, secondSecret, "second-secret-1\n")
-	config := filepath.Join(dir, "c.yaml")
-	writeFile(t, config, fmt.Sprintf("connections:\n  - app: github\n  - app: slack\n    client_id: second-client\n    client_secret_file: %s\n", secondSecret))
+	configPath := filepath.Join(dir, "c.yaml")
+	writeFile(t, configPath, fmt.Sprintf("connections:\n  - app: github\n  - app: slack\n    client_id: second-client\n    client_secret_file: %s\n", secondSecret))
 	getenv := startEnv(api.URL, map[string]string{"PIPEDREAM_APPS": ""})
-	r := newTestReloader(t, getenv, "--config", config)
+	r := newTestReloader(t, getenv, "--config", configPath)
 	clients := func() (first, second any) {
 		for creds, cl := range r.clients {
 			if creds.ClientID == "second-client" {
@@ -744,9 +745,9 @@ func TestReloadKeepsUnchangedClients(t *testing.T) {
 	}
 
 	// A refused reload keeps everything.
-	writeFile(t, config, "connections: [")
+	writeFile(t, configPath, "connections: [")
 	err := r.reload(t.Context())
-	var ce *configError
+	var ce *config.Error
 	if !errors.As(err, &ce) {
 		t.Fatalf("invalid YAML: err = %v, want a configuration error", err)
 	}
@@ -757,10 +758,10 @@ func TestReloadKeepsUnchangedClients(t *testing.T) {
 
 func TestKeepRestartSettings(t *testing.T) {
 	t.Parallel()
-	old := &Config{Transport: "http", Addr: "127.0.0.1:8080", Auth: "jwt", JWTSecret: "old-jwt-secret", CallTimeout: time.Minute,
-		Connections: []Connection{{Name: "github", App: "github"}}}
-	cfg := &Config{Transport: "stdio", Addr: "127.0.0.1:8080", Auth: "jwt", JWTSecret: "new-jwt-secret", CallTimeout: time.Minute,
-		Connections: []Connection{{Name: "slack", App: "slack"}}, WorkflowDomain: "example.com"}
+	old := &config.Config{Transport: "http", Addr: "127.0.0.1:8080", Auth: "jwt", JWTSecret: "old-jwt-secret", CallTimeout: time.Minute,
+		Connections: []config.Connection{{Name: "github", App: "github"}}}
+	cfg := &config.Config{Transport: "stdio", Addr: "127.0.0.1:8080", Auth: "jwt", JWTSecret: "new-jwt-secret", CallTimeout: time.Minute,
+		Connections: []config.Connection{{Name: "slack", App: "slack"}}, WorkflowDomain: "example.com"}
 	got := keepRestartSettings(old, cfg)
 	want := []string{"--transport", "PD_MCP_JWT_SECRET / PD_MCP_JWT_SECRET_FILE"}
 	if !slices.Equal(got, want) {
@@ -778,12 +779,12 @@ func TestKeepRestartSettings(t *testing.T) {
 
 	// A webhook secret generated at start is not configured, so a reload that
 	// configures none changes nothing; one that configures a secret does.
-	gen := &Config{Transport: "http"}
+	gen := &config.Config{Transport: "http"}
 	ensureWebhookSecret(gen)
-	if got := keepRestartSettings(gen, &Config{Transport: "http"}); len(got) != 0 {
+	if got := keepRestartSettings(gen, &config.Config{Transport: "http"}); len(got) != 0 {
 		t.Errorf("the generated webhook secret counted as changed: %q", got)
 	}
-	if got := keepRestartSettings(gen, &Config{Transport: "http", WebhookSecret: "configured-secret-123456"}); !slices.Equal(got, []string{"--webhook-secret / PD_MCP_WEBHOOK_SECRET"}) {
+	if got := keepRestartSettings(gen, &config.Config{Transport: "http", WebhookSecret: "configured-secret-123456"}); !slices.Equal(got, []string{"--webhook-secret / PD_MCP_WEBHOOK_SECRET"}) {
 		t.Errorf("a configured webhook secret: changed = %q", got)
 	}
 }
@@ -795,15 +796,15 @@ func TestReloadRunsHooks(t *testing.T) {
 	fake := pdtest.New(pdtest.Config{})
 	api := httptest.NewServer(fake)
 	defer api.Close()
-	config := filepath.Join(t.TempDir(), "c.yaml")
-	writeFile(t, config, "connections:\n  - app: github\n")
-	r := newTestReloader(t, startEnv(api.URL, map[string]string{"PIPEDREAM_APPS": ""}), "--config", config)
+	configPath := filepath.Join(t.TempDir(), "c.yaml")
+	writeFile(t, configPath, "connections:\n  - app: github\n")
+	r := newTestReloader(t, startEnv(api.URL, map[string]string{"PIPEDREAM_APPS": ""}), "--config", configPath)
 	var calls atomic.Int32
 	r.rt.OnReload("api keys file", func() error { calls.Add(1); return errors.New("bad keys file") })
 	if err := r.reload(t.Context()); err != nil {
 		t.Fatalf("a failing hook must not fail the reload: %v", err)
 	}
-	writeFile(t, config, "connections: [")
+	writeFile(t, configPath, "connections: [")
 	if err := r.reload(t.Context()); err == nil {
 		t.Fatal("invalid YAML was accepted")
 	}

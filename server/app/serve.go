@@ -21,27 +21,28 @@ import (
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
 	"github.com/pipedream-mcp/pipedream-mcp/server"
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
 // parseCommon parses a command's flags and resolves the configuration. A --help
 // prints the command's usage and returns errSilent(0).
-func parseCommon(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet)) (*Config, *flag.FlagSet, error) {
+func parseCommon(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet)) (*config.Config, *flag.FlagSet, error) {
 	return parseFlags(env, name, usage, args, extra, false)
 }
 
 // parseNoConnections is parseCommon for commands that need credentials but no
 // connection: without an app configured, the default credentials are checked
 // instead.
-func parseNoConnections(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet)) (*Config, *flag.FlagSet, error) {
+func parseNoConnections(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet)) (*config.Config, *flag.FlagSet, error) {
 	return parseFlags(env, name, usage, args, extra, true)
 }
 
-func parseFlags(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet), allowNoConnections bool) (*Config, *flag.FlagSet, error) {
+func parseFlags(env *cmdEnv, name, usage string, args []string, extra func(fs *flag.FlagSet), allowNoConnections bool) (*config.Config, *flag.FlagSet, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	cf := registerCommonFlags(fs)
-	cf.allowNoConnections = allowNoConnections
+	cf := config.RegisterFlags(fs)
+	cf.AllowNoConnections = allowNoConnections
 	if extra != nil {
 		extra(fs)
 	}
@@ -55,7 +56,7 @@ func parseFlags(env *cmdEnv, name, usage string, args []string, extra func(fs *f
 		}
 		return nil, nil, &exitError{code: 2, err: err}
 	}
-	cfg, err := resolveConfig(cf, env.getenv, pdtest.NewSandbox().Apps())
+	cfg, err := config.Resolve(cf, env.getenv, pdtest.NewSandbox().Apps())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -64,7 +65,7 @@ func parseFlags(env *cmdEnv, name, usage string, args []string, extra func(fs *f
 
 // newLogger builds the slog logger: tint text on stderr (colour only on a
 // terminal and without NO_COLOR), or JSON.
-func newLogger(cfg *Config, w io.Writer, getenv func(string) string) *slog.Logger {
+func newLogger(cfg *config.Config, w io.Writer, getenv func(string) string) *slog.Logger {
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	}
@@ -78,9 +79,9 @@ func newLogger(cfg *Config, w io.Writer, getenv func(string) string) *slog.Logge
 // backend is everything a command needs to talk to Connect: one client per
 // distinct credential set, the tool set, and (with --sandbox) the embedded fake.
 type backend struct {
-	cfg     *Config
+	cfg     *config.Config
 	log     *slog.Logger
-	clients map[Credentials]*pdclient.Client
+	clients map[config.Credentials]*pdclient.Client
 	conns   []tools.Connection
 	set     *tools.Set
 	fake    *pdtest.Server
@@ -100,8 +101,8 @@ func (rt *backend) Close() {
 
 // newRuntime builds the clients and the tool set (catalogs not loaded yet).
 // onChange is called when the tool list changes.
-func newRuntime(cfg *Config, log *slog.Logger, onChange func()) (*backend, error) {
-	rt := &backend{cfg: cfg, log: log, clients: map[Credentials]*pdclient.Client{}}
+func newRuntime(cfg *config.Config, log *slog.Logger, onChange func()) (*backend, error) {
+	rt := &backend{cfg: cfg, log: log, clients: map[config.Credentials]*pdclient.Client{}}
 	if cfg.Sandbox {
 		srv, err := pdtest.NewSandbox().Start("127.0.0.1:0")
 		if err != nil {
@@ -115,10 +116,7 @@ func newRuntime(cfg *Config, log *slog.Logger, onChange func()) (*backend, error
 		rt.Close()
 		return nil, err
 	}
-	webhookURI := ""
-	if cfg.PublicURL != "" && cfg.WebhookSecret != "" && cfg.Transport != "stdio" {
-		webhookURI = strings.TrimRight(cfg.PublicURL, "/") + "/webhooks/pipedream/" + cfg.WebhookSecret
-	}
+	webhookURI := connectWebhookURI(cfg)
 	set, err := tools.New(tools.Options{
 		Connections: rt.conns, Workflows: flows, Logger: log,
 		CallTimeout: cfg.CallTimeout, ResultLimit: cfg.ResultLimit, RefreshEvery: cfg.CatalogTTL,
@@ -141,12 +139,12 @@ func (rt *backend) checkCredentials(ctx context.Context) error {
 }
 
 // checkClients checks the given credential sets as checkCredentials does.
-func (rt *backend) checkClients(ctx context.Context, clients map[Credentials]*pdclient.Client) error {
+func (rt *backend) checkClients(ctx context.Context, clients map[config.Credentials]*pdclient.Client) error {
 	if rt.fake != nil {
 		return nil
 	}
 	type outcome struct {
-		creds Credentials
+		creds config.Credentials
 		err   error
 	}
 	var mu sync.Mutex
@@ -180,12 +178,12 @@ func (rt *backend) checkClients(ctx context.Context, clients map[Credentials]*pd
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
-		return &configError{Problems: problems}
+		return &config.Error{Problems: problems}
 	}
 	return nil
 }
 
-func (rt *backend) connectionsUsing(c Credentials) string {
+func (rt *backend) connectionsUsing(c config.Credentials) string {
 	var names []string
 	for _, conn := range rt.cfg.Connections {
 		if conn.Credentials == c {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
@@ -15,7 +16,7 @@ import (
 // no credentials of its own; it creates Connect Links (for "required account not
 // found") with the default credentials when they are complete, in the
 // workflow's environment, and offers no link otherwise.
-func (rt *backend) workflows(clientFor func(Credentials) (*pdclient.Client, error)) ([]tools.Workflow, error) {
+func (rt *backend) workflows(clientFor func(config.Credentials) (*pdclient.Client, error)) ([]tools.Workflow, error) {
 	cfg := rt.cfg
 	out := make([]tools.Workflow, 0, len(cfg.Workflows))
 	var problems []error
@@ -62,6 +63,6 @@ func (rt *backend) workflows(clientFor func(Credentials) (*pdclient.Client, erro
 }
 
 // completeCredentials reports whether c can create Connect tokens.
-func completeCredentials(c Credentials) bool {
+func completeCredentials(c config.Credentials) bool {
 	return c.ClientID != "" && c.ClientSecret != "" && c.ProjectID != "" && c.Environment != ""
 }

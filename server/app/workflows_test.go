@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
@@ -65,9 +67,9 @@ func TestWorkflowsServeFromConfig(t *testing.T) {
 	t.Cleanup(hs.Close)
 
 	env := map[string]string{
-		envClientID: pdtest.TestClientID, envClientSecret: pdtest.TestClientSecret,
-		envProjectID: pdtest.TestProjectID, envEnvironment: "development",
-		envBaseURL: api.URL, envExternalUserID: "alice", "REPORT_TOKEN": "report-token-1",
+		config.EnvClientID: pdtest.TestClientID, config.EnvClientSecret: pdtest.TestClientSecret,
+		config.EnvProjectID: pdtest.TestProjectID, config.EnvEnvironment: "development",
+		config.EnvBaseURL: api.URL, config.EnvExternalUserID: "alice", "REPORT_TOKEN": "report-token-1",
 	}
 	yaml := fmt.Sprintf(`workflow_domain: 127.0.0.1
 workflows:
@@ -157,7 +159,7 @@ func TestWorkflowsWithoutDefaultCredentialsOfferNoLink(t *testing.T) {
 	host.Add(pdtest.Workflow{ID: "enopen", Auth: pdtest.WorkflowAuthNone, Apps: []string{"notion"}})
 	hs := httptest.NewServer(host)
 	t.Cleanup(hs.Close)
-	env := map[string]string{envExternalUserID: "alice", envEnvironment: "development"}
+	env := map[string]string{config.EnvExternalUserID: "alice", config.EnvEnvironment: "development"}
 	cfg := mustResolve(t, nil, env, fmt.Sprintf("workflow_domain: 127.0.0.1\nworkflows:\n  - name: open_digest\n    endpoint: %s/enopen\n    auth: none\n", hs.URL))
 	rt, err := newRuntime(cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
@@ -278,4 +280,23 @@ workflows:
 	if n := len(host.Calls()); n != 3 {
 		t.Errorf("a workflow ran through /mcp/slack (%d calls)", n)
 	}
+}
+
+// mustResolve resolves a configuration the way every command does, with
+// yamlText (when not empty) as the --config file.
+func mustResolve(t *testing.T, args []string, env map[string]string, yamlText string) *config.Config {
+	t.Helper()
+	if yamlText != "" {
+		name := filepath.Join(t.TempDir(), "config.yaml")
+		if err := os.WriteFile(name, []byte(yamlText), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append([]string{"--config", name}, args...)
+	}
+	cmd := &cmdEnv{ctx: t.Context(), getenv: func(k string) string { return env[k] }, stdout: io.Discard, stderr: io.Discard}
+	cfg, _, err := parseCommon(cmd, "test", "", args, nil)
+	if err != nil {
+		t.Fatalf("resolve: %v", err)
+	}
+	return cfg
 }

@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"bytes"
@@ -21,11 +21,11 @@ var testSandboxApps = []string{"github", "google_sheets", "slack"}
 // validEnv is a complete real-credential environment for one stdio user.
 func validEnv() map[string]string {
 	return map[string]string{
-		envClientID:       "client-id-1",
-		envClientSecret:   "s3cret-from-env",
-		envProjectID:      "proj_abc123",
-		envEnvironment:    "development",
-		envExternalUserID: "user-1",
+		EnvClientID:       "client-id-1",
+		EnvClientSecret:   "s3cret-from-env",
+		EnvProjectID:      "proj_abc123",
+		EnvEnvironment:    "development",
+		EnvExternalUserID: "user-1",
 	}
 }
 
@@ -42,28 +42,28 @@ func resolveWith(t *testing.T, args []string, env map[string]string, yamlText st
 	}
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	cf := registerCommonFlags(fs)
+	cf := RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %q: %v", args, err)
 	}
-	return resolveConfig(cf, func(k string) string { return env[k] }, testSandboxApps)
+	return Resolve(cf, func(k string) string { return env[k] }, testSandboxApps)
 }
 
 func mustResolve(t *testing.T, args []string, env map[string]string, yamlText string) *Config {
 	t.Helper()
 	cfg, err := resolveWith(t, args, env, yamlText)
 	if err != nil {
-		t.Fatalf("resolveConfig: %v", err)
+		t.Fatalf("Resolve: %v", err)
 	}
 	return cfg
 }
 
-// problemsOf returns the problems of a *configError, failing on any other result.
+// problemsOf returns the problems of a *Error, failing on any other result.
 func problemsOf(t *testing.T, err error) []string {
 	t.Helper()
-	var ce *configError
+	var ce *Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("want a *configError, got %v", err)
+		t.Fatalf("want a *Error, got %v", err)
 	}
 	return ce.Problems
 }
@@ -139,13 +139,13 @@ connections:
 			func(c *Config) any { return c.ExternalUserID }, "from-flag"},
 		{"user: env beats yaml", nil, validEnv(), yamlAll,
 			func(c *Config) any { return c.ExternalUserID }, "user-1"},
-		{"user: yaml when no flag or env", nil, with(validEnv(), envExternalUserID, ""), yamlAll,
+		{"user: yaml when no flag or env", nil, with(validEnv(), EnvExternalUserID, ""), yamlAll,
 			func(c *Config) any { return c.ExternalUserID }, "from-yaml"},
 		{"project: flag beats env", []string{"--project-id", "proj_flag"}, validEnv(), yamlAll,
 			func(c *Config) any { return c.Connections[0].ProjectID }, "proj_flag"},
 		{"project: env beats yaml top level", nil, validEnv(), yamlAll,
 			func(c *Config) any { return c.Connections[0].ProjectID }, "proj_abc123"},
-		{"project: yaml top level fills a gap", nil, with(validEnv(), envProjectID, ""), yamlAll,
+		{"project: yaml top level fills a gap", nil, with(validEnv(), EnvProjectID, ""), yamlAll,
 			func(c *Config) any { return c.Connections[0].ProjectID }, "proj_yaml"},
 		{"environment: flag beats env", []string{"--app", "slack", "--environment", "production"}, validEnv(), "",
 			func(c *Config) any { return c.Defaults.Environment }, "production"},
@@ -173,9 +173,9 @@ connections:
 		{"log level: yaml beats default", nil, validEnv(), yamlAll,
 			func(c *Config) any { return c.LogLevel }, slog.LevelDebug},
 		{"apps: flag beats PIPEDREAM_APPS", []string{"--app", "github,slack", "--app", "google_sheets"},
-			with(validEnv(), envApps, "hubspot"), "",
+			with(validEnv(), EnvApps, "hubspot"), "",
 			func(c *Config) any { return connectionNames(c) }, []string{"github", "slack", "google_sheets"}},
-		{"apps: PIPEDREAM_APPS comma list", nil, with(validEnv(), envApps, " slack , github ,"), "",
+		{"apps: PIPEDREAM_APPS comma list", nil, with(validEnv(), EnvApps, " slack , github ,"), "",
 			func(c *Config) any { return connectionNames(c) }, []string{"slack", "github"}},
 		{"apps: flag apps and yaml connections add up", []string{"--app", "slack"}, validEnv(),
 			"connections:\n  - app: github\n",
@@ -249,7 +249,7 @@ func TestConfigProblems(t *testing.T) {
 		{
 			name: "invalid credential values name their source",
 			args: []string{"--app", "slack", "--environment", "staging"},
-			env:  with(validEnv(), envProjectID, "12345", envBaseURL, "ftp://user:pw@example.com"),
+			env:  with(validEnv(), EnvProjectID, "12345", EnvBaseURL, "ftp://user:pw@example.com"),
 			want: []string{
 				`invalid project ID "12345" (from PIPEDREAM_PROJECT_ID, connection "slack"): it looks like proj_abc123 (Pipedream project settings)`,
 				`invalid environment "staging" (from --environment, connection "slack"): use development or production`,
@@ -259,7 +259,7 @@ func TestConfigProblems(t *testing.T) {
 		{
 			name: "stdio user connection without a user",
 			args: []string{"--app", "slack"},
-			env:  with(validEnv(), envExternalUserID, ""),
+			env:  with(validEnv(), EnvExternalUserID, ""),
 			want: []string{
 				`no end user for stdio (connection "slack"): set --external-user-id or PIPEDREAM_EXTERNAL_USER_ID (or external_user_id: in the config file)`,
 			},
@@ -310,7 +310,7 @@ func TestConfigProblems(t *testing.T) {
 		{
 			name: "auth none over http needs a user",
 			args: []string{"--app", "slack", "--transport", "http"},
-			env:  with(validEnv(), envExternalUserID, ""),
+			env:  with(validEnv(), EnvExternalUserID, ""),
 			want: []string{
 				`no end user for --auth none (connection "slack"): set --external-user-id or PIPEDREAM_EXTERNAL_USER_ID, or use --auth jwt or --auth keys so each request names its user`,
 			},
@@ -368,7 +368,7 @@ connections:
 		},
 		{
 			name: "admin connection without identity, bad glob",
-			env:  with(validEnv(), envExternalUserID, ""),
+			env:  with(validEnv(), EnvExternalUserID, ""),
 			yaml: "connections:\n  - app: github\n    oauth: admin\n    exclude: [\"[\"]\n",
 			want: []string{
 				`admin connection needs a service identity (connection "github"): set external_user_id: on the connection, --external-user-id or PIPEDREAM_EXTERNAL_USER_ID`,
@@ -423,7 +423,7 @@ workflows:
 		},
 		{
 			name: "admin workflow without identity, schema not an object",
-			env:  with(validEnv(), envExternalUserID, ""),
+			env:  with(validEnv(), EnvExternalUserID, ""),
 			yaml: `
 workflows:
   - name: a
@@ -496,7 +496,7 @@ workflows:
 
 func TestConfigErrorText(t *testing.T) {
 	t.Parallel()
-	err := &configError{Problems: []string{"a is not set", "b is wrong"}}
+	err := &Error{Problems: []string{"a is not set", "b is wrong"}}
 	if got, want := err.Error(), "invalid configuration:\n  - a is not set\n  - b is wrong"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
@@ -607,12 +607,12 @@ func TestConfigSecretFiles(t *testing.T) {
 	}{
 		{
 			name:       "env file, private, trimmed",
-			env:        with(validEnv(), envClientSecret, "", envClientSecretFile, private),
+			env:        with(validEnv(), EnvClientSecret, "", EnvClientSecretFile, private),
 			wantSecret: secret,
 		},
 		{
 			name:       "env file readable by others warns once",
-			env:        with(validEnv(), envClientSecret, "", envClientSecretFile, shared, envApps, "slack,github"),
+			env:        with(validEnv(), EnvClientSecret, "", EnvClientSecretFile, shared, EnvApps, "slack,github"),
 			wantSecret: secret,
 			wantWarn:   []string{"PIPEDREAM_CLIENT_SECRET_FILE " + shared + " is readable by group or others (mode 0644): chmod 600 " + shared},
 		},
@@ -624,14 +624,14 @@ func TestConfigSecretFiles(t *testing.T) {
 		},
 		{
 			name: "both secret and file",
-			env:  with(validEnv(), envClientSecretFile, private),
+			env:  with(validEnv(), EnvClientSecretFile, private),
 			wantProbs: []string{
 				`both PIPEDREAM_CLIENT_SECRET and PIPEDREAM_CLIENT_SECRET_FILE are set: set only one (connection "slack")`,
 			},
 		},
 		{
 			name:      "empty file",
-			env:       with(validEnv(), envClientSecret, "", envClientSecretFile, empty),
+			env:       with(validEnv(), EnvClientSecret, "", EnvClientSecretFile, empty),
 			wantProbs: []string{`the secret file ` + empty + ` (from PIPEDREAM_CLIENT_SECRET_FILE) is empty (connection "slack")`},
 		},
 		{
@@ -643,7 +643,7 @@ func TestConfigSecretFiles(t *testing.T) {
 		{
 			name:       "jwt secret file",
 			args:       []string{"--transport", "http", "--auth", "jwt"},
-			env:        with(validEnv(), envJWTSecretFile, shared),
+			env:        with(validEnv(), EnvJWTSecretFile, shared),
 			wantSecret: secret,
 			wantWarn: []string{
 				"PD_MCP_JWT_SECRET_FILE " + shared + " is readable by group or others (mode 0644): chmod 600 " + shared,
@@ -653,7 +653,7 @@ func TestConfigSecretFiles(t *testing.T) {
 		{
 			name:      "jwt secret both ways",
 			args:      []string{"--transport", "http", "--auth", "jwt"},
-			env:       with(validEnv(), envJWTSecretFile, private, envJWTSecret, "x"),
+			env:       with(validEnv(), EnvJWTSecretFile, private, EnvJWTSecret, "x"),
 			wantProbs: []string{"both PD_MCP_JWT_SECRET and PD_MCP_JWT_SECRET_FILE are set: set only one", "--auth jwt needs a key: set PD_MCP_JWT_SECRET or PD_MCP_JWT_SECRET_FILE (HS256), or --jwks-url (RS256/ES256)"},
 		},
 	}
@@ -661,7 +661,7 @@ func TestConfigSecretFiles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			args := tt.args
-			if tt.yaml == "" && tt.env[envApps] == "" {
+			if tt.yaml == "" && tt.env[EnvApps] == "" {
 				args = append(args, "--app", "slack")
 			}
 			cfg, err := resolveWith(t, args, tt.env, tt.yaml)
@@ -706,7 +706,7 @@ func TestConfigFilePathsRelativeToFile(t *testing.T) {
 	if err := os.WriteFile(name, []byte("connections:\n  - app: slack\n    client_secret_file: slack.secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := mustResolve(t, []string{"--config", name}, with(validEnv(), envClientSecret, ""), "")
+	cfg := mustResolve(t, []string{"--config", name}, with(validEnv(), EnvClientSecret, ""), "")
 	if got := cfg.Connections[0].ClientSecret; got != "rel-secret" {
 		t.Errorf("secret = %q, want the file next to the config file read", got)
 	}
@@ -764,7 +764,7 @@ func TestConfigWarnings(t *testing.T) {
 
 func TestConfigIdentity(t *testing.T) {
 	t.Parallel()
-	noUser := with(validEnv(), envExternalUserID, "")
+	noUser := with(validEnv(), EnvExternalUserID, "")
 	tests := []struct {
 		name string
 		args []string
@@ -818,7 +818,7 @@ func TestConfigSandbox(t *testing.T) {
 	})
 	t.Run("named app, given user, real credentials ignored", func(t *testing.T) {
 		t.Parallel()
-		env := with(validEnv(), envEnvironment, "production", envExternalUserID, "alice")
+		env := with(validEnv(), EnvEnvironment, "production", EnvExternalUserID, "alice")
 		cfg := mustResolve(t, []string{"--sandbox", "--app", "github"}, env, "")
 		if got := connectionNames(cfg); !slices.Equal(got, []string{"github"}) {
 			t.Errorf("connections = %q", got)
@@ -857,12 +857,12 @@ func TestConfigAllowNoConnections(t *testing.T) {
 	t.Parallel()
 	run := func(env map[string]string) (*Config, error) {
 		fs := flag.NewFlagSet("apps", flag.ContinueOnError)
-		cf := registerCommonFlags(fs)
-		cf.allowNoConnections = true
+		cf := RegisterFlags(fs)
+		cf.AllowNoConnections = true
 		if err := fs.Parse(nil); err != nil {
 			t.Fatal(err)
 		}
-		return resolveConfig(cf, func(k string) string { return env[k] }, testSandboxApps)
+		return Resolve(cf, func(k string) string { return env[k] }, testSandboxApps)
 	}
 	cfg, err := run(validEnv())
 	if err != nil {
@@ -871,7 +871,7 @@ func TestConfigAllowNoConnections(t *testing.T) {
 	if cfg.Defaults.ClientSecret != "s3cret-from-env" || cfg.Defaults.ProjectID != "proj_abc123" {
 		t.Errorf("defaults = %+v", cfg.Defaults)
 	}
-	_, err = run(with(validEnv(), envClientID, ""))
+	_, err = run(with(validEnv(), EnvClientID, ""))
 	want := []string{`PIPEDREAM_CLIENT_ID is not set (the default credentials): set the environment variable, --client-id, or client_id: in the config file`}
 	if got := problemsOf(t, err); !slices.Equal(got, want) {
 		t.Errorf("problems = %q, want %q", got, want)
@@ -958,7 +958,7 @@ func TestConfigWorkflows(t *testing.T) {
 
 func TestConfigLogValueHidesSecrets(t *testing.T) {
 	t.Parallel()
-	env := with(validEnv(), envClientSecret, "top-s3cret-value", envWebhookSecret, "hook-s3cret-value-1234")
+	env := with(validEnv(), EnvClientSecret, "top-s3cret-value", EnvWebhookSecret, "hook-s3cret-value-1234")
 	cfg := mustResolve(t, []string{"--app", "slack"}, env, "workflows:\n  - name: w\n    endpoint: en1\n    auth: bearer\n    bearer_token: bearer-s3cret-value\n")
 	var buf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
@@ -1013,7 +1013,7 @@ func TestParseSize(t *testing.T) {
 func TestAppFlag(t *testing.T) {
 	t.Parallel()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	cf := registerCommonFlags(fs)
+	cf := RegisterFlags(fs)
 	if err := fs.Parse([]string{"--app", "slack, github", "--app=hubspot", "--app", ","}); err != nil {
 		t.Fatal(err)
 	}
@@ -1023,7 +1023,7 @@ func TestAppFlag(t *testing.T) {
 	if fs.Lookup("client-secret") != nil {
 		t.Error("there must be no --client-secret flag: secrets come from the environment or files")
 	}
-	if u := fs.Lookup("client-id").Usage; !strings.Contains(u, envClientSecretFile) {
+	if u := fs.Lookup("client-id").Usage; !strings.Contains(u, EnvClientSecretFile) {
 		t.Errorf("--client-id usage %q should say where the secret goes", u)
 	}
 }

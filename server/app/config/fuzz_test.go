@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"bytes"
@@ -43,12 +43,12 @@ func FuzzResolveConfig(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	env := map[string]string{
-		envClientID:         "fuzz-client",
-		envClientSecret:     fuzzClientSecret,
-		envProjectID:        "proj_fuzz",
-		envEnvironment:      "development",
-		envExternalUserID:   "fuzz-user",
-		envJWTSecret:        fuzzJWTSecret,
+		EnvClientID:         "fuzz-client",
+		EnvClientSecret:     fuzzClientSecret,
+		EnvProjectID:        "proj_fuzz",
+		EnvEnvironment:      "development",
+		EnvExternalUserID:   "fuzz-user",
+		EnvJWTSecret:        fuzzJWTSecret,
 		"SHEETS_PROJECT_ID": "proj_sheets", "SHEETS_CLIENT_ID": "sheets-client",
 		"SHEETS_CLIENT_SECRET": fuzzClientSecret + "-sheets", "FUZZ_BEARER": fuzzBearerToken,
 	}
@@ -69,11 +69,11 @@ func FuzzResolveConfig(f *testing.F) {
 		resolve := func() (*Config, error) {
 			fs := flag.NewFlagSet("fuzz", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
-			cf := registerCommonFlags(fs)
+			cf := RegisterFlags(fs)
 			if err := fs.Parse([]string{"--config", name}); err != nil {
 				t.Fatal(err)
 			}
-			return resolveConfig(cf, func(k string) string { return env[k] }, testSandboxApps)
+			return Resolve(cf, func(k string) string { return env[k] }, testSandboxApps)
 		}
 		cfg, err := resolve()
 		again, err2 := resolve()
@@ -90,9 +90,9 @@ func FuzzResolveConfig(f *testing.F) {
 			}
 		}
 		if err != nil {
-			var ce *configError
+			var ce *Error
 			if !errors.As(err, &ce) || len(ce.Problems) == 0 {
-				t.Fatalf("want a *configError with problems, got %T %v", err, err)
+				t.Fatalf("want a *Error with problems, got %T %v", err, err)
 			}
 			for _, p := range ce.Problems {
 				if strings.TrimSpace(p) == "" {
@@ -144,7 +144,7 @@ func misplacedSecret(data []byte) bool {
 		if strings.HasPrefix(key, "client_secret:") || strings.HasPrefix(key, "bearer_token:") {
 			continue
 		}
-		for _, v := range []string{envClientSecret, envJWTSecret, "SHEETS_CLIENT_SECRET", "FUZZ_BEARER"} {
+		for _, v := range []string{EnvClientSecret, EnvJWTSecret, "SHEETS_CLIENT_SECRET", "FUZZ_BEARER"} {
 			if strings.Contains(line, v) {
 				return true
 			}

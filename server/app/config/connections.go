@@ -1,0 +1,109 @@
+// This file resolves the connections: one Pipedream app each.
+
+package config
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+)
+
+// connections builds the connections from --app/PIPEDREAM_APPS (the flag beats the
+// variable) and the file's connections: list; with --sandbox and none named, one per
+// sandbox app.
+func (r *resolver) connections(cfg *Config, defaults []credLayer, sandboxApps []string) []Connection {
+	cf := r.cf
+	apps := sourced{strings.Join(cf.apps, ","), "--app"}
+	if len(cf.apps) == 0 {
+		apps = sourced{r.getenv(EnvApps), EnvApps}
+	}
+	slugs := splitList(apps.val)
+	if cfg.Sandbox && len(slugs) == 0 && len(r.file.Connections) == 0 {
+		slugs, apps.src = sandboxApps, "the sandbox catalog"
+	}
+
+	oauth := strings.ToLower(cf.oauth)
+	if oauth != "user" && oauth != "admin" {
+		r.probs.add("invalid --oauth %q: use user or admin", cf.oauth)
+		oauth = defaultOAuth
+	}
+
+	var out []Connection
+	seen := map[string]string{} // name -> where it was defined
+	addConn := func(c Connection, where string) {
+		owner := fmt.Sprintf("connection %q", c.Name)
+		if prev, dup := seen[c.Name]; dup {
+			r.probs.add("connection name %q is used twice (%s and %s): give one a different name: in the config file", c.Name, prev, where)
+			return
+		}
+		seen[c.Name] = where
+		if !connectionNamePattern.MatchString(c.Name) {
+			r.probs.add("invalid connection name %q (%s): use 1 to 32 of a-z, A-Z, 0-9, _ and -", c.Name, where)
+		}
+		if !appSlugPattern.MatchString(c.App) {
+			r.probs.add("invalid app slug %q (%s): slugs are lower case, like slack or google_sheets (pipedream-mcp apps QUERY finds them)", c.App, where)
+		} else if cfg.Sandbox && len(sandboxApps) > 0 && !slices.Contains(sandboxApps, c.App) {
+			r.probs.add("app %q is not in the sandbox catalog (%s): the sandbox has %s", c.App, where, strings.Join(sandboxApps, ", "))
+		}
+		if c.OAuth == "admin" && c.ExternalUserID == "" && !cfg.Sandbox {
+			r.probs.owned(owner, "admin connection needs a service identity (%s): set external_user_id: on the connection, --external-user-id or "+EnvExternalUserID)
+		}
+		for _, g := range append(slices.Clone(c.Include), c.Exclude...) {
+			if _, err := path.Match(g, ""); err != nil {
+				r.probs.add("invalid action glob %q (%s): use path.Match syntax, e.g. slack-send-*", g, where)
+			}
+		}
+		out = append(out, c)
+	}
+
+	for _, slug := range slugs {
+		c := Connection{App: slug, Name: slug, OAuth: oauth}
+		if oauth == "admin" {
+			c.ExternalUserID = cfg.ExternalUserID
+		}
+		c.Credentials = r.ownerCredentials(cfg, fmt.Sprintf("connection %q", slug), defaults)
+		addConn(c, "from "+apps.src)
+	}
+
+	for i, fc := range r.file.Connections {
+		where := fmt.Sprintf("connections item %d of the config file", i+1)
+		if fc.App == "" {
+			r.probs.add("%s has no app: set app: to an app slug such as slack", where)
+			continue
+		}
+		c := Connection{
+			App:      fc.App,
+			Name:     firstOf(fc.Name, fc.App),
+			OAuth:    strings.ToLower(firstOf(fc.OAuth, defaultOAuth)),
+			Include:  fc.Include,
+			Exclude:  fc.Exclude,
+			ReadOnly: fc.ReadOnly,
+		}
+		owner := fmt.Sprintf("connection %q", c.Name)
+		switch c.OAuth {
+		case "admin":
+			c.ExternalUserID = firstOf(fc.ExternalUserID, cfg.ExternalUserID)
+		case "user":
+			if fc.ExternalUserID != "" {
+				r.warn("external_user_id: of %s is ignored: oauth: user connections run as the caller (use oauth: admin for a service identity)", owner)
+			}
+		default:
+			r.probs.add("invalid oauth %q (%s): use user or admin", fc.OAuth, where)
+		}
+		layers := append([]credLayer{r.fileLayer(fc.fileCredentials, owner)}, defaults...)
+		c.Credentials = r.ownerCredentials(cfg, owner, layers)
+		addConn(c, where)
+	}
+	return out
+}
+
+// ownerCredentials resolves the credentials of one connection or workflow. The
+// sandbox needs none (main points the client at the embedded fake), so they stay
+// empty there and are not checked.
+func (r *resolver) ownerCredentials(cfg *Config, owner string, layers []credLayer) Credentials {
+	if cfg.Sandbox {
+		return Credentials{Environment: sandboxEnvironment}
+	}
+	return r.credentials(owner, layers, true)
+}

@@ -1,0 +1,105 @@
+// This file defines the flags every command shares.
+
+package config
+
+import (
+	"flag"
+	"strings"
+)
+
+// appList is the value of the repeatable --app flag; each use may hold a comma list.
+type appList []string
+
+func (a *appList) String() string { return strings.Join(*a, ",") }
+
+func (a *appList) Set(s string) error {
+	*a = append(*a, splitList(s)...)
+	return nil
+}
+
+// Flags holds the flag values shared by every command (serve, tools, call, apps,
+// accounts, doctor). Durations and sizes are kept as text and parsed by Resolve,
+// so a bad value is reported with every other problem instead of alone.
+type Flags struct {
+	fs *flag.FlagSet
+
+	apps            appList
+	externalUserID  string
+	environment     string
+	oauth           string
+	projectID       string
+	clientID        string
+	baseURL         string
+	configFile      string
+	transport       string
+	addr            string
+	publicURL       string
+	logLevel        string
+	logFormat       string
+	sandbox         bool
+	callTimeout     string
+	resultLimit     string
+	catalogTTL      string
+	shutdownTimeout string
+	trustClientUser bool
+	auth            string
+	apiKeysFile     string
+	jwksURL         string
+	jwtIssuer       string
+	jwtAudience     string
+	userClaim       string
+	webhookSecret   string
+	tlsCert         string
+	tlsKey          string
+
+	// AllowNoConnections lets a command that needs no connection (apps) resolve a
+	// configuration without any connection or workflow; the default credentials are
+	// then validated instead.
+	AllowNoConnections bool
+}
+
+// RegisterFlags defines the shared flags on fs and returns where their values
+// land. There is deliberately no --client-secret flag: command lines are visible to
+// every local user, so secrets come only from the environment or files.
+func RegisterFlags(fs *flag.FlagSet) *Flags {
+	cf := &Flags{fs: fs}
+	fs.Var(&cf.apps, "app", "app slug to serve, one connection each; repeat or comma-separate (env "+EnvApps+")")
+	fs.StringVar(&cf.externalUserID, "external-user-id", "", "end user of stdio calls and --auth none, and service identity of admin connections (env "+EnvExternalUserID+")")
+	fs.StringVar(&cf.environment, "environment", "", "Pipedream project environment: development or production (env "+EnvEnvironment+")")
+	fs.StringVar(&cf.oauth, "oauth", defaultOAuth, "OAuth mode of --app connections: user (each caller's accounts) or admin (one service identity)")
+	fs.StringVar(&cf.projectID, "project-id", "", "Pipedream project ID, proj_... (env "+EnvProjectID+")")
+	fs.StringVar(&cf.clientID, "client-id", "", "OAuth client ID (env "+EnvClientID+"); the secret has no flag: set "+EnvClientSecret+" or "+EnvClientSecretFile)
+	fs.StringVar(&cf.baseURL, "base-url", "", "Pipedream API origin (env "+EnvBaseURL+", default "+defaultBaseURL+")")
+	fs.StringVar(&cf.configFile, "config", "", "YAML configuration file (connections, workflows, defaults)")
+	fs.StringVar(&cf.transport, "transport", defaultTransport, "MCP transport: stdio, sse or http")
+	fs.StringVar(&cf.addr, "addr", defaultAddr, "listen address of the sse and http transports")
+	fs.StringVar(&cf.publicURL, "public-url", "", "external URL of this server, for Connect webhooks and OAuth metadata")
+	fs.StringVar(&cf.logLevel, "log-level", defaultLogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&cf.logFormat, "log-format", defaultLogFormat, "log format: text or json")
+	fs.BoolVar(&cf.sandbox, "sandbox", false, "use the embedded simulated Connect API (no Pipedream account needed)")
+	fs.StringVar(&cf.callTimeout, "call-timeout", defaultCallTimeout, "deadline of one tool call (Go duration)")
+	fs.StringVar(&cf.resultLimit, "result-limit", defaultResultLimit, "largest result text sent to the client (bytes, or with a unit: 64KiB, 1MiB)")
+	fs.StringVar(&cf.catalogTTL, "catalog-ttl", defaultCatalogTTL, "how long the action catalog is served before a background refresh")
+	fs.StringVar(&cf.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long calls in flight may finish after SIGINT/SIGTERM")
+	fs.BoolVar(&cf.trustClientUser, "trust-client-user", false, "stdio: honour _meta[\"pipedream.com/external_user_id\"] sent by the client")
+	fs.StringVar(&cf.auth, "auth", defaultAuth, "HTTP authentication: none (loopback only), jwt or keys")
+	fs.StringVar(&cf.apiKeysFile, "api-keys-file", "", "--auth keys: YAML map of API key (or sha256:<hex>) to external user ID")
+	fs.StringVar(&cf.jwksURL, "jwks-url", "", "--auth jwt: JWKS URL for RS256/ES256 tokens (HS256 uses "+EnvJWTSecret+" or "+EnvJWTSecretFile+")")
+	fs.StringVar(&cf.jwtIssuer, "jwt-issuer", "", "--auth jwt: required iss claim")
+	fs.StringVar(&cf.jwtAudience, "jwt-audience", "", "--auth jwt: required aud claim")
+	fs.StringVar(&cf.userClaim, "user-claim", defaultUserClaim, "--auth jwt: claim that holds the external user ID")
+	fs.StringVar(&cf.webhookSecret, "webhook-secret", "", "path secret of the Connect webhook URL (env "+EnvWebhookSecret+"; default: generated at start)")
+	fs.StringVar(&cf.tlsCert, "tls-cert", "", "TLS certificate file (sse/http)")
+	fs.StringVar(&cf.tlsKey, "tls-key", "", "TLS private key file (sse/http)")
+	return cf
+}
+
+// setFlags reports which flags were given on the command line; only those beat the
+// environment and the file.
+func (cf *Flags) setFlags() map[string]bool {
+	set := map[string]bool{}
+	if cf.fs != nil {
+		cf.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	}
+	return set
+}
