@@ -3,9 +3,12 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +154,63 @@ func TestMessageWithIDButNoMethod(t *testing.T) {
 	}
 	if got := callText(t, c, "whoami"); got != "alice|" {
 		t.Errorf("the session after the invalid messages: %q", got)
+	}
+}
+
+// TestRefusedBodiesCloseTheConnection: a request whose body is refused after
+// reading began (it stalled, or a chunked body ran past the limit) gets its
+// answer and then loses its connection within the body read timeout: net/http
+// must not go on draining the rest of the body with no deadline.
+func TestRefusedBodiesCloseTheConnection(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	f := newFixture(t, func(o *HTTPOptions) {
+		o.BodyReadTimeout = timeout
+		o.MaxBodyBytes = 1024
+	})
+	const head = "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nAuthorization: Bearer tok-alice\r\n"
+	oversized := strings.Repeat("x", 2048)
+	tests := []struct {
+		name, req, want string
+	}{
+		{"partial body", head + "Content-Length: 1000\r\n\r\n{", "400"},
+		{"declared length over the limit", head + "Content-Length: 300000\r\n\r\n{", "413"},
+		{"oversized chunked body, then silence", head + "Transfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n", len(oversized)) + oversized + "\r\n", "413"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			conn, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			began := time.Now()
+			if _, err := io.WriteString(conn, tt.req); err != nil {
+				t.Fatal(err)
+			}
+			// The body timeout, net/http's lingering close (500ms) and slack.
+			bound := timeout + 2*time.Second
+			_ = conn.SetReadDeadline(began.Add(bound))
+			r := bufio.NewReader(conn)
+			line, err := r.ReadString('\n')
+			if err != nil || !strings.Contains(line, " "+tt.want+" ") {
+				t.Fatalf("answer %q (%v), want %s", line, err, tt.want)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(io.MultiReader(strings.NewReader(line), r)), nil)
+			if err != nil {
+				t.Fatalf("reading the answer: %v", err)
+			}
+			if !resp.Close {
+				t.Errorf("answer without Connection: close (headers %v)", resp.Header)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			// Whatever follows, the server must close the connection.
+			_, err = io.Copy(io.Discard, r)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("the connection was still open %v after the request", bound)
+			}
+			t.Logf("closed after %v (%v)", time.Since(began).Round(time.Millisecond), err)
+		})
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,7 +18,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"go.yaml.in/yaml/v3"
@@ -85,16 +90,21 @@ func (u StaticUser) Authenticate(*http.Request) (string, error) {
 	if u == "" {
 		return "", &AuthError{Description: "no end user is configured for --auth none (set --external-user-id)"}
 	}
+	if err := CheckUserID(string(u)); err != nil {
+		return "", &AuthError{Description: fmt.Sprintf("the end user configured for --auth none (--external-user-id) %v", err)}
+	}
 	return string(u), nil
 }
 
 // JWTConfig configures JWTAuth.
 type JWTConfig struct {
 	// Secret verifies HS256/HS384/HS512 tokens; nil disables them.
+	// JWTAuth.SetSecret replaces it while serving.
 	Secret []byte
 	// JWKSURL is fetched for RS256/RS384/RS512/PS256/ES256/ES384 keys; "" disables
 	// them. The set is cached, refreshed hourly and when a token names an
-	// unknown kid (at most once a minute).
+	// unknown kid (at most once a minute); JWTAuth.RefreshKeys refreshes it
+	// at once.
 	JWKSURL string
 	// Issuer, when set, must equal the token's iss.
 	Issuer string
@@ -104,7 +114,8 @@ type JWTConfig struct {
 	UserClaim string
 	// Leeway is the clock skew allowed on exp, nbf and iat (default 30s).
 	Leeway time.Duration
-	// HTTPClient fetches the JWKS (default: a client with a 10s timeout).
+	// HTTPClient fetches the JWKS (default: a client with a 10s timeout that
+	// follows no redirect).
 	HTTPClient *http.Client
 	// Logger receives JWKS refresh failures.
 	Logger *slog.Logger
@@ -113,18 +124,35 @@ type JWTConfig struct {
 }
 
 // JWTAuth verifies "Authorization: Bearer <JWT>" and takes the end user from a
-// claim. exp is required; nbf and iat are honoured with a small leeway.
+// claim. exp is required; nbf and iat are honoured with a small leeway. Its
+// HMAC secret can be replaced (SetSecret) and its JWKS cache refreshed
+// (RefreshKeys) while it serves.
 type JWTAuth struct {
-	cfg     JWTConfig
-	jwks    keyfunc.Keyfunc
-	methods []string
-	parser  *jwt.Parser
+	cfg    JWTConfig
+	secret atomic.Pointer[[]byte] // the HMAC secret; empty: HMAC tokens are refused
+	jwks   keyfunc.Keyfunc        // nil without a JWKS URL
+	keys   *jwkset.MemoryJWKSet   // the JWKS cache behind jwks
+	parser *jwt.Parser
 }
 
 var (
 	hmacMethods = []string{"HS256", "HS384", "HS512"}
 	jwksMethods = []string{"RS256", "RS384", "RS512", "PS256", "ES256", "ES384"}
 )
+
+// JWKS fetching.
+const (
+	jwksTimeout         = 10 * time.Second
+	jwksRefreshInterval = time.Hour
+	jwksUnknownKIDEvery = time.Minute // at most one refresh for unknown kids per interval
+	jwksRateLimitWait   = 5 * time.Second
+	maxJWKSBytes        = 1 << 20
+)
+
+// errCritHeader refuses tokens with a crit header: this server implements no
+// JWS extension, and RFC 7515 section 4.1.11 says a token naming extensions
+// the recipient does not understand is invalid.
+var errCritHeader = errors.New("the token has a crit header; this server understands no JWS extensions")
 
 // NewJWTAuth builds a JWT authenticator. With a JWKS URL it fetches the key set
 // once (an unreachable URL is logged, not fatal: tokens are refused until a
@@ -143,34 +171,20 @@ func NewJWTAuth(ctx context.Context, cfg JWTConfig) (*JWTAuth, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		cfg.HTTPClient = &http.Client{Timeout: jwksTimeout, CheckRedirect: refuseRedirects}
 	}
 	a := &JWTAuth{cfg: cfg}
-	if len(cfg.Secret) > 0 {
-		a.methods = append(a.methods, hmacMethods...)
-	}
+	secret := bytes.Clone(cfg.Secret)
+	a.secret.Store(&secret)
 	if cfg.JWKSURL != "" {
-		log := cfg.Logger
-		kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
-			Client:            cfg.HTTPClient,
-			HTTPTimeout:       10 * time.Second,
-			RefreshInterval:   time.Hour,
-			RefreshUnknownKID: rate.NewLimiter(rate.Every(time.Minute), 1),
-			RateLimitWaitMax:  5 * time.Second,
-			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-				return func(_ context.Context, err error) {
-					log.Warn("fetching the JWKS failed; tokens signed with unknown keys are refused", "jwks_url", u, "err", err)
-				}
-			},
-		})
-		if err != nil {
+		if err := a.startJWKS(ctx); err != nil {
 			return nil, fmt.Errorf("server: JWKS %s: %w", cfg.JWKSURL, err)
 		}
-		a.jwks = kf
-		a.methods = append(a.methods, jwksMethods...)
 	}
+	// Every algorithm either key kind verifies is let through to keyFor,
+	// which refuses those with no key configured (SetSecret may add one).
 	opts := []jwt.ParserOption{
-		jwt.WithValidMethods(a.methods),
+		jwt.WithValidMethods(slices.Concat(hmacMethods, jwksMethods)),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(cfg.Leeway),
@@ -188,7 +202,110 @@ func NewJWTAuth(ctx context.Context, cfg JWTConfig) (*JWTAuth, error) {
 	return a, nil
 }
 
-// Authenticate verifies the bearer JWT and returns the user claim.
+// startJWKS sets up the JWKS cache: fetched now, refreshed hourly and when a
+// token names an unknown kid (rate limited), until ctx ends. keyfunc's
+// defaults are assembled by hand to keep the cache (a.keys) for RefreshKeys.
+func (a *JWTAuth) startJWKS(ctx context.Context) error {
+	log, u := a.cfg.Logger, a.cfg.JWKSURL
+	a.keys = jwkset.NewMemoryStorage()
+	remote, err := jwkset.NewStorageFromHTTP(u, jwkset.HTTPClientStorageOptions{
+		Client:                    a.cfg.HTTPClient,
+		Ctx:                       ctx,
+		HTTPTimeout:               jwksTimeout,
+		NoErrorReturnFirstHTTPReq: true,
+		RefreshErrorHandler: func(_ context.Context, err error) {
+			log.Warn("fetching the JWKS failed; tokens signed with unknown keys are refused", "jwks_url", u, "err", err)
+		},
+		RefreshInterval: jwksRefreshInterval,
+		Storage:         a.keys,
+	})
+	if err != nil {
+		return err
+	}
+	storage, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+		HTTPURLs:          map[string]jwkset.Storage{u: remote},
+		RateLimitWaitMax:  jwksRateLimitWait,
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(jwksUnknownKIDEvery), 1),
+	})
+	if err != nil {
+		return err
+	}
+	a.jwks, err = keyfunc.New(keyfunc.Options{Ctx: ctx, Storage: storage})
+	return err
+}
+
+// SetSecret replaces the HMAC secret (e.g. on SIGHUP); requests authenticated
+// after it returns use the new one, and it is safe while requests
+// authenticate. The slice is copied. An empty secret turns HMAC tokens off,
+// which is refused when there is no JWKS: then no token could verify, and the
+// secret in force stays.
+func (a *JWTAuth) SetSecret(secret []byte) error {
+	if len(secret) == 0 && a.jwks == nil {
+		return errors.New("server: JWT authentication needs a secret or a JWKS URL; the secret in force stays")
+	}
+	s := bytes.Clone(secret)
+	a.secret.Store(&s)
+	return nil
+}
+
+// RefreshKeys fetches the JWKS now and replaces the cached keys with it (e.g.
+// on SIGHUP, so a revoked key stops verifying at once). When the fetch fails
+// or the set has no usable key, the keys cached before stay in force and the
+// error says why. Without a JWKS URL it does nothing.
+func (a *JWTAuth) RefreshKeys(ctx context.Context) error {
+	if a.keys == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, jwksTimeout)
+	defer cancel()
+	keys, err := fetchJWKS(ctx, a.cfg.HTTPClient, a.cfg.JWKSURL)
+	if err != nil {
+		return fmt.Errorf("server: JWKS %s: %w; the keys loaded before stay in force", a.cfg.JWKSURL, err)
+	}
+	if err := a.keys.KeyReplaceAll(ctx, keys); err != nil {
+		return fmt.Errorf("server: JWKS %s: storing the keys: %w", a.cfg.JWKSURL, err)
+	}
+	return nil
+}
+
+// fetchJWKS fetches and parses a JWK Set (at most maxJWKSBytes), skipping the
+// keys of kinds jwkset does not support, as its own refresh does.
+func fetchJWKS(ctx context.Context, client *http.Client, u string) ([]jwkset.JWK, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
+	}
+	var set jwkset.JWKSMarshal
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJWKSBytes)).Decode(&set); err != nil {
+		return nil, fmt.Errorf("not a JWK Set of at most %d bytes: %w", maxJWKSBytes, err)
+	}
+	keys := make([]jwkset.JWK, 0, len(set.Keys))
+	for _, m := range set.Keys {
+		jwk, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{Private: true}, jwkset.JWKValidateOptions{})
+		switch {
+		case errors.Is(err, jwkset.ErrUnsupportedKey):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("key %q: %w", m.KID, err)
+		}
+		keys = append(keys, jwk)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("the set has no usable key")
+	}
+	return keys, nil
+}
+
+// Authenticate verifies the bearer JWT and returns the user claim, exactly as
+// written (see CheckUserID).
 func (a *JWTAuth) Authenticate(r *http.Request) (string, error) {
 	raw, aerr := bearerToken(r)
 	if aerr != nil {
@@ -197,27 +314,32 @@ func (a *JWTAuth) Authenticate(r *http.Request) (string, error) {
 	claims := jwt.MapClaims{}
 	_, err := a.parser.ParseWithClaims(raw, claims, a.keyFor(r.Context()))
 	if err != nil {
-		return "", &AuthError{Code: authInvalidToken, Description: jwtProblem(err)}
+		return "", &AuthError{Code: authInvalidToken, Description: a.problem(err, claims)}
 	}
 	user, ok := claims[a.cfg.UserClaim].(string)
-	user = strings.TrimSpace(user)
 	if !ok || user == "" {
 		return "", &AuthError{Code: authInvalidToken, Description: fmt.Sprintf("the token has no %q claim with the user ID", a.cfg.UserClaim)}
 	}
-	if len(user) > maxUserIDLen {
-		return "", &AuthError{Code: authInvalidToken, Description: fmt.Sprintf("the %q claim is longer than %d characters", a.cfg.UserClaim, maxUserIDLen)}
+	if err := CheckUserID(user); err != nil {
+		return "", &AuthError{Code: authInvalidToken, Description: fmt.Sprintf("the %q claim (the user ID) %v", a.cfg.UserClaim, err)}
 	}
 	return user, nil
 }
 
 // keyFor picks the verification key by the token's algorithm, so an HMAC
-// secret can never verify a token meant for a public key or the reverse.
+// secret can never verify a token meant for a public key or the reverse. It
+// refuses tokens with a crit header before any key is looked up.
 func (a *JWTAuth) keyFor(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCritHeader
+		}
 		alg := t.Method.Alg()
 		switch {
-		case slices.Contains(hmacMethods, alg) && len(a.cfg.Secret) > 0:
-			return a.cfg.Secret, nil
+		case slices.Contains(hmacMethods, alg):
+			if secret := *a.secret.Load(); len(secret) > 0 {
+				return secret, nil
+			}
 		case slices.Contains(jwksMethods, alg) && a.jwks != nil:
 			return a.jwks.KeyfuncCtx(ctx)(t)
 		}
@@ -225,29 +347,102 @@ func (a *JWTAuth) keyFor(ctx context.Context) jwt.Keyfunc {
 	}
 }
 
-// jwtProblem turns a jwt parse error into a short description for the client.
-func jwtProblem(err error) string {
+// problem turns a jwt parse error into a short description for the client,
+// naming the claims at fault when the signature verified but the claims did
+// not. claims are the token's claims as decoded (when they could be).
+func (a *JWTAuth) problem(err error, claims jwt.MapClaims) string {
 	switch {
+	case errors.Is(err, errCritHeader):
+		return errCritHeader.Error()
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return "the token is not a well-formed JWT"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return "the token signature is invalid"
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
 		return "the token cannot be verified (unknown key or algorithm)"
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "the token has no exp claim"
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return "the token has expired"
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return "the token is not valid yet (nbf)"
-	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return "the token was issued in the future (iat)"
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
-		return "the token is not for this audience"
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return "the token is from another issuer"
+	case errors.Is(err, jwt.ErrTokenInvalidClaims):
+		if problems := a.claimProblems(err, claims); len(problems) > 0 {
+			return strings.Join(problems, "; ")
+		}
+		return "the token's claims were refused"
 	}
 	return "the token was refused"
+}
+
+// claimProblems describes each registered claim the validator refused:
+// missing (exp always, aud and iss when configured), of the wrong type, or
+// with a value that does not pass.
+func (a *JWTAuth) claimProblems(err error, claims jwt.MapClaims) []string {
+	var out []string
+	add := func(p string) {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	exp, expErr := claims.GetExpirationTime()
+	add(timeClaimProblem("exp", exp, expErr, true, errors.Is(err, jwt.ErrTokenExpired), "the token has expired"))
+	nbf, nbfErr := claims.GetNotBefore()
+	add(timeClaimProblem("nbf", nbf, nbfErr, false, errors.Is(err, jwt.ErrTokenNotValidYet), "the token is not valid yet (nbf)"))
+	iat, iatErr := claims.GetIssuedAt()
+	add(timeClaimProblem("iat", iat, iatErr, false, errors.Is(err, jwt.ErrTokenUsedBeforeIssued), "the token was issued in the future (iat)"))
+	if a.cfg.Audience != "" {
+		aud, audErr := claims.GetAudience()
+		missing := len(aud) == 0 || len(aud) == 1 && aud[0] == ""
+		add(claimProblem("aud", audErr, missing, errors.Is(err, jwt.ErrTokenInvalidAudience),
+			fmt.Sprintf("the token's aud claim does not include %q", a.cfg.Audience)))
+	}
+	if a.cfg.Issuer != "" {
+		iss, issErr := claims.GetIssuer()
+		add(claimProblem("iss", issErr, iss == "", errors.Is(err, jwt.ErrTokenInvalidIssuer),
+			fmt.Sprintf("the token's iss claim is not %q", a.cfg.Issuer)))
+	}
+	return out
+}
+
+// timeClaimProblem describes a refused time claim ("" when it passed).
+func timeClaimProblem(name string, v *jwt.NumericDate, getErr error, required, refused bool, refusal string) string {
+	return claimProblem(name, getErr, required && v == nil, refused, refusal)
+}
+
+// claimProblem describes a refused claim: of the wrong type, missing though
+// required, or refused for its value ("" when none of these).
+func claimProblem(name string, getErr error, missing, refused bool, refusal string) string {
+	switch {
+	case getErr != nil:
+		return fmt.Sprintf("the token's %s claim has the wrong type", name)
+	case missing:
+		return fmt.Sprintf("the token has no %s claim", name)
+	case refused:
+		return refusal
+	}
+	return ""
+}
+
+// Errors of CheckUserID. Each completes a sentence about the user ID.
+var (
+	errUserIDLength  = fmt.Errorf("must be 1 to %d bytes long", maxUserIDLen)
+	errUserIDSpace   = errors.New("starts or ends with whitespace (user IDs are used exactly as written)")
+	errUserIDControl = errors.New("contains a control character")
+	errUserIDNotUTF8 = errors.New("is not valid UTF-8")
+)
+
+// CheckUserID reports whether id can be an external user ID as it is: 1 to
+// 250 bytes of UTF-8, with no control character (unicode.IsControl) and no
+// leading or trailing whitespace. IDs are never trimmed or cleaned, since an
+// altered ID would name another user. The error completes a sentence whose
+// subject is the ID, e.g. fmt.Errorf("--external-user-id %w", err).
+func CheckUserID(id string) error {
+	switch {
+	case id == "" || len(id) > maxUserIDLen:
+		return errUserIDLength
+	case !utf8.ValidString(id):
+		return errUserIDNotUTF8
+	case strings.TrimSpace(id) != id:
+		return errUserIDSpace
+	case strings.ContainsFunc(id, unicode.IsControl):
+		return errUserIDControl
+	}
+	return nil
 }
 
 // APIKeys authenticates static API keys sent as "Authorization: Bearer <key>".
@@ -317,9 +512,9 @@ func parseAPIKeys(data []byte) ([]apiKey, error) {
 			problems = append(problems, fmt.Sprintf("line %d: each entry must be `key: external_user_id`", line))
 			continue
 		}
-		user := strings.TrimSpace(vn.Value)
-		if user == "" || len(user) > maxUserIDLen {
-			problems = append(problems, fmt.Sprintf("line %d: the external user ID must be 1 to %d characters", line, maxUserIDLen))
+		user := vn.Value
+		if err := CheckUserID(user); err != nil {
+			problems = append(problems, fmt.Sprintf("line %d: the external user ID %v", line, err))
 			continue
 		}
 		var d [sha256.Size]byte
@@ -384,4 +579,10 @@ func (k *APIKeys) Authenticate(r *http.Request) (string, error) {
 		return "", &AuthError{Code: authInvalidToken, Description: "unknown API key"}
 	}
 	return user, nil
+}
+
+// refuseRedirects is the redirect policy of the default JWKS client: the key
+// set is read from the configured URL only.
+func refuseRedirects(req *http.Request, _ []*http.Request) error {
+	return fmt.Errorf("server: the JWKS URL redirected to %s://%s; refusing", req.URL.Scheme, req.URL.Host)
 }

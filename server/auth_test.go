@@ -167,6 +167,7 @@ type jwksServer struct {
 	mu      sync.Mutex
 	keys    []jwkset.JWKMarshal
 	fetches atomic.Int32
+	failing atomic.Bool // answer 500
 }
 
 func newJWKSServer(t *testing.T) *jwksServer {
@@ -174,6 +175,10 @@ func newJWKSServer(t *testing.T) *jwksServer {
 	js := &jwksServer{}
 	js.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		js.fetches.Add(1)
+		if js.failing.Load() {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
 		js.mu.Lock()
 		defer js.mu.Unlock()
 		_ = json.NewEncoder(w).Encode(jwkset.JWKSMarshal{Keys: js.keys})
@@ -365,5 +370,237 @@ func TestStaticUser(t *testing.T) {
 	}
 	if _, err := StaticUser("").Authenticate(r); err == nil {
 		t.Error("an empty StaticUser authenticated a request")
+	}
+}
+
+// authDescription returns the description of an *AuthError ("" for nil).
+func authDescription(t *testing.T, err error) string {
+	t.Helper()
+	if err == nil {
+		return ""
+	}
+	var ae *AuthError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %v is not an *AuthError", err)
+	}
+	return ae.Description
+}
+
+// TestJWTProblemNamesTheClaim: a refused token is told which claim is missing
+// or wrong (aud, iss, exp), not "no exp claim" for all of them.
+func TestJWTProblemNamesTheClaim(t *testing.T) {
+	t.Parallel()
+	exp := time.Now().Add(time.Hour).Unix()
+	const iss, aud = "https://auth.example.com", "pd-mcp"
+	cases := []struct {
+		name     string
+		cfg      JWTConfig
+		claims   jwt.MapClaims
+		want     []string
+		dontWant []string
+	}{
+		{"aud missing", JWTConfig{Audience: aud}, jwt.MapClaims{"sub": "alice", "exp": exp},
+			[]string{"no aud claim"}, []string{"exp", "iss"}},
+		{"empty aud", JWTConfig{Audience: aud}, jwt.MapClaims{"sub": "alice", "exp": exp, "aud": ""},
+			[]string{"no aud claim"}, []string{"exp"}},
+		{"iss missing", JWTConfig{Issuer: iss}, jwt.MapClaims{"sub": "alice", "exp": exp},
+			[]string{"no iss claim"}, []string{"exp", "aud"}},
+		{"exp missing", JWTConfig{}, jwt.MapClaims{"sub": "alice"},
+			[]string{"no exp claim"}, []string{"aud", "iss"}},
+		{"exp and aud missing", JWTConfig{Audience: aud}, jwt.MapClaims{"sub": "alice"},
+			[]string{"exp", "aud"}, []string{"iss"}},
+		{"all three missing", JWTConfig{Audience: aud, Issuer: iss}, jwt.MapClaims{"sub": "alice"},
+			[]string{"exp", "aud", "iss"}, nil},
+		{"wrong aud", JWTConfig{Audience: aud}, jwt.MapClaims{"sub": "alice", "exp": exp, "aud": "other"},
+			[]string{"aud claim", aud}, []string{"other", "exp"}},
+		{"wrong iss", JWTConfig{Issuer: iss}, jwt.MapClaims{"sub": "alice", "exp": exp, "iss": "https://evil.example.com"},
+			[]string{"iss claim", iss}, []string{"evil", "exp"}},
+		{"wrong iss and aud", JWTConfig{Issuer: iss, Audience: aud}, jwt.MapClaims{"sub": "alice", "exp": exp, "iss": "x", "aud": "y"},
+			[]string{"iss claim", "aud claim"}, nil},
+		{"expired", JWTConfig{Audience: aud}, jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(-time.Hour).Unix(), "aud": aud},
+			[]string{"expired"}, []string{"aud"}},
+		{"aud of the wrong type", JWTConfig{Audience: aud}, jwt.MapClaims{"sub": "alice", "exp": exp, "aud": 42},
+			[]string{"aud"}, nil},
+		{"exp of the wrong type", JWTConfig{}, jwt.MapClaims{"sub": "alice", "exp": "tomorrow"},
+			[]string{"exp"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := tc.cfg
+			cfg.Secret = []byte(testSecret)
+			a, err := NewJWTAuth(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.Authenticate(bearerRequest(signHS(t, testSecret, tc.claims)))
+			if authCode(t, err) != authInvalidToken {
+				t.Fatalf("err %v, want invalid_token", err)
+			}
+			desc := authDescription(t, err)
+			for _, w := range tc.want {
+				if !strings.Contains(desc, w) {
+					t.Errorf("description %q does not name %q", desc, w)
+				}
+			}
+			for _, w := range tc.dontWant {
+				if strings.Contains(desc, w) {
+					t.Errorf("description %q names %q", desc, w)
+				}
+			}
+		})
+	}
+}
+
+// TestJWTUserIDTakenAsIs: the user claim is used exactly as written or the
+// token is refused (never trimmed), and a token with a crit header is refused.
+func TestJWTUserIDTakenAsIs(t *testing.T) {
+	t.Parallel()
+	exp := time.Now().Add(time.Hour).Unix()
+	withHeader := func(h map[string]any, claims jwt.MapClaims) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+			for k, v := range h {
+				tok.Header[k] = v
+			}
+			s, err := tok.SignedString([]byte(testSecret))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	}
+	sub := func(s string) func(t *testing.T) string {
+		return withHeader(nil, jwt.MapClaims{"sub": s, "exp": exp})
+	}
+	cases := []struct {
+		name     string
+		cfg      JWTConfig
+		token    func(t *testing.T) string
+		wantUser string
+		want     string // in the description when refused
+	}{
+		{name: "plain", token: sub("demo-user"), wantUser: "demo-user"},
+		{name: "inner space and non-ASCII", token: sub("Zoë O'Brien"), wantUser: "Zoë O'Brien"},
+		{name: "surrounding whitespace", token: sub("  demo-user \t"), want: "whitespace"},
+		{name: "leading space", token: sub(" demo-user"), want: "whitespace"},
+		{name: "trailing newline", token: sub("demo-user\n"), want: "whitespace"},
+		{name: "trailing no-break space", token: sub("demo-user\u00a0"), want: "whitespace"},
+		{name: "NUL inside", token: sub("demo\x00user"), want: "control character"},
+		{name: "escape inside", token: sub("demo\x1b[31muser"), want: "control character"},
+		{name: "DEL", token: sub("demo\x7fuser"), want: "control character"},
+		{name: "C1 control", token: sub("demo\u0085user"), want: "control character"},
+		{name: "only whitespace", token: sub(" \t "), want: "whitespace"},
+		{name: "custom claim named", cfg: JWTConfig{UserClaim: "uid"}, token: withHeader(nil, jwt.MapClaims{"uid": "bob\x00", "exp": exp}), want: `"uid"`},
+		{name: "crit header", token: withHeader(map[string]any{"crit": []string{"exp"}, "exp": exp}, jwt.MapClaims{"sub": "alice", "exp": exp}), want: "crit"},
+		{name: "empty crit header", token: withHeader(map[string]any{"crit": []string{}}, jwt.MapClaims{"sub": "alice", "exp": exp}), want: "crit"},
+		{name: "crit of the wrong type", token: withHeader(map[string]any{"crit": "b64"}, jwt.MapClaims{"sub": "alice", "exp": exp}), want: "crit"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := tc.cfg
+			cfg.Secret = []byte(testSecret)
+			a, err := NewJWTAuth(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			user, err := a.Authenticate(bearerRequest(tc.token(t)))
+			if tc.want == "" {
+				if err != nil || user != tc.wantUser {
+					t.Fatalf("user %q, err %v; want %q", user, err, tc.wantUser)
+				}
+				return
+			}
+			if authCode(t, err) != authInvalidToken || user != "" {
+				t.Fatalf("user %q, err %v; want invalid_token", user, err)
+			}
+			if desc := authDescription(t, err); !strings.Contains(desc, tc.want) {
+				t.Errorf("description %q does not mention %q", desc, tc.want)
+			}
+		})
+	}
+}
+
+// TestAPIKeysUserIDs: a keys file mapping a key to a user ID with control
+// characters or surrounding whitespace does not load; the problem names the
+// line and never the key.
+func TestAPIKeysUserIDs(t *testing.T) {
+	t.Parallel()
+	const key = "s3cr3t-s3cr3t-s3cr3t"
+	cases := []struct {
+		name, doc, want string
+	}{
+		{"leading space", "other-key-0123456789: alice\n" + key + `: " bob"` + "\n", "line 2"},
+		{"trailing tab", key + `: "bob\t"` + "\n", "line 1"},
+		{"NUL", key + `: "b\0ob"` + "\n", "control character"},
+		{"newline inside", key + `: "b\nob"` + "\n", "control character"},
+		{"escape", key + `: "b\eob"` + "\n", "control character"},
+		{"only spaces", key + `: "   "` + "\n", "whitespace"},
+		{"too long", key + ": " + strings.Repeat("u", maxUserIDLen+1) + "\n", "1 to 250"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseAPIKeys([]byte(tc.doc))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "external user ID") {
+				t.Errorf("error %q does not mention %q and the external user ID", err, tc.want)
+			}
+			if strings.Contains(err.Error(), key) {
+				t.Errorf("error %q repeats the key", err)
+			}
+		})
+	}
+	// Inner spaces and non-ASCII are fine.
+	keys, err := parseAPIKeys([]byte(key + `: "Zoë O'Brien"` + "\n"))
+	if err != nil || len(keys) != 1 || keys[0].user != "Zoë O'Brien" {
+		t.Errorf("parse = %+v, %v", keys, err)
+	}
+}
+
+func TestStaticUserIDs(t *testing.T) {
+	t.Parallel()
+	for _, u := range []StaticUser{" demo", "demo\t", "de\x00mo"} {
+		if _, err := u.Authenticate(bearerRequest("")); err == nil {
+			t.Errorf("StaticUser %q authenticated a request", u)
+		}
+		if CheckUserID(string(u)) == nil {
+			t.Errorf("CheckUserID(%q) = nil", u)
+		}
+	}
+	if err := CheckUserID("demo-user"); err != nil {
+		t.Errorf("CheckUserID(demo-user) = %v", err)
+	}
+}
+
+// TestJWKSRedirectRefused: the default JWKS client follows no redirect, so a
+// key set served behind a redirect to another origin never verifies a token.
+func TestJWKSRedirectRefused(t *testing.T) {
+	t.Parallel()
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := newJWKSServer(t)
+	elsewhere.add(t, &ecKey.PublicKey, "ec1", jwkset.AlgES256)
+	redirect := httptest.NewServer(http.RedirectHandler(elsewhere.URL, http.StatusFound))
+	t.Cleanup(redirect.Close)
+
+	a, err := NewJWTAuth(t.Context(), JWTConfig{JWKSURL: redirect.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := signWith(t, jwt.SigningMethodES256, ecKey, "ec1", jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
+	if user, err := a.Authenticate(bearerRequest(tok)); err == nil {
+		t.Errorf("accepted as %q with keys from behind a redirect", user)
+	}
+	if a.RefreshKeys(t.Context()) == nil {
+		t.Error("RefreshKeys followed the redirect")
+	}
+	if n := elsewhere.fetches.Load(); n != 0 {
+		t.Errorf("the other origin was asked for its keys %d times", n)
 	}
 }

@@ -18,7 +18,8 @@ const fuzzJWTSecret = "fuzz-jwt-secret-PLANTED-0123456789abcdef"
 
 // FuzzJWTAuth: any Authorization header is either refused with an
 // *AuthError that shows neither the token nor the secret, or accepted only
-// for a token whose signature, expiry and user claim check out independently.
+// for a token whose signature, expiry and user claim check out independently,
+// with no crit header, as the user claim exactly as written.
 func FuzzJWTAuth(f *testing.F) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	sign := func(method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
@@ -38,6 +39,9 @@ func FuzzJWTAuth(f *testing.F) {
 		"Bearer " + sign(jwt.SigningMethodHS256, []byte("not-the-secret-not-the-secret-000"), jwt.MapClaims{"sub": "mallory", "exp": exp}),
 		"Bearer " + sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, jwt.MapClaims{"sub": "none", "exp": exp}),
 		"Bearer " + sign(jwt.SigningMethodHS256, []byte(fuzzJWTSecret), jwt.MapClaims{"sub": "alice", "exp": exp, "nbf": now.Add(time.Hour).Unix()}),
+		"Bearer " + sign(jwt.SigningMethodHS256, []byte(fuzzJWTSecret), jwt.MapClaims{"sub": "  demo-user \t", "exp": exp}),
+		"Bearer " + sign(jwt.SigningMethodHS256, []byte(fuzzJWTSecret), jwt.MapClaims{"sub": "demo\x00user", "exp": exp}),
+		"Bearer " + critToken(f, fuzzJWTSecret, jwt.MapClaims{"sub": "alice", "exp": exp}),
 	} {
 		f.Add(h)
 	}
@@ -69,15 +73,29 @@ func FuzzJWTAuth(f *testing.F) {
 			raw = header[len("bearer "):]
 		}
 		claims := jwt.MapClaims{}
-		_, perr := jwt.NewParser(jwt.WithValidMethods([]string{"HS256", "HS384", "HS512"}), jwt.WithTimeFunc(func() time.Time { return now }), jwt.WithExpirationRequired()).
+		tok, perr := jwt.NewParser(jwt.WithValidMethods([]string{"HS256", "HS384", "HS512"}), jwt.WithTimeFunc(func() time.Time { return now }), jwt.WithExpirationRequired()).
 			ParseWithClaims(strings.TrimSpace(raw), claims, func(*jwt.Token) (any, error) { return []byte(fuzzJWTSecret), nil })
 		if perr != nil {
 			t.Fatalf("accepted a token the reference parser refuses: %v", perr)
 		}
-		if sub, _ := claims["sub"].(string); strings.TrimSpace(sub) != user || user == "" || len(user) > maxUserIDLen {
+		if sub, _ := claims["sub"].(string); sub != user || CheckUserID(user) != nil {
 			t.Fatalf("user %q for claims %v", user, claims)
 		}
+		if _, crit := tok.Header["crit"]; crit {
+			t.Fatalf("accepted a token with a crit header: %v", tok.Header)
+		}
 	})
+}
+
+// critToken signs claims with a crit header.
+func critToken(f *testing.F, secret string, claims jwt.MapClaims) string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	tok.Header["crit"] = []string{"exp"}
+	s, err := tok.SignedString([]byte(secret))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return s
 }
 
 // FuzzAPIKeys: any keys file either loads or fails with a problem that never
@@ -90,6 +108,7 @@ func FuzzAPIKeys(f *testing.F) {
 		"sha256:" + hex.EncodeToString(digest[:]) + ": carol\n",
 		"short: alice\n", "key-aaaaaaaaaaaaaaaa: \"\"\n", "- a\n- b\n", "key-aaaaaaaaaaaaaaaa: [x]\n", "{", "",
 		"key-aaaaaaaaaaaaaaaa: alice\nkey-aaaaaaaaaaaaaaaa: bob\n", "sha256:ABC: dave\n",
+		"key-aaaaaaaaaaaaaaaa: \" alice\"\n", "key-aaaaaaaaaaaaaaaa: \"al\\0ice\"\n",
 	} {
 		f.Add([]byte(s), "key-aaaaaaaaaaaaaaaa")
 	}
@@ -116,7 +135,7 @@ func FuzzAPIKeys(f *testing.F) {
 			if strings.HasPrefix(k, "sha256:") || strings.TrimSpace(k) != k || k == "" {
 				continue
 			}
-			if got, err := auth(k); err != nil || got != strings.TrimSpace(user) {
+			if got, err := auth(k); err != nil || got != user || CheckUserID(got) != nil {
 				t.Fatalf("key %q: user %q, %v; want %q", k, got, err, user)
 			}
 		}
@@ -125,7 +144,7 @@ func FuzzAPIKeys(f *testing.F) {
 		for k, user := range doc {
 			hexd, isDigest := strings.CutPrefix(k, "sha256:")
 			if (isDigest && hexd == hex.EncodeToString(d[:])) || (!isDigest && k == strings.TrimSpace(probe)) {
-				want = strings.TrimSpace(user)
+				want = user
 			}
 		}
 		got, err := auth(probe)

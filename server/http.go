@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +30,11 @@ const (
 	maxHeaderBytes        = 64 << 10
 	realm                 = "pipedream-mcp"
 	wellKnownPRM          = "/.well-known/oauth-protected-resource"
+
+	// deliveryWait bounds how long shutdown waits, after cancelling the calls
+	// still running at the end of the grace period, for the responses their
+	// handlers make of the cancellation to be sent.
+	deliveryWait = 2 * time.Second
 )
 
 // HTTPOptions configure the HTTP transports (see NewHTTPHandler).
@@ -85,6 +89,10 @@ type HTTPHandler struct {
 	sse        *mcpserver.SSEServer
 	active     *tracker
 	closeOnce  sync.Once
+	// stop ends at shutdown to cancel the tool calls still running (see
+	// withCallStop); stopCalls ends it.
+	stop      context.Context
+	stopCalls context.CancelCauseFunc
 }
 
 // principal is who a request acts for and which endpoint it reached.
@@ -131,6 +139,7 @@ func (s *Server) NewHTTPHandler(opts HTTPOptions) (*HTTPHandler, error) {
 		sessions: newSessionRegistry(),
 		active:   newTracker(),
 	}
+	h.stop, h.stopCalls = context.WithCancelCause(context.Background())
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /readyz", h.readyz)
 	if opts.Issuer != "" {
@@ -291,6 +300,7 @@ func (h *HTTPHandler) guard(next http.Handler, kind endpointKind) http.Handler {
 		// Let through: the body (if any) is read, and streams may last.
 		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		ctx = withCallStop(ctx, h.stop)
 		ctx = h.opts.Identity(ctx, user, conn)
 		r = r.WithContext(ctx)
 
@@ -511,33 +521,46 @@ func sessionIDOf(r *http.Request, kind endpointKind) string {
 	return ""
 }
 
-// readBody reads a POST body up to the limit (413 beyond it) within a
-// deadline, and replaces r.Body with the buffered bytes. The read deadline is
-// cleared afterwards so long-lived responses are not cut.
+// readBody reads a POST body up to the limit (413 beyond it) within the body
+// read timeout, and replaces r.Body with the buffered bytes. A body that could
+// not be read whole is refused and costs the client its connection (see
+// refuseBody).
 func (h *HTTPHandler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	limit := h.opts.MaxBodyBytes
 	if r.ContentLength > limit {
 		closeUnread(w, r)
-		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", limit))
+		httpError(w, http.StatusRequestEntityTooLarge, tooLarge(limit))
 		return nil, false
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(h.opts.BodyReadTimeout))
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	_ = rc.SetReadDeadline(time.Time{})
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opts.BodyReadTimeout))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		closeUnread(w, r)
-		httpError(w, http.StatusBadRequest, "could not read the request body")
-		return nil, false
-	}
-	if int64(len(body)) > limit {
-		closeUnread(w, r)
-		httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", limit))
+		refuseBody(w, limit, err)
 		return nil, false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	return body, true
+}
+
+// refuseBody answers a request whose body could not be read whole (it stalled,
+// broke off, or ran past the limit). The answer is the connection's last, and
+// the read deadline that cut the body short stays in force: net/http, which
+// would otherwise drain the rest of the body with no deadline before closing,
+// gives up at that deadline, so the connection closes within the body read
+// timeout however slowly the client sends.
+func refuseBody(w http.ResponseWriter, limit int64, err error) {
+	w.Header().Set("Connection", "close")
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		httpError(w, http.StatusRequestEntityTooLarge, tooLarge(limit))
+		return
+	}
+	httpError(w, http.StatusBadRequest, "could not read the request body")
+}
+
+// tooLarge is the refusal of a body over limit bytes.
+func tooLarge(limit int64) string {
+	return fmt.Sprintf("request body larger than %d bytes", limit)
 }
 
 // endpointPath is the MCP endpoint a connection scope is served at.
@@ -643,17 +666,32 @@ func newSessionID() string { return "mcp-session-" + strings.ToLower(rand.Text()
 
 // ServeOptions configure Serve.
 type ServeOptions struct {
-	// TLSCert and TLSKey, when both set, serve HTTPS.
+	// TLS, when set, serves HTTPS with its certificate, which its Reload
+	// replaces for the handshakes that follow. It takes precedence over
+	// TLSCert and TLSKey.
+	TLS *CertReloader
+	// TLSCert and TLSKey, when set (and TLS is not), serve HTTPS with the
+	// certificate read from them at start.
 	TLSCert, TLSKey string
 	// ShutdownTimeout bounds how long calls in flight may finish after ctx
 	// ends (default 30s).
 	ShutdownTimeout time.Duration
 }
 
+// certificates returns the certificate holder Serve presents, nil for plain
+// HTTP.
+func (o ServeOptions) certificates() (*CertReloader, error) {
+	if o.TLS != nil || (o.TLSCert == "" && o.TLSKey == "") {
+		return o.TLS, nil
+	}
+	return NewCertReloader(o.TLSCert, o.TLSKey)
+}
+
 // Serve serves h on ln until ctx ends, then shuts down gracefully: it stops
 // accepting connections, lets requests in flight finish and send their
-// responses within ShutdownTimeout, closes the sessions and streams, then the
-// HTTP server, and returns nil.
+// responses within ShutdownTimeout, cancels the tool calls still running and
+// sends the results their handlers make of it (see cancelCalls), closes the
+// sessions and streams, then the HTTP server, and returns nil.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, h *HTTPHandler, opts ServeOptions) error {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
@@ -670,13 +708,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h *HTTPHandler, opt
 		BaseContext: func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:    log.New(slogDebugWriter{s.log}, "", 0),
 	}
-	if opts.TLSCert != "" || opts.TLSKey != "" {
-		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
-		if err != nil {
-			_ = ln.Close()
-			return fmt.Errorf("server: TLS certificate: %w", err)
-		}
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	certs, err := opts.certificates()
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if certs != nil {
+		hs.TLSConfig = certs.tlsConfig()
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -694,7 +732,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h *HTTPHandler, opt
 	}
 
 	start := time.Now()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout+5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout+deliveryWait+5*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- hs.Shutdown(shutdownCtx) }() // stop accepting; idle connections close now
@@ -703,8 +741,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h *HTTPHandler, opt
 		s.log.Warn("shutdown: requests still in flight after the grace period; cancelling them", "grace", opts.ShutdownTimeout)
 	}
 	cancelGrace()
+	h.cancelCalls(shutdownCtx)
 	h.CloseSessions(shutdownCtx)
-	cancelBase() // ends the streams that remain (subscriptions) and calls past the grace period
+	cancelBase() // ends the streams that remain (subscriptions) and what still runs
 	select {
 	case err := <-done:
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -716,6 +755,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h *HTTPHandler, opt
 	<-errc
 	s.log.Info("HTTP server stopped", "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// cancelCalls cancels the tool calls in flight with ErrShuttingDown and waits
+// (at most deliveryWait) until their responses are sent. Only the calls are
+// cancelled, not their requests: mcp-go sends nothing for a request whose
+// context has ended, so the result a handler makes of the cancellation
+// reaches the client only while the request (and an SSE session's stream)
+// lives on.
+func (h *HTTPHandler) cancelCalls(ctx context.Context) {
+	h.stopCalls(ErrShuttingDown)
+	ctx, cancel := context.WithTimeout(ctx, deliveryWait)
+	defer cancel()
+	if err := h.active.wait(ctx); err != nil {
+		h.log.Warn("shutdown: requests still unanswered after their calls were cancelled; closing them", "waited", deliveryWait)
+	}
 }
 
 // slogDebugWriter sends net/http's own error log (TLS handshake noise,

@@ -2,22 +2,16 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -51,6 +45,8 @@ type fakeTools struct {
 	ready atomic.Bool
 	runs  atomic.Int32
 	slow  time.Duration
+	// blocked, when set, receives a value as each "block" call starts.
+	blocked chan struct{}
 }
 
 func (f *fakeTools) Tools() []mcpserver.ServerTool {
@@ -75,6 +71,17 @@ func (f *fakeTools) Tools() []mcpserver.ServerTool {
 		}),
 		text("alpha_echo", func(context.Context) string { return "alpha" }),
 		text("beta_echo", func(context.Context) string { return "beta" }),
+		{
+			// block runs until its call is cancelled, then says why.
+			Tool: mcp.NewTool("block", mcp.WithDescription("block")),
+			Handler: func(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				if f.blocked != nil {
+					f.blocked <- struct{}{}
+				}
+				<-ctx.Done()
+				return mcp.NewToolResultError("cancelled: " + context.Cause(ctx).Error()), nil
+			},
+		},
 	}
 }
 
@@ -611,7 +618,7 @@ func TestSSEEndpointUsesPublicURL(t *testing.T) {
 // serveFixture runs Serve on a loopback listener.
 func serveFixture(t *testing.T, transportName string, grace time.Duration, slow time.Duration) (*fixture, context.CancelFunc, chan error) {
 	t.Helper()
-	ft := &fakeTools{slow: slow}
+	ft := &fakeTools{slow: slow, blocked: make(chan struct{}, 1)}
 	ft.ready.Store(true)
 	s := New(ft, Options{Name: "test", Version: "0"})
 	h, err := s.NewHTTPHandler(HTTPOptions{Transport: transportName, Auth: testAuth, Identity: testIdentity, DNSRebindingProtection: true})
@@ -693,6 +700,139 @@ func TestShutdownGraceExpires(t *testing.T) {
 		t.Errorf("shutdown with a stuck call took %v, want about the 200ms grace", took)
 	}
 	<-result
+}
+
+// callRecorder is an HTTP client transport that keeps the id of the last
+// tools/call it sent and the body of the answer to it.
+type callRecorder struct {
+	mu   sync.Mutex // guards id
+	id   json.RawMessage
+	body lockedWriter // a *bytes.Buffer
+}
+
+func (c *callRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	var msg rpcPeek
+	if req.Method == http.MethodPost && req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		_ = json.Unmarshal(b, &msg)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || msg.Method != string(mcp.MethodToolsCall) {
+		return resp, err
+	}
+	c.mu.Lock()
+	c.id = msg.ID
+	c.mu.Unlock()
+	c.body.mu.Lock()
+	c.body.w = &bytes.Buffer{}
+	c.body.mu.Unlock()
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.TeeReader(resp.Body, &c.body), resp.Body}
+	return resp, nil
+}
+
+// answered returns the answer to the last tools/call and whether it carried
+// the call's id.
+func (c *callRecorder) answered() (string, bool) {
+	c.mu.Lock()
+	id := string(c.id)
+	c.mu.Unlock()
+	c.body.mu.Lock()
+	defer c.body.mu.Unlock()
+	body := ""
+	if c.body.w != nil {
+		body = c.body.w.(*bytes.Buffer).String()
+	}
+	return body, id != "" && strings.Contains(body, `"id":`+id)
+}
+
+// TestShutdownDeliversCancelledCalls (reliability: shutdown delivery on every
+// transport): a call still running when the grace period ends is cancelled,
+// and the client still gets the JSON-RPC response for its id, built by the
+// handler from the cancellation, instead of an empty answer or none.
+func TestShutdownDeliversCancelledCalls(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		transport string
+		legacy    bool
+	}{{"http", true}, {"http", false}, {"sse", true}} {
+		t.Run(fmt.Sprintf("%s legacy=%v", tc.transport, tc.legacy), func(t *testing.T) {
+			t.Parallel()
+			f, stop, done := serveFixture(t, tc.transport, 200*time.Millisecond, time.Millisecond)
+			rec := &callRecorder{}
+			var c *client.Client
+			if tc.transport == "sse" {
+				c = dialSSE(t, f.url+"/sse", "tok-alice")
+			} else {
+				tr, err := transport.NewStreamableHTTP(f.url+"/mcp",
+					transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer tok-alice"}),
+					transport.WithHTTPBasicClient(&http.Client{Transport: rec}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var opts []client.ClientOption
+				if tc.legacy {
+					opts = append(opts, client.WithProtocolVersion(mcp.LATEST_LEGACY_PROTOCOL_VERSION))
+				}
+				c = client.NewClient(tr, opts...)
+				start(t, c)
+			}
+			type outcome struct {
+				res *mcp.CallToolResult
+				err error
+			}
+			result := make(chan outcome, 1)
+			ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+			defer cancel()
+			go func() {
+				res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "block"}})
+				result <- outcome{res, err}
+			}()
+			select {
+			case <-f.tools.blocked:
+			case <-ctx.Done():
+				t.Fatal("the call never started")
+			}
+			stop()
+			var got outcome
+			select {
+			case got = <-result:
+			case <-ctx.Done():
+				t.Fatal("no answer to the call in flight at shutdown")
+			}
+			if got.err != nil {
+				t.Fatalf("call in flight at shutdown: %v, want its cancelled result", got.err)
+			}
+			text := ""
+			for _, ct := range got.res.Content {
+				if tc, ok := ct.(mcp.TextContent); ok {
+					text += tc.Text
+				}
+			}
+			if !got.res.IsError || !strings.Contains(text, "cancelled") || !strings.Contains(text, "shutting down") {
+				t.Errorf("result %q (isError %v), want the handler's cancellation saying the server is shutting down", text, got.res.IsError)
+			}
+			if tc.transport == "http" {
+				if body, ok := rec.answered(); !ok {
+					t.Errorf("the HTTP answer to the call does not carry its id: %q", body)
+				}
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Serve = %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Serve did not return")
+			}
+		})
+	}
 }
 
 func TestNewHTTPHandlerValidates(t *testing.T) {
@@ -804,35 +944,9 @@ func TestStreamsCarryNotifications(t *testing.T) {
 
 func TestServeTLS(t *testing.T) {
 	t.Parallel()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cert := writeTestCert(t, dir, 1)
+	certFile, keyFile := cert.certFile, cert.keyFile
 
 	ft := &fakeTools{}
 	ft.ready.Store(true)
@@ -849,7 +963,7 @@ func TestServeTLS(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln, h, ServeOptions{TLSCert: certFile, TLSKey: keyFile}) }()
 	pool := x509.NewCertPool()
-	pool.AddCert(must(x509.ParseCertificate(der)))
+	pool.AddCert(cert.leaf)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := hc.Get("https://" + ln.Addr().String() + "/healthz")
 	if err != nil {

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -98,11 +99,34 @@ func (s *Server) Refresh() {
 	s.mcp.SetTools(s.tools.Tools()...)
 }
 
-// track counts calls in flight so shutdown can wait for them.
+// ErrShuttingDown is the cause (context.Cause) of the cancellation of a tool
+// call that was still running when the HTTP server's shutdown grace period
+// ended.
+var ErrShuttingDown = errors.New("the server is shutting down")
+
+// callStopKey marks a request context with the context whose end cancels the
+// request's tool calls (see withCallStop).
+type callStopKey struct{}
+
+// withCallStop returns ctx carrying stop: when stop ends, the tool calls run
+// under ctx are cancelled with stop's cause, while ctx itself stays alive so
+// the transport still sends the result the handler makes of it.
+func withCallStop(ctx, stop context.Context) context.Context {
+	return context.WithValue(ctx, callStopKey{}, stop)
+}
+
+// track counts calls in flight so shutdown can wait for them, and cancels a
+// call when its request's stop context ends (see withCallStop).
 func (s *Server) track(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		s.calls.begin("")
 		defer s.calls.end("", 1)
+		if stop, ok := ctx.Value(callStopKey{}).(context.Context); ok {
+			var cancel context.CancelCauseFunc
+			ctx, cancel = context.WithCancelCause(ctx)
+			defer cancel(nil)
+			defer context.AfterFunc(stop, func() { cancel(context.Cause(stop)) })()
+		}
 		return next(ctx, req)
 	}
 }
