@@ -61,7 +61,11 @@ func (c *Client) fetchAccounts(ctx context.Context, externalUserID, app string) 
 	}
 	all := []Account{}
 	seen := map[string]bool{}
-	err = c.listAll(ctx, rel, q, func(items []json.RawMessage) {
+	what := "accounts of every app"
+	if app != "" {
+		what = fmt.Sprintf("accounts of app %q", app)
+	}
+	err = c.listAll(ctx, what, rel, q, func(items []json.RawMessage) {
 		for _, a := range decodeItems[Account](c, "accounts", items) {
 			if a.ID != "" && seen[a.ID] {
 				continue

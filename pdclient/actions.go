@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 
@@ -71,7 +72,7 @@ func (c *Client) fetchActions(ctx context.Context, app string) ([]Component, err
 	}
 	var all []Component
 	seen := map[string]bool{}
-	err = c.listAll(ctx, rel, url.Values{"app": {app}}, func(items []json.RawMessage) {
+	err = c.listAll(ctx, fmt.Sprintf("actions of app %q", app), rel, url.Values{"app": {app}}, func(items []json.RawMessage) {
 		for _, comp := range decodeItems[Component](c, "actions", items) {
 			if comp.Key != "" {
 				if seen[comp.Key] {
@@ -227,15 +228,24 @@ func (r *ConfigurePropResponse) AllOptions() []PropOption {
 
 // ConfigureProp loads one page of a prop's remote options. Errors the
 // component reports with HTTP 200 (errors[]) come back as a *ComponentError
-// together with the non-nil response.
+// together with the non-nil response. A page past Config.MaxListItems options
+// or Config.MaxListBytes is a *ListingTooLargeError.
 //
 // Endpoint: POST /v1/connect/{project_id}/components/configure
 func (c *Client) ConfigureProp(ctx context.Context, req ConfigurePropRequest) (*ConfigurePropResponse, error) {
 	if req.ID == "" || req.ExternalUserID == "" || req.PropName == "" {
 		return nil, errors.New("pdclient: configure prop: id, external user ID and prop name are required")
 	}
+	rel, err := c.projectPath("components", "configure")
+	if err != nil {
+		return nil, err
+	}
+	l := c.newListing(fmt.Sprintf("options of prop %q", req.PropName), http.MethodPost, rel)
 	var resp ConfigurePropResponse
-	if err := c.postComponentOp(ctx, "configure", req, &resp); err != nil {
+	if err := c.postComponentOp(ctx, "configure", req, &resp, l.readLimit()); err != nil {
+		return nil, l.pageError(err)
+	}
+	if err := l.add(len(resp.Options)+len(resp.StringOptions), 0); err != nil {
 		return nil, err
 	}
 	if msgs := errorMessages(resp.Errors); len(msgs) > 0 {
@@ -244,15 +254,16 @@ func (c *Client) ConfigureProp(ctx context.Context, req ConfigurePropRequest) (*
 	return &resp, nil
 }
 
-// postComponentOp posts to components/<op> (configure or props). When that path
-// is not found it tries the action-scoped alias actions/<op> once: API
-// versions and deployments serve one or both (connect-api.md sections 5, 6).
-func (c *Client) postComponentOp(ctx context.Context, op string, body, v any) error {
+// postComponentOp posts to components/<op> (configure or props), reading at
+// most limit bytes of the answer. When that path is not found it tries the
+// action-scoped alias actions/<op> once: API versions and deployments serve
+// one or both (connect-api.md sections 5, 6).
+func (c *Client) postComponentOp(ctx context.Context, op string, body, v any, limit int64) error {
 	rel, err := c.projectPath("components", op)
 	if err != nil {
 		return err
 	}
-	err = c.post(ctx, rel, body, retryRead, v)
+	err = c.postLimit(ctx, rel, body, retryRead, v, limit)
 	if !errors.Is(err, ErrNotFound) {
 		return err
 	}
@@ -260,7 +271,7 @@ func (c *Client) postComponentOp(ctx context.Context, op string, body, v any) er
 	if aerr != nil {
 		return err
 	}
-	if err2 := c.post(ctx, alias, body, retryRead, v); !errors.Is(err2, ErrNotFound) {
+	if err2 := c.postLimit(ctx, alias, body, retryRead, v, limit); !errors.Is(err2, ErrNotFound) {
 		return err2
 	}
 	return err
@@ -336,7 +347,7 @@ func (c *Client) ReloadProps(ctx context.Context, req ReloadPropsRequest) (*Relo
 		return nil, errors.New("pdclient: reload props: id and external user ID are required")
 	}
 	var resp ReloadPropsResponse
-	if err := c.postComponentOp(ctx, "props", req, &resp); err != nil {
+	if err := c.postComponentOp(ctx, "props", req, &resp, maxResponseBytes); err != nil {
 		return nil, err
 	}
 	if msgs := errorMessages(resp.Errors); len(msgs) > 0 {

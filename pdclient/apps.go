@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 )
@@ -22,7 +23,9 @@ type ListAppsOptions struct {
 }
 
 // ListApps returns one page of the app catalog and its cursor block; pass
-// PageInfo.EndCursor as After for the next page. Results are not cached.
+// PageInfo.EndCursor as After for the next page. Results are not cached. A
+// page past Config.MaxListItems apps or Config.MaxListBytes is a
+// *ListingTooLargeError.
 //
 // Endpoint: GET /v1/connect/apps
 func (c *Client) ListApps(ctx context.Context, opts ListAppsOptions) ([]App, PageInfo, error) {
@@ -43,13 +46,17 @@ func (c *Client) ListApps(ctx context.Context, opts ListAppsOptions) ([]App, Pag
 	if opts.HasActions {
 		q.Set("has_actions", "true")
 	}
+	l := c.newListing("apps", http.MethodGet, rel)
 	var raw json.RawMessage
-	if err := c.get(ctx, rel, q, &raw); err != nil {
-		return nil, PageInfo{}, err
+	if err := c.getLimit(ctx, rel, q, &raw, l.readLimit()); err != nil {
+		return nil, PageInfo{}, l.pageError(err)
 	}
 	items, pi, err := listPage(raw)
 	if err != nil {
 		return nil, PageInfo{}, fmt.Errorf("pdclient: GET /%s: decoding list: %w", rel, err)
+	}
+	if err := l.add(len(items), int64(len(raw))); err != nil {
+		return nil, PageInfo{}, err
 	}
 	return decodeItems[App](c, "apps", items), pi, nil
 }

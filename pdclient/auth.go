@@ -169,19 +169,20 @@ type tokenError struct{ err error }
 func (e *tokenError) Error() string { return e.err.Error() }
 func (e *tokenError) Unwrap() error { return e.err }
 
-// authTransport adds the access token to requests for the API's origin, and
-// on a 401 refreshes the token once and sends the request once more (a 401
-// means the request was not acted on, so this holds for actions/run too).
+// authTransport adds the access token to requests under the base URL (its
+// origin and path), and on a 401 refreshes the token once and sends the
+// request once more (a 401 means the request was not acted on, so this holds
+// for actions/run too). Requests elsewhere, such as a same-origin redirect out
+// of the base path, go without the token.
 type authTransport struct {
 	base   http.RoundTripper
 	tokens *tokenCache
-	origin string // scheme://host of the base URL; other hosts get no token
 	client *Client
 }
 
 // RoundTrip implements http.RoundTripper. It never modifies req.
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme+"://"+req.URL.Host != t.origin {
+	if !t.client.underBase(req.URL) {
 		return t.base.RoundTrip(req)
 	}
 	ctx := req.Context()

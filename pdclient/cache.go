@@ -2,10 +2,7 @@ package pdclient
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -35,32 +32,4 @@ func (c *Client) shared(ctx context.Context, key string, fn func(context.Context
 	case r := <-ch:
 		return r.Val, r.Err
 	}
-}
-
-// listAll reads every page of a cursor-paginated list, asking for listLimit
-// items a page (the API may send fewer or more). It stops at an empty or null
-// end_cursor, at a cursor it has seen before, at a page without items, and
-// after maxPages pages.
-func (c *Client) listAll(ctx context.Context, rel string, q url.Values, page func([]json.RawMessage)) error {
-	q.Set("limit", strconv.Itoa(listLimit))
-	seen := map[string]bool{}
-	for n := 0; n < maxPages; n++ {
-		var raw json.RawMessage
-		if err := c.get(ctx, rel, q, &raw); err != nil {
-			return err
-		}
-		items, pi, err := listPage(raw)
-		if err != nil {
-			return fmt.Errorf("pdclient: GET /%s: decoding list: %w", rel, err)
-		}
-		page(items)
-		next := pi.EndCursor
-		if next == "" || seen[next] || len(items) == 0 {
-			return nil
-		}
-		seen[next] = true
-		q.Set("after", next)
-	}
-	c.logger.Warn("pipedream: pagination stopped after too many pages", "path", "/"+rel, "pages", maxPages)
-	return nil
 }

@@ -31,6 +31,14 @@ const (
 	DefaultAccountsTTL = 30 * time.Second
 )
 
+// Defaults for Config's listing bounds.
+const (
+	// DefaultMaxListItems is the default Config.MaxListItems.
+	DefaultMaxListItems = 10_000
+	// DefaultMaxListBytes is the default Config.MaxListBytes, 64 MiB.
+	DefaultMaxListBytes int64 = 64 << 20
+)
+
 const (
 	// tokenPath is the client-credentials token endpoint, relative to the base URL.
 	tokenPath = "v1/oauth/token"
@@ -41,14 +49,13 @@ const (
 	// detached from the caller that started it so that other waiters still get
 	// its result when that caller goes away.
 	sharedFetchTimeout = 2 * time.Minute
-	// maxResponseBytes caps a successful response body.
-	maxResponseBytes = 32 << 20
+	// maxResponseBytes caps a successful response body, a listing's page
+	// included (Config.MaxListBytes may cap it lower).
+	maxResponseBytes int64 = 32 << 20
 	// maxErrorBytes caps how much of an error body is read.
 	maxErrorBytes = 64 << 10
 	// listLimit is the page size asked for; the API may ignore it.
 	listLimit = 100
-	// maxPages stops a pagination that never ends.
-	maxPages = 1000
 	// fillConcurrency bounds the single-action reads that fill slim list items.
 	fillConcurrency = 4
 )
@@ -77,14 +84,31 @@ type Config struct {
 	CatalogTTL time.Duration
 	// AccountsTTL is how long a user's account list is cached, default 30s.
 	AccountsTTL time.Duration
+
+	// MaxListItems bounds the items of one listing: all the pages of an app's
+	// actions or of a user's accounts, one page of apps or of a prop's
+	// options. Default 10,000 (DefaultMaxListItems); 0 means the default,
+	// negative is refused. A listing past it fails with a
+	// *ListingTooLargeError (ErrListingTooLarge) and is never cached, so an
+	// upstream whose cursors never end cannot fill memory; the last good
+	// catalog stays in the cache.
+	MaxListItems int
+	// MaxListBytes bounds the response bytes of one listing, all its pages
+	// together, in the same way. Default 64 MiB (DefaultMaxListBytes); 0 means
+	// the default, negative is refused. A single response is never read past
+	// 32 MiB, whatever this says.
+	MaxListBytes int64
 }
 
 // Option customises a Client built by New.
 type Option func(*Client)
 
-// WithHTTPClient sets the HTTP client whose transport, timeout and redirect
-// policy are used for both API and token calls. The client is copied; its
-// transport is wrapped, never modified.
+// WithHTTPClient sets the HTTP client whose transport and timeout are used
+// for both API and token calls. The client is copied; its transport is
+// wrapped, never modified. pdclient's redirect policy is set on the copies
+// whatever the client's own: API requests follow redirects only within the
+// API's origin (SameOriginRedirects, then the client's CheckRedirect, which
+// may refuse more), the token request follows none (NoRedirects).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc != nil {
@@ -188,6 +212,12 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if cfg.AccountsTTL == 0 {
 		cfg.AccountsTTL = DefaultAccountsTTL
 	}
+	if cfg.MaxListItems == 0 {
+		cfg.MaxListItems = DefaultMaxListItems
+	}
+	if cfg.MaxListBytes == 0 {
+		cfg.MaxListBytes = DefaultMaxListBytes
+	}
 	base, err := c.validate(&cfg)
 	if err != nil {
 		return nil, err
@@ -208,15 +238,12 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	tokenHTTP := *c.baseHTTP
 	tokenHTTP.Transport = &headerTransport{base: baseRT, userAgent: c.userAgent}
+	tokenHTTP.CheckRedirect = NoRedirects
 	c.tokens = newTokenCache(c, base.JoinPath(tokenPath).String(), &tokenHTTP)
 
 	api := *c.baseHTTP
-	api.Transport = &authTransport{
-		base:   baseRT,
-		tokens: c.tokens,
-		origin: base.Scheme + "://" + base.Host,
-		client: c,
-	}
+	api.Transport = &authTransport{base: baseRT, tokens: c.tokens, client: c}
+	api.CheckRedirect = withPolicy(SameOriginRedirects, c.baseHTTP.CheckRedirect)
 	c.http = &api
 
 	c.catalog = cache.New(cfg.CatalogTTL, cleanupInterval(cfg.CatalogTTL))
@@ -290,6 +317,12 @@ func (c *Client) validate(cfg *Config) (*url.URL, error) {
 	}
 	if cfg.AccountsTTL < 0 {
 		bad("AccountsTTL", "must not be negative")
+	}
+	if cfg.MaxListItems < 0 {
+		bad("MaxListItems", "must not be negative")
+	}
+	if cfg.MaxListBytes < 0 {
+		bad("MaxListBytes", "must not be negative")
 	}
 	r := c.retry
 	if r.MaxAttempts < 0 || r.BaseDelay < 0 || r.MaxDelay < 0 || r.MaxElapsed < 0 {
@@ -387,9 +420,16 @@ func (c *Client) apiPath(req *http.Request) string {
 }
 
 // do sends req, retrying as kind allows, checks the response and decodes a
-// successful body into v (when v is not nil). It is, with newRequest, the only
-// code that touches HTTP.
+// successful body into v (when v is not nil), reading at most maxResponseBytes
+// of it.
 func (c *Client) do(req *http.Request, kind retryKind, v any) error {
+	return c.doLimit(req, kind, v, maxResponseBytes)
+}
+
+// doLimit is do reading at most limit bytes of a successful body: a larger one
+// is an error that wraps ErrResponseTooLarge. It is, with newRequest, the only
+// code that touches HTTP.
+func (c *Client) doLimit(req *http.Request, kind retryKind, v any, limit int64) error {
 	ctx := req.Context()
 	path := c.apiPath(req)
 	start := time.Now()
@@ -424,7 +464,7 @@ func (c *Client) do(req *http.Request, kind retryKind, v any) error {
 		}
 		c.logAttempt(ctx, req.Method, path, resp.StatusCode, time.Since(t0), attempt, nil)
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			err := c.decode(resp, req.Method, path, v)
+			err := c.decode(resp, req.Method, path, v, limit)
 			// A body cut off mid-way (connection reset, early EOF) is a
 			// transient failure like any other for requests that may be
 			// repeated; a body that is complete but not JSON is not.
@@ -492,22 +532,24 @@ func (c *Client) logAttempt(ctx context.Context, method, path string, status int
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "pipedream request", attrs...)
 }
 
-// decode reads a 2xx body into v. An empty body leaves v unchanged.
-func (c *Client) decode(resp *http.Response, method, path string, v any) error {
+// decode reads a 2xx body of at most limit bytes into v; a larger body is an
+// error wrapping ErrResponseTooLarge, and no more than limit+1 bytes of it are
+// read. An empty body leaves v unchanged.
+func (c *Client) decode(resp *http.Response, method, path string, v any, limit int64) error {
 	defer resp.Body.Close()
 	if v == nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
 		return nil
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		if ctx := resp.Request.Context(); ctx.Err() != nil {
 			err = ctx.Err()
 		}
 		return fmt.Errorf("pdclient: %s %s: reading response: %w", method, path, err)
 	}
-	if len(data) > maxResponseBytes {
-		return fmt.Errorf("pdclient: %s %s: response larger than %d bytes", method, path, maxResponseBytes)
+	if int64(len(data)) > limit {
+		return fmt.Errorf("pdclient: %s %s: %w: more than %d bytes", method, path, ErrResponseTooLarge, limit)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
@@ -526,18 +568,28 @@ func (c *Client) decode(resp *http.Response, method, path string, v any) error {
 
 // get is do for a GET whose body is decoded into v.
 func (c *Client) get(ctx context.Context, rel string, query url.Values, v any) error {
+	return c.getLimit(ctx, rel, query, v, maxResponseBytes)
+}
+
+// getLimit is get reading at most limit bytes of the body (see doLimit).
+func (c *Client) getLimit(ctx context.Context, rel string, query url.Values, v any, limit int64) error {
 	req, err := c.newRequest(ctx, http.MethodGet, rel, query, nil)
 	if err != nil {
 		return err
 	}
-	return c.do(req, retryRead, v)
+	return c.doLimit(req, retryRead, v, limit)
 }
 
 // post is do for a POST with a JSON body.
 func (c *Client) post(ctx context.Context, rel string, body any, kind retryKind, v any) error {
+	return c.postLimit(ctx, rel, body, kind, v, maxResponseBytes)
+}
+
+// postLimit is post reading at most limit bytes of the body (see doLimit).
+func (c *Client) postLimit(ctx context.Context, rel string, body any, kind retryKind, v any, limit int64) error {
 	req, err := c.newRequest(ctx, http.MethodPost, rel, nil, body)
 	if err != nil {
 		return err
 	}
-	return c.do(req, kind, v)
+	return c.doLimit(req, kind, v, limit)
 }

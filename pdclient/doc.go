@@ -28,12 +28,35 @@
 //
 // Every Connect request carries Authorization: Bearer, x-pd-environment and
 // User-Agent "pipedream-mcp/<Version>", and Content-Type: application/json
-// when it has a body.
+// when it has a body. The access token goes only to requests under the base
+// URL (its origin and path).
+//
+// # Redirects
+//
+// No request follows a redirect to another origin (scheme, host and port):
+// API requests follow redirects only within the base URL's origin
+// (SameOriginRedirects), and the token request, which carries the client
+// secret, follows none (NoRedirects). The policy is set on pdclient's copies
+// of the HTTP client, one given with WithHTTPClient included. A refused
+// redirect fails the call with a *RedirectError (ErrRedirectRefused) that
+// names only the origins, before anything is sent to the redirect's target.
+//
+// # Bounds
+//
+// A successful response is read up to 32 MiB (past it: ErrResponseTooLarge),
+// an error body up to 64 KiB. A listing (every page of an app's actions or a
+// user's accounts; one page of apps or of a prop's options) stops past
+// Config.MaxListItems items (default 10,000) or Config.MaxListBytes bytes
+// (default 64 MiB) with a *ListingTooLargeError (ErrListingTooLarge); the
+// client never reads past the byte bound, and a listing it stopped is never
+// cached, so the last good catalog stays in the cache.
 //
 // # Errors
 //
 // An HTTP error answer is an *APIError (token endpoint included); match its
-// class with errors.Is and ErrNotFound, ErrUnauthorized or ErrRateLimited.
+// class with errors.Is and ErrNotFound, ErrUnauthorized or ErrRateLimited. A
+// refused redirect is a *RedirectError, a listing past its bounds a
+// *ListingTooLargeError.
 // Component failures the API reports with HTTP 200 (errors[] of configure and
 // props, error observations of a run) are a *ComponentError returned together
 // with the decoded, non-nil response. A call whose context ends returns an

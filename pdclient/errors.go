@@ -24,7 +24,45 @@ var (
 	ErrUnauthorized = errors.New("pdclient: unauthorized")
 	// ErrRateLimited matches a 429; APIError.RetryAfter says when to try again.
 	ErrRateLimited = errors.New("pdclient: rate limited")
+	// ErrResponseTooLarge is wrapped by the error of a successful response
+	// whose body is larger than pdclient reads (32 MiB), which is not decoded.
+	ErrResponseTooLarge = errors.New("response too large")
+	// ErrListingTooLarge matches a *ListingTooLargeError.
+	ErrListingTooLarge = errors.New("pdclient: listing too large")
 )
+
+// ListingTooLargeError is a listing stopped at Config.MaxListItems or
+// Config.MaxListBytes. Nothing of it is returned or cached. Match it with
+// errors.As, or errors.Is and ErrListingTooLarge.
+type ListingTooLargeError struct {
+	// Listing names what was listed: "actions of app \"slack\"", "apps", ...
+	Listing string
+	// Method and Path are the listing's request (API path, without query).
+	Method, Path string
+	// Setting is the Config field that stopped it, "MaxListItems" or
+	// "MaxListBytes", and Limit its value.
+	Setting string
+	Limit   int64
+	// Items, Bytes and Pages are what had been read when it stopped.
+	Items int
+	Bytes int64
+	Pages int
+}
+
+// Error reads like "pdclient: GET /v1/connect/proj_x/actions: listing too
+// large: actions of app "slack": more than 10000 items (read 10100 items,
+// 5120000 bytes in 101 pages); raise MaxListItems to allow more".
+func (e *ListingTooLargeError) Error() string {
+	unit := "items"
+	if e.Setting == settingMaxListBytes {
+		unit = "bytes"
+	}
+	return fmt.Sprintf("pdclient: %s %s: listing too large: %s: more than %d %s (read %d items, %d bytes in %d pages); raise %s to allow more",
+		e.Method, e.Path, e.Listing, e.Limit, unit, e.Items, e.Bytes, e.Pages, e.Setting)
+}
+
+// Is matches ErrListingTooLarge.
+func (e *ListingTooLargeError) Is(target error) bool { return target == ErrListingTooLarge }
 
 // maxBodyText caps APIError.Body.
 const maxBodyText = 2048

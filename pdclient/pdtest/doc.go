@@ -14,6 +14,6 @@
 // The "fake" block is never served.
 //
 // The fake also lets tests inject faults (429 storms, 5xx bursts, resets, slow or
-// truncated responses), count requests per endpoint, inspect the bodies of run
+// truncated responses, list pages whose cursors never end), count requests per endpoint, inspect the bodies of run
 // requests, rotate client secrets and expire access tokens.
 package pdtest

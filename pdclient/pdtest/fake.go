@@ -87,6 +87,15 @@ type Fault struct {
 	// Truncate handles the request normally but cuts the response body in half
 	// (the Content-Length still announces the whole body).
 	Truncate bool
+	// EndlessPages answers a list request (EndpointApps, EndpointActions or
+	// EndpointAccounts) with a full page of new items and an end_cursor that
+	// is never the last one, as a hostile or broken upstream would: a client
+	// that follows every cursor never reaches the end. Other endpoints are
+	// handled normally.
+	EndlessPages bool
+	// ItemBytes pads every item of an EndlessPages page to at least this many
+	// bytes (0: small items).
+	ItemBytes int
 }
 
 // RunRecord is the decoded body of one actions/run request that reached the

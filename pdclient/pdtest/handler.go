@@ -35,7 +35,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.counts[rt.endpoint]++
 	f.mu.Unlock()
-	if ft, ok := f.takeFault(rt.endpoint); ok && applyFault(w, r, ft, rt.serve) {
+	if ft, ok := f.takeFault(rt.endpoint); ok && f.applyFault(w, r, ft, rt) {
 		return
 	}
 	rt.serve(w, r)
@@ -134,9 +134,9 @@ func (f *Fake) authed(h func(http.ResponseWriter, *http.Request)) func(http.Resp
 	}
 }
 
-// applyFault applies ft to the request; it reports whether the request has been
-// answered (false: handle it normally).
-func applyFault(w http.ResponseWriter, r *http.Request, ft Fault, serve func(http.ResponseWriter, *http.Request)) bool {
+// applyFault applies ft to the request routed to rt; it reports whether the
+// request has been answered (false: handle it normally).
+func (f *Fake) applyFault(w http.ResponseWriter, r *http.Request, ft Fault, rt route) bool {
 	if ft.Delay > 0 {
 		t := time.NewTimer(ft.Delay)
 		select {
@@ -169,9 +169,11 @@ func applyFault(w http.ResponseWriter, r *http.Request, ft Fault, serve func(htt
 		return true
 	case ft.Truncate:
 		rec := &recorder{header: http.Header{}}
-		serve(rec, r)
+		rt.serve(rec, r)
 		writeTruncated(w, rec)
 		return true
+	case ft.EndlessPages:
+		return f.writeEndlessPage(w, r, rt.endpoint, ft.ItemBytes)
 	}
 	return false
 }
