@@ -34,13 +34,6 @@ func rawArguments(req mcp.CallToolRequest) json.RawMessage {
 	return json.RawMessage("{}")
 }
 
-// callEnv is what every handler of one call works with.
-type callEnv struct {
-	tool *actionTool
-	user string
-	args schema.Args
-}
-
 // actionHandler runs one action for the caller (DESIGN.md "Calls" 1-5).
 func (s *Set) actionHandler(t *actionTool) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {

@@ -91,11 +91,7 @@ func catalogClient(cfg *config.Config, log *slog.Logger) (*pdclient.Client, func
 			creds = cfg.Connections[0].Credentials
 		}
 	}
-	cl, err := pdclient.New(pdclient.Config{
-		ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, ProjectID: creds.ProjectID,
-		Environment: creds.Environment, BaseURL: creds.BaseURL, Version: version,
-		CatalogTTL: cfg.CatalogTTL,
-	}, pdclient.WithLogger(log))
+	cl, err := newClient(cfg, creds, log)
 	if err != nil {
 		closeFn()
 		return nil, nil, &config.Error{Problems: []string{err.Error()}}

@@ -117,9 +117,59 @@ func matchesSearch(t listedTool, search string) bool {
 
 // toolGroup is one table of the tools command.
 type toolGroup struct {
-	title string
 	rows  []listedTool
 	infos []tools.ActionInfo
+}
+
+func (g *toolGroup) add(t listedTool, info tools.ActionInfo) {
+	g.rows = append(g.rows, t)
+	g.infos = append(g.infos, info)
+}
+
+// toolTables is the tool list sorted into the tables the tools command prints.
+type toolTables struct {
+	byConn              map[string]*toolGroup
+	workflows, helpers  toolGroup
+	actions, shown      int                 // actions in the list; tools matching the search
+	actionKeys          map[string][]string // connection -> its action keys
+	nHelpers, nWorkflow int
+}
+
+// groupTools sorts list into one table per connection, workflows and helpers,
+// keeping the tools that match search.
+func groupTools(s *session, list *toolsList, search string) *toolTables {
+	tt := &toolTables{byConn: map[string]*toolGroup{}, actionKeys: map[string][]string{}}
+	for _, t := range list.tools {
+		info, isAction := s.rt.set.Action(t.tool.Name)
+		helper := tools.IsHelper(t.tool.Name)
+		switch {
+		case isAction:
+			tt.actions++
+			tt.actionKeys[info.Connection] = append(tt.actionKeys[info.Connection], info.Action)
+		case helper:
+			tt.nHelpers++
+		default:
+			tt.nWorkflow++
+		}
+		if !matchesSearch(t, search) {
+			continue
+		}
+		tt.shown++
+		switch {
+		case isAction:
+			g := tt.byConn[info.Connection]
+			if g == nil {
+				g = &toolGroup{}
+				tt.byConn[info.Connection] = g
+			}
+			g.add(t, info)
+		case helper:
+			tt.helpers.add(t, tools.ActionInfo{})
+		default:
+			tt.workflows.add(t, tools.ActionInfo{})
+		}
+	}
+	return tt
 }
 
 func printToolsTable(w io.Writer, st style, s *session, list *toolsList, onlyConn, search string) {
@@ -131,121 +181,27 @@ func printToolsTable(w io.Writer, st style, s *session, list *toolsList, onlyCon
 	for _, cs := range s.rt.set.Status() {
 		status[cs.Name] = cs
 	}
-	byConn := map[string]*toolGroup{}
-	var workflows, helpers toolGroup
-	actions, shown := 0, 0
-	actionKeys := map[string][]string{}
-	for _, t := range list.tools {
-		info, isAction := s.rt.set.Action(t.tool.Name)
-		if isAction {
-			actions++
-			actionKeys[info.Connection] = append(actionKeys[info.Connection], info.Action)
-		}
-		if !matchesSearch(t, search) {
-			continue
-		}
-		shown++
-		switch {
-		case isAction:
-			g := byConn[info.Connection]
-			if g == nil {
-				g = &toolGroup{}
-				byConn[info.Connection] = g
-			}
-			g.rows = append(g.rows, t)
-			g.infos = append(g.infos, info)
-		case tools.IsHelper(t.tool.Name):
-			helpers.rows = append(helpers.rows, t)
-			helpers.infos = append(helpers.infos, tools.ActionInfo{})
-		default:
-			workflows.rows = append(workflows.rows, t)
-			workflows.infos = append(workflows.infos, tools.ActionInfo{})
-		}
-	}
-
+	tt := groupTools(s, list, search)
 	var warnings []string
 	for _, c := range s.rt.conns {
 		if onlyConn != "" && c.Name != onlyConn {
 			continue
 		}
-		cs := status[c.Name]
-		g := byConn[c.Name]
-		n := 0
-		if g != nil {
-			n = len(g.rows)
+		if warn := printConnectionTable(w, st, c, status[c.Name], tt, search); warn != "" {
+			warnings = append(warnings, warn)
 		}
-		var about []string
-		if c.App != c.Name {
-			about = append(about, "app "+c.App)
-		}
-		if c.Admin {
-			about = append(about, fmt.Sprintf("runs as service identity %q", c.ServiceUser))
-		}
-		head := fmt.Sprintf("%s: %s", c.Name, plural(cs.Tools, "tool", "tools"))
-		if search != "" {
-			head = fmt.Sprintf("%s: %d of %s match %q", c.Name, n, plural(cs.Tools, "tool", "tools"), search)
-		}
-		if len(about) > 0 {
-			head += " (" + strings.Join(about, ", ") + ")"
-		}
-		if note := toolLimitNote(cs.Tools); note != "" {
-			keys := actionKeys[c.Name]
-			warnings = append(warnings, fmt.Sprintf("%s exposes %d tools, %s. To serve fewer, %s.", c.Name, cs.Tools, note, narrowHint(c.Name, keys)))
-		}
-		if search != "" && n == 0 && cs.Err == nil {
-			continue
-		}
-		fmt.Fprintln(w, st.bold(head))
-		if cs.Err != nil {
-			fmt.Fprintf(w, "  %s %s\n", st.red("catalog not loaded:"), errorText(cs.Err))
-		}
-		for _, warn := range cs.Warnings {
-			fmt.Fprintf(w, "  %s %s\n", st.yellow("!"), warn)
-		}
-		if g != nil {
-			writeToolRows(w, g)
-		}
+	}
+	if len(tt.workflows.rows) > 0 {
+		fmt.Fprintln(w, st.bold(fmt.Sprintf("workflows: %s", plural(len(tt.workflows.rows), "tool", "tools"))))
+		writeToolRows(w, &tt.workflows)
 		fmt.Fprintln(w)
 	}
-	if len(workflows.rows) > 0 {
-		fmt.Fprintln(w, st.bold(fmt.Sprintf("workflows: %s", plural(len(workflows.rows), "tool", "tools"))))
-		writeToolRows(w, &workflows)
+	if len(tt.helpers.rows) > 0 {
+		fmt.Fprintln(w, st.bold(fmt.Sprintf("helpers: %s (server-wide)", plural(len(tt.helpers.rows), "tool", "tools"))))
+		writeToolRows(w, &tt.helpers)
 		fmt.Fprintln(w)
 	}
-	if len(helpers.rows) > 0 {
-		fmt.Fprintln(w, st.bold(fmt.Sprintf("helpers: %s (server-wide)", plural(len(helpers.rows), "tool", "tools"))))
-		writeToolRows(w, &helpers)
-		fmt.Fprintln(w)
-	}
-
-	total := len(list.tools)
-	conns := len(s.rt.conns)
-	scope := "tools/list"
-	if onlyConn != "" {
-		conns = 1
-		scope = "tools/list at /mcp/" + onlyConn
-	}
-	nHelpers, nFlows := 0, 0
-	for _, t := range list.tools {
-		if tools.IsHelper(t.tool.Name) {
-			nHelpers++
-		} else if _, ok := s.rt.set.Action(t.tool.Name); !ok {
-			nFlows++
-		}
-	}
-	fmt.Fprintf(w, "Total: %s (%s in %s, %s, %s)\n", plural(total, "tool", "tools"),
-		plural(actions, "action", "actions"), plural(conns, "connection", "connections"),
-		plural(nFlows, "workflow", "workflows"), plural(nHelpers, "helper", "helpers"))
-	if search != "" {
-		fmt.Fprintf(w, "Shown: %d matching %q\n", shown, search)
-	}
-	b := list.bytes()
-	fmt.Fprintf(w, "Size: %s bytes of %s, about %s tokens (estimated as bytes / 4)\n", thousands(b), scope, thousands((b+3)/4))
-	if onlyConn == "" && conns > 1 {
-		if note := toolLimitNote(total); note != "" {
-			warnings = append(warnings, fmt.Sprintf("the whole list has %d tools, %s. Serve fewer connections per client, or with --transport http point each client at /mcp/<connection>.", total, note))
-		}
-	}
+	warnings = append(warnings, printToolTotals(w, s, list, tt, onlyConn, search)...)
 	if len(warnings) > 0 {
 		fmt.Fprintln(w)
 		for _, warn := range warnings {
@@ -255,6 +211,75 @@ func printToolsTable(w io.Writer, st style, s *session, list *toolsList, onlyCon
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, st.dim("R/D: R read-only, D destructive, - neither, ? no hints (hosts assume it may change or delete data)."))
 	fmt.Fprintln(w, st.dim("FIELDS: options = values listed by pipedream_list_options, dynamic = more fields via pipedream_describe."))
+}
+
+// printConnectionTable prints one connection's heading, catalog problems and
+// tools, and returns the warning about its tool count ("" when none).
+func printConnectionTable(w io.Writer, st style, c tools.Connection, cs tools.ConnectionStatus, tt *toolTables, search string) string {
+	g := tt.byConn[c.Name]
+	n := 0
+	if g != nil {
+		n = len(g.rows)
+	}
+	var about []string
+	if c.App != c.Name {
+		about = append(about, "app "+c.App)
+	}
+	if c.Admin {
+		about = append(about, fmt.Sprintf("runs as service identity %q", c.ServiceUser))
+	}
+	head := fmt.Sprintf("%s: %s", c.Name, plural(cs.Tools, "tool", "tools"))
+	if search != "" {
+		head = fmt.Sprintf("%s: %d of %s match %q", c.Name, n, plural(cs.Tools, "tool", "tools"), search)
+	}
+	if len(about) > 0 {
+		head += " (" + strings.Join(about, ", ") + ")"
+	}
+	warning := ""
+	if note := toolLimitNote(cs.Tools); note != "" {
+		warning = fmt.Sprintf("%s exposes %d tools, %s. To serve fewer, %s.", c.Name, cs.Tools, note, narrowHint(c.Name, tt.actionKeys[c.Name]))
+	}
+	if search != "" && n == 0 && cs.Err == nil {
+		return warning
+	}
+	fmt.Fprintln(w, st.bold(head))
+	if cs.Err != nil {
+		fmt.Fprintf(w, "  %s %s\n", st.red("catalog not loaded:"), errorText(cs.Err))
+	}
+	for _, warn := range cs.Warnings {
+		fmt.Fprintf(w, "  %s %s\n", st.yellow("!"), warn)
+	}
+	if g != nil {
+		writeToolRows(w, g)
+	}
+	fmt.Fprintln(w)
+	return warning
+}
+
+// printToolTotals prints the totals and the list's size, and returns the
+// warning about the whole list's tool count, if any.
+func printToolTotals(w io.Writer, s *session, list *toolsList, tt *toolTables, onlyConn, search string) []string {
+	total := len(list.tools)
+	conns := len(s.rt.conns)
+	scope := "tools/list"
+	if onlyConn != "" {
+		conns = 1
+		scope = "tools/list at /mcp/" + onlyConn
+	}
+	fmt.Fprintf(w, "Total: %s (%s in %s, %s, %s)\n", plural(total, "tool", "tools"),
+		plural(tt.actions, "action", "actions"), plural(conns, "connection", "connections"),
+		plural(tt.nWorkflow, "workflow", "workflows"), plural(tt.nHelpers, "helper", "helpers"))
+	if search != "" {
+		fmt.Fprintf(w, "Shown: %d matching %q\n", tt.shown, search)
+	}
+	b := list.bytes()
+	fmt.Fprintf(w, "Size: %s bytes of %s, about %s tokens (estimated as bytes / 4)\n", thousands(b), scope, thousands((b+3)/4))
+	if onlyConn == "" && conns > 1 {
+		if note := toolLimitNote(total); note != "" {
+			return []string{fmt.Sprintf("the whole list has %d tools, %s. Serve fewer connections per client, or with --transport http point each client at /mcp/<connection>.", total, note)}
+		}
+	}
+	return nil
 }
 
 func writeToolRows(w io.Writer, g *toolGroup) {

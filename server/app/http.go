@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 	"github.com/pipedream-mcp/pipedream-mcp/server"
 	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
@@ -41,6 +43,9 @@ func webhookSecretGenerated(cfg *config.Config) bool {
 	return strings.HasPrefix(cfg.WebhookSecret, generatedSecretPrefix) && len(cfg.WebhookSecret) == len(generatedSecretPrefix)+26
 }
 
+// jwksTimeout bounds one fetch of the JWKS.
+const jwksTimeout = 10 * time.Second
+
 // newAuthenticator builds the HTTP authentication of cfg.Auth. ctx ends the
 // JWKS refresh. With --auth keys the result is a *server.APIKeys, whose
 // Reload re-reads the file.
@@ -55,6 +60,8 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, log *slog.Logger)
 			Secret: secret, JWKSURL: cfg.JWKSURL,
 			Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, UserClaim: cfg.UserClaim,
 			Logger: log,
+			// No redirect off the JWKS URL's origin (DESIGN "Non-negotiables").
+			HTTPClient: &http.Client{Timeout: jwksTimeout, CheckRedirect: pdclient.SameOriginRedirects},
 		})
 		if err != nil {
 			return nil, &config.Error{Problems: []string{err.Error()}}
@@ -79,10 +86,13 @@ func serveHTTP(ctx context.Context, cfg *config.Config, rt *backend, srv *server
 	if err != nil {
 		return err
 	}
-	if keys, ok := auth.(*server.APIKeys); ok {
-		// SIGHUP re-reads the API keys file; an invalid file keeps the old keys.
-		rt.OnReload("API keys file", keys.Reload)
+	var certs *server.CertReloader
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if certs, err = server.NewCertReloader(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return &config.Error{Problems: []string{fmt.Sprintf("--tls-cert/--tls-key: %v", err)}}
+		}
 	}
+	reloadSecrets(cfg, rt, auth, certs)
 	h, err := newHTTPHandler(cfg, rt, srv, auth, log)
 	if err != nil {
 		return err
@@ -92,9 +102,27 @@ func serveHTTP(ctx context.Context, cfg *config.Config, rt *backend, srv *server
 		return failf("listen on %s: %v", cfg.Addr, err)
 	}
 	logEndpoints(cfg, rt, ln.Addr().String(), log)
-	return srv.Serve(ctx, ln, h, server.ServeOptions{
-		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, ShutdownTimeout: cfg.ShutdownTimeout,
-	})
+	return srv.Serve(ctx, ln, h, server.ServeOptions{TLS: certs, ShutdownTimeout: cfg.ShutdownTimeout})
+}
+
+// reloadSecrets has SIGHUP reload what the HTTP transport holds: the API keys
+// file, the JWT secret (file) and the JWKS, and the TLS certificate files.
+// Each keeps its old state when the new one is invalid.
+func reloadSecrets(cfg *config.Config, rt *backend, auth server.Authenticator, certs *server.CertReloader) {
+	switch a := auth.(type) {
+	case *server.APIKeys:
+		rt.OnReload("API keys file", func(context.Context, *config.Config) error { return a.Reload() })
+	case *server.JWTAuth:
+		rt.OnReload("JWT secret", func(_ context.Context, cfg *config.Config) error {
+			return a.SetSecret([]byte(cfg.JWTSecret))
+		})
+		if cfg.JWKSURL != "" {
+			rt.OnReload("JWKS", func(ctx context.Context, _ *config.Config) error { return a.RefreshKeys(ctx) })
+		}
+	}
+	if certs != nil {
+		rt.OnReload("TLS certificate", func(context.Context, *config.Config) error { return certs.Reload() })
+	}
 }
 
 // newHTTPHandler wires the tool set's identity plumbing and the Connect webhook

@@ -56,11 +56,7 @@ func (rt *backend) assemble(reuse map[config.Credentials]*pdclient.Client) ([]to
 			rt.clients[c] = cl
 			return cl, nil
 		}
-		cl, err := pdclient.New(pdclient.Config{
-			ClientID: c.ClientID, ClientSecret: c.ClientSecret, ProjectID: c.ProjectID,
-			Environment: c.Environment, BaseURL: c.BaseURL, Version: version,
-			CatalogTTL: cfg.CatalogTTL,
-		}, pdclient.WithLogger(rt.log))
+		cl, err := newClient(cfg, c, rt.log)
 		if err != nil {
 			return nil, err
 		}
@@ -155,14 +151,15 @@ func (rt *backend) recheckCredentials(ctx context.Context) {
 // does not own, such as the API keys file of --auth keys.
 type reloadHook struct {
 	name   string
-	reload func() error
+	reload func(ctx context.Context, cfg *config.Config) error
 }
 
 // OnReload registers reload to run on every successful configuration reload
-// (SIGHUP), after the connections were swapped. name says what it reloads in
-// the log. The HTTP transport registers the API keys file here; reload must
-// keep the old state when the new one is invalid and say why in its error.
-func (rt *backend) OnReload(name string, reload func() error) {
+// (SIGHUP), after the connections were swapped, with the new configuration.
+// name says what it reloads in the log. The HTTP transport registers the API
+// keys file, the JWT secret and JWKS, and the TLS certificate here; reload
+// must keep the old state when the new one is invalid and say why in its error.
+func (rt *backend) OnReload(name string, reload func(ctx context.Context, cfg *config.Config) error) {
 	rt.hookMu.Lock()
 	defer rt.hookMu.Unlock()
 	rt.hooks = append(rt.hooks, reloadHook{name, reload})
@@ -255,7 +252,7 @@ func (r *reloader) reload(ctx context.Context) error {
 	go next.recheckCredentials(ctx)
 
 	for _, h := range r.rt.reloadHooks() {
-		if err := h.reload(); err != nil {
+		if err := h.reload(lctx, cfg); err != nil {
 			r.log.Error("reload failed; the previous one stays in force", "what", h.name, "err", err)
 		} else {
 			r.log.Info("reloaded", "what", h.name)
@@ -294,13 +291,14 @@ func (r *reloader) refuse(err error) error {
 // reloadable are the config.Config fields a reload applies. Every other field is
 // built into the running server once (listener, authentication, logging, the
 // tool set's options), so a change to it needs a restart.
-var reloadable = []string{"Connections", "Workflows", "WorkflowDomain", "Defaults", "Warnings", "ConfigFile"}
+var reloadable = []string{"Connections", "Workflows", "WorkflowDomain", "Defaults", "Warnings", "ConfigFile", "JWTSecret"}
 
 // settingNames are the names the log uses for the other config.Config fields.
 var settingNames = map[string]string{
 	"Transport": "--transport", "Addr": "--addr", "PublicURL": "--public-url",
 	"LogLevel": "--log-level", "LogFormat": "--log-format", "Sandbox": "--sandbox",
 	"CallTimeout": "--call-timeout", "ResultLimit": "--result-limit", "CatalogTTL": "--catalog-ttl",
+	"MaxListItems": "--max-list-items", "MaxListBytes": "--max-list-bytes",
 	"ShutdownTimeout": "--shutdown-timeout", "ExternalUserID": "--external-user-id",
 	"TrustClientUser": "--trust-client-user", "Auth": "--auth", "APIKeysFile": "--api-keys-file",
 	"JWTSecret": config.EnvJWTSecret + " / " + config.EnvJWTSecretFile, "JWKSURL": "--jwks-url",

@@ -763,12 +763,15 @@ func TestKeepRestartSettings(t *testing.T) {
 	cfg := &config.Config{Transport: "stdio", Addr: "127.0.0.1:8080", Auth: "jwt", JWTSecret: "new-jwt-secret", CallTimeout: time.Minute,
 		Connections: []config.Connection{{Name: "slack", App: "slack"}}, WorkflowDomain: "example.com"}
 	got := keepRestartSettings(old, cfg)
-	want := []string{"--transport", "PD_MCP_JWT_SECRET / PD_MCP_JWT_SECRET_FILE"}
+	want := []string{"--transport"}
 	if !slices.Equal(got, want) {
 		t.Errorf("changed settings = %q, want %q", got, want)
 	}
-	if cfg.Transport != "http" || cfg.JWTSecret != "old-jwt-secret" {
+	if cfg.Transport != "http" {
 		t.Errorf("restart-only settings not kept: transport %q", cfg.Transport)
+	}
+	if cfg.JWTSecret != "new-jwt-secret" {
+		t.Error("the JWT secret was not applied: SIGHUP reloads every secret file")
 	}
 	if len(cfg.Connections) != 1 || cfg.Connections[0].Name != "slack" || cfg.WorkflowDomain != "example.com" {
 		t.Errorf("reloadable settings not applied: %+v", cfg.Connections)
@@ -800,7 +803,7 @@ func TestReloadRunsHooks(t *testing.T) {
 	writeFile(t, configPath, "connections:\n  - app: github\n")
 	r := newTestReloader(t, startEnv(api.URL, map[string]string{"PIPEDREAM_APPS": ""}), "--config", configPath)
 	var calls atomic.Int32
-	r.rt.OnReload("api keys file", func() error { calls.Add(1); return errors.New("bad keys file") })
+	r.rt.OnReload("api keys file", func(context.Context, *config.Config) error { calls.Add(1); return errors.New("bad keys file") })
 	if err := r.reload(t.Context()); err != nil {
 		t.Fatalf("a failing hook must not fail the reload: %v", err)
 	}

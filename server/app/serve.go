@@ -73,7 +73,7 @@ func newLogger(cfg *config.Config, w io.Writer, getenv func(string) string) *slo
 	if f, ok := w.(*os.File); ok && getenv("NO_COLOR") == "" {
 		color = isatty.IsTerminal(f.Fd())
 	}
-	return slog.New(tint.NewHandler(w, &tint.Options{Level: cfg.LogLevel, NoColor: !color, TimeFormat: time.TimeOnly}))
+	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: cfg.LogLevel, NoColor: !color, TimeFormat: time.TimeOnly}))
 }
 
 // backend is everything a command needs to talk to Connect: one client per
@@ -97,6 +97,16 @@ func (rt *backend) Close() {
 	if rt.fake != nil {
 		_ = rt.fake.Close()
 	}
+}
+
+// newClient builds the Connect client of one credential set with the run's
+// cache lifetime and listing bounds.
+func newClient(cfg *config.Config, c config.Credentials, log *slog.Logger) (*pdclient.Client, error) {
+	return pdclient.New(pdclient.Config{
+		ClientID: c.ClientID, ClientSecret: c.ClientSecret, ProjectID: c.ProjectID,
+		Environment: c.Environment, BaseURL: c.BaseURL, Version: version,
+		CatalogTTL: cfg.CatalogTTL, MaxListItems: cfg.MaxListItems, MaxListBytes: int64(cfg.MaxListBytes),
+	}, pdclient.WithLogger(log))
 }
 
 // newRuntime builds the clients and the tool set (catalogs not loaded yet).

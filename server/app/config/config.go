@@ -39,6 +39,8 @@ const (
 	defaultLogFormat       = "text"
 	defaultCallTimeout     = "120s"
 	defaultResultLimit     = "64KiB"
+	defaultMaxListItems    = "10000"
+	defaultMaxListBytes    = "64MiB"
 	defaultCatalogTTL      = "10m"
 	defaultShutdownTimeout = "30s"
 	defaultAuth            = "none"
@@ -70,6 +72,8 @@ type Config struct {
 	Sandbox         bool          // serve the embedded simulated Connect API
 	CallTimeout     time.Duration // deadline of one tool call, default 120s
 	ResultLimit     int           // bytes of result text, default 64 KiB
+	MaxListItems    int           // items of one upstream listing (all its pages), default 10,000
+	MaxListBytes    int           // bytes of one upstream listing (all its pages), default 64 MiB
 	CatalogTTL      time.Duration // catalog refresh period, default 10m
 	ShutdownTimeout time.Duration // grace period for calls in flight, default 30s
 	ExternalUserID  string        // the stdio end user / default user for --auth none

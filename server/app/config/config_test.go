@@ -93,6 +93,8 @@ func TestConfigDefaults(t *testing.T) {
 		LogFormat:       "text",
 		CallTimeout:     120 * time.Second,
 		ResultLimit:     64 << 10,
+		MaxListItems:    10000,
+		MaxListBytes:    64 << 20,
 		CatalogTTL:      10 * time.Minute,
 		ShutdownTimeout: 30 * time.Second,
 		ExternalUserID:  "user-1",
@@ -227,6 +229,25 @@ func TestConfigProblems(t *testing.T) {
 				`PIPEDREAM_CLIENT_SECRET is not set (connection "slack", connection "github"): set it or PIPEDREAM_CLIENT_SECRET_FILE, or client_secret: or client_secret_file: in the config file (there is no flag, so the secret stays out of process lists)`,
 				`PIPEDREAM_PROJECT_ID is not set (connection "slack", connection "github"): set the environment variable, --project-id, or project_id: in the config file`,
 				`PIPEDREAM_PROJECT_ENVIRONMENT is not set (connection "slack", connection "github"): set the environment variable, --environment, or environment: in the config file (development or production)`,
+			},
+		},
+		{
+			name: "end user IDs are used as written",
+			args: []string{"--app", "slack", "--external-user-id", " user-1\t"},
+			env:  validEnv(),
+			yaml: "connections:\n  - app: github\n    oauth: admin\n    external_user_id: \"bot\\u0000\"\n",
+			want: []string{
+				`invalid end user " user-1\t" (--external-user-id, PIPEDREAM_EXTERNAL_USER_ID or external_user_id:): it starts or ends with whitespace (user IDs are used exactly as written)`,
+				`invalid end user "bot\x00" (external_user_id: of connection "github"): it contains a control character`,
+			},
+		},
+		{
+			name: "listing bounds must be above 0",
+			args: []string{"--app", "slack", "--max-list-items", "0", "--max-list-bytes", "-1MiB"},
+			env:  validEnv(),
+			want: []string{
+				`invalid listing byte bound "-1MiB" (from --max-list-bytes): want a whole number of bytes, optionally with a unit: 65536, 64KiB, 64KB, 1MiB, 1MB`,
+				`invalid listing item bound "0" (from --max-list-items): use a whole number above 0, such as 10000`,
 			},
 		},
 		{
@@ -451,7 +472,7 @@ workflows:
 			yaml: "connections:\n  - app: slack\n    inclde: [x]\n    read_only: maybe\nworkflowz: []\n",
 			want: []string{
 				`config file line 3: unknown key "inclde" in connection item 1 (known keys: app, base_url, client_id, client_secret, client_secret_file, environment, exclude, external_user_id, include, name, oauth, project_id, read_only)`,
-				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, project_id, public_url, result_limit, sandbox, shutdown_timeout, tls_cert, tls_key, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
+				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, max_list_bytes, max_list_items, project_id, public_url, result_limit, sandbox, shutdown_timeout, tls_cert, tls_key, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
 				"config file line 4: cannot unmarshal !!str `maybe` into bool",
 			},
 		},

@@ -30,6 +30,8 @@ type fileConfig struct {
 	Sandbox         *bool  `yaml:"sandbox"`
 	CallTimeout     string `yaml:"call_timeout"`
 	ResultLimit     string `yaml:"result_limit"`
+	MaxListItems    string `yaml:"max_list_items"`
+	MaxListBytes    string `yaml:"max_list_bytes"`
 	CatalogTTL      string `yaml:"catalog_ttl"`
 	ShutdownTimeout string `yaml:"shutdown_timeout"`
 	ExternalUserID  string `yaml:"external_user_id"`

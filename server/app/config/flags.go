@@ -39,6 +39,8 @@ type Flags struct {
 	sandbox         bool
 	callTimeout     string
 	resultLimit     string
+	maxListItems    string
+	maxListBytes    string
 	catalogTTL      string
 	shutdownTimeout string
 	trustClientUser bool
@@ -79,6 +81,8 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.BoolVar(&cf.sandbox, "sandbox", false, "use the embedded simulated Connect API (no Pipedream account needed)")
 	fs.StringVar(&cf.callTimeout, "call-timeout", defaultCallTimeout, "deadline of one tool call (Go duration)")
 	fs.StringVar(&cf.resultLimit, "result-limit", defaultResultLimit, "largest result text sent to the client (bytes, or with a unit: 64KiB, 1MiB)")
+	fs.StringVar(&cf.maxListItems, "max-list-items", defaultMaxListItems, "most items one upstream listing (all its pages) may have; past it the listing fails and the last good catalog keeps serving")
+	fs.StringVar(&cf.maxListBytes, "max-list-bytes", defaultMaxListBytes, "most bytes one upstream listing (all its pages) may have (bytes, or with a unit: 64MiB)")
 	fs.StringVar(&cf.catalogTTL, "catalog-ttl", defaultCatalogTTL, "how long the action catalog is served before a background refresh")
 	fs.StringVar(&cf.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long calls in flight may finish after SIGINT/SIGTERM")
 	fs.BoolVar(&cf.trustClientUser, "trust-client-user", false, "stdio: honour _meta[\"pipedream.com/external_user_id\"] sent by the client")

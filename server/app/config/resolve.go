@@ -10,8 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pipedream-mcp/pipedream-mcp/server"
 )
 
 // resolver carries the state of one Resolve call.
@@ -121,6 +124,7 @@ func Resolve(cf *Flags, getenv func(string) string, sandboxApps []string) (*Conf
 	}
 
 	r.checkIdentity(cfg)
+	r.checkUserIDs(cfg)
 	r.checkAuth(cfg)
 
 	if p := r.probs.list(); len(p) > 0 {
@@ -180,15 +184,13 @@ func (r *resolver) resolveServer(cfg *Config) {
 	cfg.CatalogTTL = r.duration(r.setting("catalog-ttl", cf.catalogTTL, "catalog_ttl", f.CatalogTTL))
 	cfg.ShutdownTimeout = r.duration(r.setting("shutdown-timeout", cf.shutdownTimeout, "shutdown_timeout", f.ShutdownTimeout))
 
-	limit := r.setting("result-limit", cf.resultLimit, "result_limit", f.ResultLimit)
-	n, err := parseSize(limit.val)
-	switch {
-	case err != nil:
-		r.probs.add("invalid result limit %q (from %s): %v", limit.val, limit.src, err)
-	case n <= 0:
-		r.probs.add("invalid result limit %q (from %s): it must be more than 0 bytes", limit.val, limit.src)
-	default:
-		cfg.ResultLimit = n
+	cfg.ResultLimit = r.size("result limit", r.setting("result-limit", cf.resultLimit, "result_limit", f.ResultLimit))
+	cfg.MaxListBytes = r.size("listing byte bound", r.setting("max-list-bytes", cf.maxListBytes, "max_list_bytes", f.MaxListBytes))
+	items := r.setting("max-list-items", cf.maxListItems, "max_list_items", f.MaxListItems)
+	if n, err := strconv.Atoi(strings.TrimSpace(items.val)); err != nil || n <= 0 {
+		r.probs.add("invalid listing item bound %q (from %s): use a whole number above 0, such as %s", items.val, items.src, defaultMaxListItems)
+	} else {
+		cfg.MaxListItems = n
 	}
 
 	auth := r.setting("auth", cf.auth, "auth", f.Auth)
@@ -225,6 +227,21 @@ func (r *resolver) duration(s sourced) time.Duration {
 	return d
 }
 
+// size parses a size setting (bytes or with a unit) that must be above 0,
+// adding a problem named what when it is not.
+func (r *resolver) size(what string, s sourced) int {
+	n, err := parseSize(s.val)
+	switch {
+	case err != nil:
+		r.probs.add("invalid %s %q (from %s): %v", what, s.val, s.src, err)
+	case n <= 0:
+		r.probs.add("invalid %s %q (from %s): it must be more than 0 bytes", what, s.val, s.src)
+	default:
+		return n
+	}
+	return 0
+}
+
 // checkIdentity checks that every user connection and workflow can learn its user.
 func (r *resolver) checkIdentity(cfg *Config) {
 	if cfg.ExternalUserID != "" || cfg.Sandbox {
@@ -249,6 +266,31 @@ func (r *resolver) checkIdentity(cfg *Config) {
 		r.probs.add("no end user for stdio (%s): set --external-user-id or %s (or external_user_id: in the config file)", strings.Join(users, ", "), EnvExternalUserID)
 	case cfg.Transport != "stdio" && cfg.Auth == "none":
 		r.probs.add("no end user for --auth none (%s): set --external-user-id or %s, or use --auth jwt or --auth keys so each request names its user", strings.Join(users, ", "), EnvExternalUserID)
+	}
+}
+
+// checkUserIDs holds every configured end user to the rule HTTP credentials
+// follow (server.CheckUserID): IDs are used exactly as written, so one with
+// surrounding space or a control character would name another user.
+func (r *resolver) checkUserIDs(cfg *Config) {
+	check := func(setting, id string) {
+		if id == "" {
+			return
+		}
+		if err := server.CheckUserID(id); err != nil {
+			r.probs.add("invalid end user %q (%s): it %v", id, setting, err)
+		}
+	}
+	check("--external-user-id, "+EnvExternalUserID+" or external_user_id:", cfg.ExternalUserID)
+	for _, c := range cfg.Connections {
+		if c.ExternalUserID != cfg.ExternalUserID {
+			check(fmt.Sprintf("external_user_id: of connection %q", c.Name), c.ExternalUserID)
+		}
+	}
+	for _, w := range cfg.Workflows {
+		if w.ExternalUserID != cfg.ExternalUserID {
+			check(fmt.Sprintf("external_user_id: of workflow %q", w.Name), w.ExternalUserID)
+		}
 	}
 }
 
