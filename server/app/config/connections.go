@@ -13,89 +13,109 @@ import (
 // variable) and the file's connections: list; with --sandbox and none named, one per
 // sandbox app.
 func (r *resolver) connections(cfg *Config, defaults []credLayer, sandboxApps []string) []Connection {
-	cf := r.cf
-	apps := sourced{strings.Join(cf.apps, ","), "--app"}
-	if len(cf.apps) == 0 {
-		apps = sourced{r.getenv(EnvApps), EnvApps}
-	}
-	slugs := splitList(apps.val)
-	if cfg.Sandbox && len(slugs) == 0 && len(r.file.Connections) == 0 {
-		slugs, apps.src = sandboxApps, "the sandbox catalog"
-	}
-
-	oauth := strings.ToLower(cf.oauth)
+	cs := &connectionSet{r: r, cfg: cfg, sandboxApps: sandboxApps, seen: map[string]string{}}
+	slugs, src := r.appSlugs(cfg, sandboxApps)
+	oauth := strings.ToLower(r.cf.oauth)
 	if oauth != "user" && oauth != "admin" {
-		r.probs.add("invalid --oauth %q: use user or admin", cf.oauth)
+		r.probs.add("invalid --oauth %q: use user or admin", r.cf.oauth)
 		oauth = defaultOAuth
 	}
-
-	var out []Connection
-	seen := map[string]string{} // name -> where it was defined
-	addConn := func(c Connection, where string) {
-		owner := fmt.Sprintf("connection %q", c.Name)
-		if prev, dup := seen[c.Name]; dup {
-			r.probs.add("connection name %q is used twice (%s and %s): give one a different name: in the config file", c.Name, prev, where)
-			return
-		}
-		seen[c.Name] = where
-		if !connectionNamePattern.MatchString(c.Name) {
-			r.probs.add("invalid connection name %q (%s): use 1 to 32 of a-z, A-Z, 0-9, _ and -", c.Name, where)
-		}
-		if !appSlugPattern.MatchString(c.App) {
-			r.probs.add("invalid app slug %q (%s): slugs are lower case, like slack or google_sheets (pipedream-mcp apps QUERY finds them)", c.App, where)
-		} else if cfg.Sandbox && len(sandboxApps) > 0 && !slices.Contains(sandboxApps, c.App) {
-			r.probs.add("app %q is not in the sandbox catalog (%s): the sandbox has %s", c.App, where, strings.Join(sandboxApps, ", "))
-		}
-		if c.OAuth == "admin" && c.ExternalUserID == "" && !cfg.Sandbox {
-			r.probs.owned(owner, "admin connection needs a service identity (%s): set external_user_id: on the connection, --external-user-id or "+EnvExternalUserID)
-		}
-		for _, g := range append(slices.Clone(c.Include), c.Exclude...) {
-			if _, err := path.Match(g, ""); err != nil {
-				r.probs.add("invalid action glob %q (%s): use path.Match syntax, e.g. slack-send-*", g, where)
-			}
-		}
-		out = append(out, c)
-	}
-
 	for _, slug := range slugs {
 		c := Connection{App: slug, Name: slug, OAuth: oauth}
 		if oauth == "admin" {
 			c.ExternalUserID = cfg.ExternalUserID
 		}
 		c.Credentials = r.ownerCredentials(cfg, fmt.Sprintf("connection %q", slug), defaults)
-		addConn(c, "from "+apps.src)
+		cs.add(c, "from "+src)
 	}
-
 	for i, fc := range r.file.Connections {
 		where := fmt.Sprintf("connections item %d of the config file", i+1)
-		if fc.App == "" {
-			r.probs.add("%s has no app: set app: to an app slug such as slack", where)
-			continue
+		if c, ok := r.fileConnection(cfg, fc, where, defaults); ok {
+			cs.add(c, where)
 		}
-		c := Connection{
-			App:      fc.App,
-			Name:     firstOf(fc.Name, fc.App),
-			OAuth:    strings.ToLower(firstOf(fc.OAuth, defaultOAuth)),
-			Include:  fc.Include,
-			Exclude:  fc.Exclude,
-			ReadOnly: fc.ReadOnly,
-		}
-		owner := fmt.Sprintf("connection %q", c.Name)
-		switch c.OAuth {
-		case "admin":
-			c.ExternalUserID = firstOf(fc.ExternalUserID, cfg.ExternalUserID)
-		case "user":
-			if fc.ExternalUserID != "" {
-				r.warn("external_user_id: of %s is ignored: oauth: user connections run as the caller (use oauth: admin for a service identity)", owner)
-			}
-		default:
-			r.probs.add("invalid oauth %q (%s): use user or admin", fc.OAuth, where)
-		}
-		layers := append([]credLayer{r.fileLayer(fc.fileCredentials, owner)}, defaults...)
-		c.Credentials = r.ownerCredentials(cfg, owner, layers)
-		addConn(c, where)
 	}
-	return out
+	return cs.out
+}
+
+// appSlugs returns the apps named by --app (or PIPEDREAM_APPS) and where they
+// came from; with --sandbox and no connection named anywhere, every sandbox app.
+func (r *resolver) appSlugs(cfg *Config, sandboxApps []string) ([]string, string) {
+	apps := sourced{strings.Join(r.cf.apps, ","), "--app"}
+	if len(r.cf.apps) == 0 {
+		apps = sourced{r.getenv(EnvApps), EnvApps}
+	}
+	slugs := splitList(apps.val)
+	if cfg.Sandbox && len(slugs) == 0 && len(r.file.Connections) == 0 {
+		return sandboxApps, "the sandbox catalog"
+	}
+	return slugs, apps.src
+}
+
+// fileConnection resolves one item of the file's connections: list; false
+// when it cannot be a connection at all (no app).
+func (r *resolver) fileConnection(cfg *Config, fc fileConnection, where string, defaults []credLayer) (Connection, bool) {
+	if fc.App == "" {
+		r.probs.add("%s has no app: set app: to an app slug such as slack", where)
+		return Connection{}, false
+	}
+	c := Connection{
+		App:      fc.App,
+		Name:     firstOf(fc.Name, fc.App),
+		OAuth:    strings.ToLower(firstOf(fc.OAuth, defaultOAuth)),
+		Include:  fc.Include,
+		Exclude:  fc.Exclude,
+		ReadOnly: fc.ReadOnly,
+	}
+	owner := fmt.Sprintf("connection %q", c.Name)
+	switch c.OAuth {
+	case "admin":
+		c.ExternalUserID = firstOf(fc.ExternalUserID, cfg.ExternalUserID)
+	case "user":
+		if fc.ExternalUserID != "" {
+			r.warn("external_user_id: of %s is ignored: oauth: user connections run as the caller (use oauth: admin for a service identity)", owner)
+		}
+	default:
+		r.probs.add("invalid oauth %q (%s): use user or admin", fc.OAuth, where)
+	}
+	layers := append([]credLayer{r.fileLayer(fc.fileCredentials, owner)}, defaults...)
+	c.Credentials = r.ownerCredentials(cfg, owner, layers)
+	return c, true
+}
+
+// connectionSet collects the connections, checking each as it is added.
+type connectionSet struct {
+	r           *resolver
+	cfg         *Config
+	sandboxApps []string
+	seen        map[string]string // name -> where it was defined
+	out         []Connection
+}
+
+// add checks c (defined at where) and keeps it unless its name is taken.
+func (cs *connectionSet) add(c Connection, where string) {
+	r := cs.r
+	if prev, dup := cs.seen[c.Name]; dup {
+		r.probs.add("connection name %q is used twice (%s and %s): give one a different name: in the config file", c.Name, prev, where)
+		return
+	}
+	cs.seen[c.Name] = where
+	if !connectionNamePattern.MatchString(c.Name) {
+		r.probs.add("invalid connection name %q (%s): use 1 to 32 of a-z, A-Z, 0-9, _ and -", c.Name, where)
+	}
+	if !appSlugPattern.MatchString(c.App) {
+		r.probs.add("invalid app slug %q (%s): slugs are lower case, like slack or google_sheets (pipedream-mcp apps QUERY finds them)", c.App, where)
+	} else if cs.cfg.Sandbox && len(cs.sandboxApps) > 0 && !slices.Contains(cs.sandboxApps, c.App) {
+		r.probs.add("app %q is not in the sandbox catalog (%s): the sandbox has %s", c.App, where, strings.Join(cs.sandboxApps, ", "))
+	}
+	if c.OAuth == "admin" && c.ExternalUserID == "" && !cs.cfg.Sandbox {
+		r.probs.owned(fmt.Sprintf("connection %q", c.Name), "admin connection needs a service identity (%s): set external_user_id: on the connection, --external-user-id or "+EnvExternalUserID)
+	}
+	for _, g := range append(slices.Clone(c.Include), c.Exclude...) {
+		if _, err := path.Match(g, ""); err != nil {
+			r.probs.add("invalid action glob %q (%s): use path.Match syntax, e.g. slack-send-*", g, where)
+		}
+	}
+	cs.out = append(cs.out, c)
 }
 
 // ownerCredentials resolves the credentials of one connection or workflow. The

@@ -90,8 +90,15 @@ func (r *resolver) credentials(owner string, layers []credLayer, required bool) 
 		return c
 	}
 
-	missing := func(env, flagName, key, note string) {
-		r.probs.owned(owner, fmt.Sprintf("%s is not set (%%s): set the environment variable, %s, or %s: in the config file%s", env, flagName, key, note))
+	r.checkCredentials(owner, c, layers, project.src, env.src, base.src)
+	return c
+}
+
+// checkCredentials adds a problem, owned by owner, for each credential that
+// is missing or invalid; the src arguments say where each value came from.
+func (r *resolver) checkCredentials(owner string, c Credentials, layers []credLayer, projectSrc, envSrc, baseSrc string) {
+	missing := func(variable, flagName, key, note string) {
+		r.probs.owned(owner, fmt.Sprintf("%s is not set (%%s): set the environment variable, %s, or %s: in the config file%s", variable, flagName, key, note))
 	}
 	if c.ClientID == "" {
 		missing(EnvClientID, "--client-id", "client_id", "")
@@ -102,23 +109,24 @@ func (r *resolver) credentials(owner string, layers []credLayer, required bool) 
 	if c.ProjectID == "" {
 		missing(EnvProjectID, "--project-id", "project_id", "")
 	} else if !projectIDPattern.MatchString(c.ProjectID) {
-		r.probs.owned(owner, fmt.Sprintf("invalid project ID %q (from %s, %%s): it looks like proj_abc123 (Pipedream project settings)", c.ProjectID, project.src))
+		r.probs.owned(owner, fmt.Sprintf("invalid project ID %q (from %s, %%s): it looks like proj_abc123 (Pipedream project settings)", c.ProjectID, projectSrc))
 	}
 	if c.Environment == "" {
 		missing(EnvEnvironment, "--environment", "environment", " (development or production)")
 	} else if c.Environment != "development" && c.Environment != "production" {
-		r.probs.owned(owner, fmt.Sprintf("invalid environment %q (from %s, %%s): use development or production", c.Environment, env.src))
+		r.probs.owned(owner, fmt.Sprintf("invalid environment %q (from %s, %%s): use development or production", c.Environment, envSrc))
 	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		shown := c.BaseURL
 		if err == nil {
 			shown = u.Redacted()
 		}
-		r.probs.owned(owner, fmt.Sprintf("invalid base URL %q (from %s, %%s): use an http:// or https:// origin such as %s", shown, base.src, defaultBaseURL))
+		r.probs.owned(owner, fmt.Sprintf("invalid base URL %q (from %s, %%s): use an http:// or https:// origin such as %s", shown, baseSrc, defaultBaseURL))
 	}
-	return c
 }
 
+// hasSecretSource reports whether any layer names a client secret or a file
+// holding one (an unreadable file is reported on its own).
 func (r *resolver) hasSecretSource(layers []credLayer) bool {
 	for _, l := range layers {
 		if l.secret.val != "" || l.secretFile.val != "" {

@@ -160,38 +160,13 @@ func (r *resolver) resolveServer(cfg *Config) {
 		cfg.PublicURL = strings.TrimRight(pub.val, "/")
 	}
 
-	level := r.setting("log-level", cf.logLevel, "log_level", f.LogLevel)
-	switch strings.ToLower(level.val) {
-	case "debug":
-		cfg.LogLevel = slog.LevelDebug
-	case "info":
-		cfg.LogLevel = slog.LevelInfo
-	case "warn", "warning":
-		cfg.LogLevel = slog.LevelWarn
-	case "error":
-		cfg.LogLevel = slog.LevelError
-	default:
-		r.probs.add("invalid log level %q (from %s): use debug, info, warn or error", level.val, level.src)
-	}
-
-	format := r.setting("log-format", cf.logFormat, "log_format", f.LogFormat)
-	cfg.LogFormat = strings.ToLower(format.val)
-	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
-		r.probs.add("invalid log format %q (from %s): use text or json", format.val, format.src)
-	}
+	r.resolveLogging(cfg)
 
 	cfg.CallTimeout = r.duration(r.setting("call-timeout", cf.callTimeout, "call_timeout", f.CallTimeout))
 	cfg.CatalogTTL = r.duration(r.setting("catalog-ttl", cf.catalogTTL, "catalog_ttl", f.CatalogTTL))
 	cfg.ShutdownTimeout = r.duration(r.setting("shutdown-timeout", cf.shutdownTimeout, "shutdown_timeout", f.ShutdownTimeout))
 
-	cfg.ResultLimit = r.size("result limit", r.setting("result-limit", cf.resultLimit, "result_limit", f.ResultLimit))
-	cfg.MaxListBytes = r.size("listing byte bound", r.setting("max-list-bytes", cf.maxListBytes, "max_list_bytes", f.MaxListBytes))
-	items := r.setting("max-list-items", cf.maxListItems, "max_list_items", f.MaxListItems)
-	if n, err := strconv.Atoi(strings.TrimSpace(items.val)); err != nil || n <= 0 {
-		r.probs.add("invalid listing item bound %q (from %s): use a whole number above 0, such as %s", items.val, items.src, defaultMaxListItems)
-	} else {
-		cfg.MaxListItems = n
-	}
+	r.resolveLimits(cfg)
 
 	auth := r.setting("auth", cf.auth, "auth", f.Auth)
 	cfg.Auth = strings.ToLower(auth.val)
@@ -215,6 +190,43 @@ func (r *resolver) resolveServer(cfg *Config) {
 		r.probs.add("the webhook secret (from %s) must be at least 16 characters of A-Z, a-z, 0-9, - and _ (it is part of a URL path)", hook.src)
 	}
 	cfg.WebhookSecret = hook.val
+}
+
+// resolveLogging sets the log level and format.
+func (r *resolver) resolveLogging(cfg *Config) {
+	cf, f := r.cf, r.file
+	level := r.setting("log-level", cf.logLevel, "log_level", f.LogLevel)
+	switch strings.ToLower(level.val) {
+	case "debug":
+		cfg.LogLevel = slog.LevelDebug
+	case "info":
+		cfg.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		cfg.LogLevel = slog.LevelWarn
+	case "error":
+		cfg.LogLevel = slog.LevelError
+	default:
+		r.probs.add("invalid log level %q (from %s): use debug, info, warn or error", level.val, level.src)
+	}
+
+	format := r.setting("log-format", cf.logFormat, "log_format", f.LogFormat)
+	cfg.LogFormat = strings.ToLower(format.val)
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		r.probs.add("invalid log format %q (from %s): use text or json", format.val, format.src)
+	}
+}
+
+// resolveLimits sets the size bounds: result text and upstream listings.
+func (r *resolver) resolveLimits(cfg *Config) {
+	cf, f := r.cf, r.file
+	cfg.ResultLimit = r.size("result limit", r.setting("result-limit", cf.resultLimit, "result_limit", f.ResultLimit))
+	cfg.MaxListBytes = r.size("listing byte bound", r.setting("max-list-bytes", cf.maxListBytes, "max_list_bytes", f.MaxListBytes))
+	items := r.setting("max-list-items", cf.maxListItems, "max_list_items", f.MaxListItems)
+	if n, err := strconv.Atoi(strings.TrimSpace(items.val)); err != nil || n <= 0 {
+		r.probs.add("invalid listing item bound %q (from %s): use a whole number above 0, such as %s", items.val, items.src, defaultMaxListItems)
+	} else {
+		cfg.MaxListItems = n
+	}
 }
 
 // duration parses a positive Go duration; 0 is returned after a problem.
@@ -307,31 +319,7 @@ func (r *resolver) checkAuth(cfg *Config) {
 		r.probs.add("--trust-client-user is refused with --transport %s: over HTTP and SSE the end user comes from the request's credential alone; remove --trust-client-user (or trust_client_user: from the config file), or use --transport stdio", cfg.Transport)
 	}
 
-	switch cfg.Auth {
-	case "none":
-		if _, _, err := net.SplitHostPort(cfg.Addr); err == nil && cfg.Transport != "stdio" && !IsLoopbackAddr(cfg.Addr) {
-			r.probs.add("--auth none is allowed only on a loopback address, and the listen address is %q: use --auth jwt or --auth keys, or --addr %s", cfg.Addr, defaultAddr)
-		}
-	case "jwt":
-		if cfg.JWTSecret == "" && cfg.JWKSURL == "" {
-			r.probs.add("--auth jwt needs a key: set %s or %s (HS256), or --jwks-url (RS256/ES256)", EnvJWTSecret, EnvJWTSecretFile)
-		}
-		if cfg.JWTSecret != "" && len(cfg.JWTSecret) < 32 {
-			r.warn("the HS256 secret from %s or %s is shorter than 32 bytes; use at least 32 random bytes", EnvJWTSecret, EnvJWTSecretFile)
-		}
-		if cfg.JWKSURL != "" {
-			u, err := url.Parse(cfg.JWKSURL)
-			if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && IsLoopbackHost(u.Hostname())) {
-				r.probs.add("invalid --jwks-url %q: use an https:// URL (http:// only on a loopback host)", cfg.JWKSURL)
-			}
-		}
-	case "keys":
-		if cfg.APIKeysFile == "" {
-			r.probs.add("--auth keys needs --api-keys-file (a YAML map of API key to external user ID)")
-		} else {
-			r.checkFile(cfg.APIKeysFile, "--api-keys-file", true)
-		}
-	}
+	r.checkAuthMode(cfg)
 
 	switch {
 	case (cfg.TLSCert == "") != (cfg.TLSKey == ""):
@@ -339,6 +327,40 @@ func (r *resolver) checkAuth(cfg *Config) {
 	case cfg.TLSCert != "":
 		r.checkFile(cfg.TLSCert, "--tls-cert", false)
 		r.checkFile(cfg.TLSKey, "--tls-key", true)
+	}
+}
+
+// checkAuthMode checks what the chosen --auth mode needs.
+func (r *resolver) checkAuthMode(cfg *Config) {
+	switch cfg.Auth {
+	case "none":
+		if _, _, err := net.SplitHostPort(cfg.Addr); err == nil && cfg.Transport != "stdio" && !IsLoopbackAddr(cfg.Addr) {
+			r.probs.add("--auth none is allowed only on a loopback address, and the listen address is %q: use --auth jwt or --auth keys, or --addr %s", cfg.Addr, defaultAddr)
+		}
+	case "jwt":
+		r.checkJWT(cfg)
+	case "keys":
+		if cfg.APIKeysFile == "" {
+			r.probs.add("--auth keys needs --api-keys-file (a YAML map of API key to external user ID)")
+		} else {
+			r.checkFile(cfg.APIKeysFile, "--api-keys-file", true)
+		}
+	}
+}
+
+// checkJWT checks the keys of --auth jwt.
+func (r *resolver) checkJWT(cfg *Config) {
+	if cfg.JWTSecret == "" && cfg.JWKSURL == "" {
+		r.probs.add("--auth jwt needs a key: set %s or %s (HS256), or --jwks-url (RS256/ES256)", EnvJWTSecret, EnvJWTSecretFile)
+	}
+	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < 32 {
+		r.warn("the HS256 secret from %s or %s is shorter than 32 bytes; use at least 32 random bytes", EnvJWTSecret, EnvJWTSecretFile)
+	}
+	if cfg.JWKSURL != "" {
+		u, err := url.Parse(cfg.JWKSURL)
+		if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && IsLoopbackHost(u.Hostname())) {
+			r.probs.add("invalid --jwks-url %q: use an https:// URL (http:// only on a loopback host)", cfg.JWKSURL)
+		}
 	}
 }
 
