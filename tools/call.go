@@ -83,33 +83,20 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 
 	// 3. Reload props for dynamic actions when no dynamic props id was given.
 	if t.tr.Dynamic && dynamicID == "" {
-		rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
-		reloaded, rtr, r := s.reload(rctx, t, user, appValues, configured, "", base)
-		cancel()
+		reloaded, r := s.reloadForCall(ctx, t, user, appValues, raw, args, base)
 		if r != nil {
 			return *r, acct.ID, user
 		}
-		v, err := schema.NewValidator(rtr)
-		if err != nil {
-			base.Status = StatusUpstreamError
-			base.Errors = []string{"the reloaded fields could not be turned into a schema: " + err.Error()}
-			return base, acct.ID, user
-		}
-		rargs, ferrs := v.Validate(raw)
-		if len(ferrs) == 0 {
-			ferrs = rtr.MissingRequired(rargs)
-		}
-		if len(ferrs) > 0 {
-			return invalidArgs(base, ferrs, fmt.Sprintf("These fields appeared once the others were set. Call pipedream_describe (tool=%q) to see them all, then call %s again.", t.name, t.name)), acct.ID, user
-		}
-		rargs.Notes = append(rargs.Notes, args.Notes...)
-		base.Notes = dedupe(rargs.Notes)
-		configured = rtr.ConfiguredProps(rargs)
-		dynamicID = reloaded
+		base.Notes, configured, dynamicID = reloaded.notes, reloaded.configured, reloaded.id
 	}
 
 	// 4. Run.
 	maps.Copy(configured, appValues)
+	return s.run(ctx, t, user, acct.ID, configured, dynamicID, base)
+}
+
+// run runs the action with the configured props and shapes its result.
+func (s *Set) run(ctx context.Context, t *actionTool, user, accountID string, configured map[string]any, dynamicID string, base Result) (Result, string, string) {
 	runReq := pdclient.RunActionRequest{
 		ID:              t.component.Key,
 		ExternalUserID:  user,
@@ -135,10 +122,45 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 		base.Resource = findResource(resp.Ret)
 	}
 	if err != nil {
-		return s.failure(ctx, base, err, true), acct.ID, user
+		return s.failure(ctx, base, err, true), accountID, user
 	}
 	base.Status = StatusSuccess
-	return base, acct.ID, user
+	return base, accountID, user
+}
+
+// reloadedProps are a dynamic action's props after a reload for one call.
+type reloadedProps struct {
+	id         string         // the dynamic props ID
+	configured map[string]any // configured props, validated against the reloaded fields
+	notes      []string
+}
+
+// reloadForCall reloads a dynamic action's props with the values given and
+// validates the raw arguments against the fields that appear; a non-nil
+// Result is the answer to send instead of running.
+func (s *Set) reloadForCall(ctx context.Context, t *actionTool, user string, appValues map[string]any, raw json.RawMessage, args schema.Args, base Result) (reloadedProps, *Result) {
+	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	reloaded, rtr, r := s.reload(rctx, t, user, appValues, t.tr.ConfiguredProps(args), "", base)
+	cancel()
+	if r != nil {
+		return reloadedProps{}, r
+	}
+	v, err := schema.NewValidator(rtr)
+	if err != nil {
+		base.Status = StatusUpstreamError
+		base.Errors = []string{"the reloaded fields could not be turned into a schema: " + err.Error()}
+		return reloadedProps{}, &base
+	}
+	rargs, ferrs := v.Validate(raw)
+	if len(ferrs) == 0 {
+		ferrs = rtr.MissingRequired(rargs)
+	}
+	if len(ferrs) > 0 {
+		r := invalidArgs(base, ferrs, fmt.Sprintf("These fields appeared once the others were set. Call pipedream_describe (tool=%q) to see them all, then call %s again.", t.name, t.name))
+		return reloadedProps{}, &r
+	}
+	rargs.Notes = append(rargs.Notes, args.Notes...)
+	return reloadedProps{id: reloaded, configured: rtr.ConfiguredProps(rargs), notes: dedupe(rargs.Notes)}, nil
 }
 
 // reload calls the props reload and translates the reloaded props. It returns

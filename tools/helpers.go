@@ -201,23 +201,9 @@ func (s *Set) handleListOptions(ctx context.Context, req mcp.CallToolRequest) (*
 	if res != nil {
 		return res, nil
 	}
-	arg, ok := t.tr.Arg(a.Prop)
-	if !ok {
-		names := make([]string, 0, len(t.tr.Args))
-		for _, x := range t.tr.Args {
-			names = append(names, x.Name)
-		}
-		return helperError(StatusInvalidArgs, fmt.Sprintf("prop: %s has no field %q (its fields: %s)", a.Tool, a.Prop, strings.Join(names, ", ")), "Pass one of the tool's field names."), nil
-	}
-	if !arg.RemoteOptions {
-		if len(arg.Options) > 0 {
-			out := make([]optionOut, 0, len(arg.Options))
-			for _, o := range arg.Options {
-				out = append(out, optionOut{Label: labelOf(o), Value: o.Value})
-			}
-			return structured(map[string]any{"options": out}), nil
-		}
-		return helperError(StatusInvalidArgs, fmt.Sprintf("prop: field %q of %s takes free input; it has no list of values", a.Prop, a.Tool), "Pass a value of the type the tool's schema gives."), nil
+	arg, res := optionsArg(t, a)
+	if res != nil {
+		return res, nil
 	}
 	page := optionsPage{}
 	if a.PageToken != "" {
@@ -248,17 +234,49 @@ func (s *Set) handleListOptions(ctx context.Context, req mcp.CallToolRequest) (*
 		}
 		return toolResult(r, s.opts.ResultLimit), nil
 	}
+	return structured(optionsResult(resp, page, arg.UseQuery, a.Query)), nil
+}
+
+// optionsArg finds the field whose values are asked for; a field with static
+// options answers at once, and a free-input one gets an error result.
+func optionsArg(t *actionTool, a helperArgs) (schema.Arg, *mcp.CallToolResult) {
+	arg, ok := t.tr.Arg(a.Prop)
+	if !ok {
+		names := make([]string, 0, len(t.tr.Args))
+		for _, x := range t.tr.Args {
+			names = append(names, x.Name)
+		}
+		return arg, helperError(StatusInvalidArgs, fmt.Sprintf("prop: %s has no field %q (its fields: %s)", a.Tool, a.Prop, strings.Join(names, ", ")), "Pass one of the tool's field names.")
+	}
+	if arg.RemoteOptions {
+		return arg, nil
+	}
+	if len(arg.Options) > 0 {
+		out := make([]optionOut, 0, len(arg.Options))
+		for _, o := range arg.Options {
+			out = append(out, optionOut{Label: labelOf(o), Value: o.Value})
+		}
+		return arg, structured(map[string]any{"options": out})
+	}
+	return arg, helperError(StatusInvalidArgs, fmt.Sprintf("prop: field %q of %s takes free input; it has no list of values", a.Prop, a.Tool), "Pass a value of the type the tool's schema gives.")
+}
+
+// optionsResult turns one page of options into the helper's answer, with a
+// next_page_token unless this was the last page. Components page by number or
+// by context, and some ignore paging and start over: a page that begins where
+// the first did ends the listing.
+func optionsResult(resp *pdclient.ConfigurePropResponse, page optionsPage, usedQuery bool, query string) map[string]any {
 	opts := resp.AllOptions()
 	out := make([]optionOut, 0, len(opts))
 	for _, o := range opts {
 		out = append(out, optionOut{Label: labelOf(o), Value: o.Value})
 	}
-	if !arg.UseQuery && a.Query != "" {
-		out = filterOptions(out, a.Query)
+	if !usedQuery && query != "" {
+		out = filterOptions(out, query)
 	}
 	result := map[string]any{"options": out}
 	if len(opts) == 0 {
-		return structured(result), nil
+		return result
 	}
 	first := string(opts[0].Value)
 	origin := page.Origin
@@ -274,7 +292,7 @@ func (s *Set) handleListOptions(ctx context.Context, req mcp.CallToolRequest) (*
 	default:
 		result["next_page_token"] = encodePageToken(optionsPage{Page: page.Page + 1, Context: resp.Context, First: first, Origin: origin})
 	}
-	return structured(result), nil
+	return result
 }
 
 func labelOf(o pdclient.PropOption) string {

@@ -88,65 +88,16 @@ func cmdAccounts(env *cmdEnv, args []string) error {
 // printConnectionAccounts prints one connection's accounts and how to connect
 // another; false when the accounts could not be listed.
 func printConnectionAccounts(ctx context.Context, w io.Writer, st style, c tools.Connection, user, webhookURI string) bool {
-	whose := fmt.Sprintf("end user %q", user)
-	kind := ""
-	if c.Admin {
-		whose = fmt.Sprintf("service identity %q", user)
-		kind = ", admin"
-	}
-	label := c.Name
-	if c.Name != c.App {
-		label = fmt.Sprintf("%s (app %s%s)", c.Name, c.App, kind)
-	} else if c.Admin {
-		label = fmt.Sprintf("%s (admin)", c.Name)
-	}
+	label := connectionLabel(c)
 	accts, err := c.Client.ListAccounts(ctx, user, c.App)
 	if err != nil {
 		fmt.Fprintf(w, "%s: %s %s\n", st.bold(label), st.red("could not list the accounts:"), errorText(err))
 		return false
 	}
-	mine := make([]pdclient.Account, 0, len(accts))
-	for _, a := range accts {
-		if a.AppSlug() == "" || a.AppSlug() == c.App {
-			mine = append(mine, a)
-		}
-	}
-	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Created().After(mine[j].Created()) })
-	healthy := 0
-	for _, a := range mine {
-		if a.Healthy && !a.Dead {
-			healthy++
-		}
-	}
-	summary := fmt.Sprintf("no accounts of %s", whose)
+	mine := appAccounts(accts, c.App)
+	fmt.Fprintf(w, "%s: %s\n", st.bold(label), accountsSummary(mine, c.Admin, user))
 	if len(mine) > 0 {
-		summary = fmt.Sprintf("%s of %s (%d healthy)", plural(len(mine), "account", "accounts"), whose, healthy)
-	}
-	fmt.Fprintf(w, "%s: %s\n", st.bold(label), summary)
-	if len(mine) > 0 {
-		tw := newTable(w)
-		tw.row("  ID", "NAME", "HEALTHY", "CREATED")
-		used := false
-		for _, a := range mine {
-			h := "yes"
-			switch {
-			case a.Dead:
-				h = "no (dead)"
-			case !a.Healthy:
-				h = "no"
-			}
-			name := a.Name
-			if name == "" {
-				name = "-"
-			}
-			note := ""
-			if !used && a.Healthy && !a.Dead {
-				note = "  (used by default)"
-				used = true
-			}
-			tw.row("  "+a.ID, cut(name, 40), h, createdText(a)+note)
-		}
-		tw.flush()
+		writeAccountRows(w, mine)
 	}
 	if c.Admin {
 		fmt.Fprintf(w, "  An administrator connects the service identity's %s account in Pipedream Connect (external user ID %q); no Connect Link is printed, since whoever opens one attaches their account to the shared identity.\n", c.App, user)
@@ -163,6 +114,80 @@ func printConnectionAccounts(ctx context.Context, w io.Writer, st style, c tools
 	}
 	fmt.Fprintf(w, "  %s %s account for %q (link valid 4 hours, single use):\n    %s\n", verb, c.App, user, pdclient.ConnectLink(tok, c.App))
 	return true
+}
+
+// connectionLabel names a connection in the accounts listing: its name, with
+// its app when that differs, and whether it is an admin connection.
+func connectionLabel(c tools.Connection) string {
+	kind := ""
+	if c.Admin {
+		kind = ", admin"
+	}
+	switch {
+	case c.Name != c.App:
+		return fmt.Sprintf("%s (app %s%s)", c.Name, c.App, kind)
+	case c.Admin:
+		return fmt.Sprintf("%s (admin)", c.Name)
+	}
+	return c.Name
+}
+
+// appAccounts keeps the accounts of app, newest first.
+func appAccounts(accts []pdclient.Account, app string) []pdclient.Account {
+	mine := make([]pdclient.Account, 0, len(accts))
+	for _, a := range accts {
+		if a.AppSlug() == "" || a.AppSlug() == app {
+			mine = append(mine, a)
+		}
+	}
+	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Created().After(mine[j].Created()) })
+	return mine
+}
+
+// accountsSummary is the heading line: how many accounts, of whom, how many healthy.
+func accountsSummary(mine []pdclient.Account, admin bool, user string) string {
+	whose := fmt.Sprintf("end user %q", user)
+	if admin {
+		whose = fmt.Sprintf("service identity %q", user)
+	}
+	if len(mine) == 0 {
+		return fmt.Sprintf("no accounts of %s", whose)
+	}
+	healthy := 0
+	for _, a := range mine {
+		if a.Healthy && !a.Dead {
+			healthy++
+		}
+	}
+	return fmt.Sprintf("%s of %s (%d healthy)", plural(len(mine), "account", "accounts"), whose, healthy)
+}
+
+// writeAccountRows prints the accounts table, marking the one a call uses by
+// default (the newest healthy one).
+func writeAccountRows(w io.Writer, mine []pdclient.Account) {
+	tw := newTable(w)
+	tw.row("  ID", "NAME", "HEALTHY", "CREATED")
+	used := false
+	for _, a := range mine {
+		h := "yes"
+		switch {
+		case a.Dead:
+			h = "no (dead)"
+		case !a.Healthy:
+			h = "no"
+		}
+		name := a.Name
+		if name == "" {
+			name = "-"
+		}
+		note := ""
+		if !used && a.Healthy && !a.Dead {
+			note = "  (used by default)"
+			used = true
+		}
+		tw.row("  "+a.ID, cut(name, 40), h, createdText(a)+note)
+	}
+	tw.flush()
 }
 
 // createdText is an account's creation time in UTC, to the minute.
