@@ -367,52 +367,55 @@ func (s *Set) handleAccounts(ctx context.Context, req mcp.CallToolRequest) (*mcp
 	if res != nil {
 		return res, nil
 	}
-	var out []appAccountsOut
-	matched := false
+	var served []string // apps this endpoint serves
+	out := []appAccountsOut{}
 	for _, c := range s.conns {
 		if scope := ScopeFrom(ctx); scope != "" && c.Name != scope {
 			continue
 		}
+		served = append(served, c.App)
 		if a.App != "" && c.App != a.App && c.Name != a.App {
 			continue
 		}
-		matched = true
-		user, ok := s.endUser(ctx, c.Admin, c.ServiceUser, req.Params.Meta)
-		if !ok {
-			return helperError(StatusError, "no end user for this session", "Ask the operator to configure the end user."), nil
-		}
-		accts, err := c.Client.ListAccounts(ctx, user, c.App)
-		if err != nil {
-			r := s.failure(ctx, Result{App: c.App}, err, false)
-			return toolResult(r, s.opts.ResultLimit), nil
-		}
-		sort.SliceStable(accts, func(i, j int) bool { return accts[i].Created().After(accts[j].Created()) })
-		entry := appAccountsOut{App: c.App, Connection: c.Name, Accounts: []accountOut{}}
-		for _, ac := range accts {
-			if ac.AppSlug() != "" && ac.AppSlug() != c.App {
-				continue
-			}
-			entry.Accounts = append(entry.Accounts, accountOut{ID: ac.ID, Name: ac.Name, Healthy: ac.Healthy && !ac.Dead, CreatedAt: ac.CreatedAt})
-		}
-		if c.Admin {
-			entry.Note = "This app runs as the server's service identity; an administrator manages its accounts."
-		} else if link, err := s.connectLink(ctx, c, c.App, user); err == nil {
-			entry.ConnectURL = link
-		} else {
-			entry.Note = "A Connect Link could not be created: " + err.Error()
+		entry, res := s.connectionAccounts(ctx, c, req.Params.Meta)
+		if res != nil {
+			return res, nil
 		}
 		out = append(out, entry)
 	}
-	if !matched {
+	if len(out) == 0 {
 		// Name only what this endpoint serves: a scoped endpoint reveals no
 		// other connection and suggests nothing it would refuse.
-		var apps []string
-		for _, c := range s.conns {
-			if scope := ScopeFrom(ctx); scope == "" || c.Name == scope {
-				apps = append(apps, c.App)
-			}
-		}
-		return helperError(StatusInvalidArgs, fmt.Sprintf("app: %q is not served here (apps: %s)", a.App, strings.Join(apps, ", ")), "Pass one of the apps listed, or leave app out."), nil
+		return helperError(StatusInvalidArgs, fmt.Sprintf("app: %q is not served here (apps: %s)", a.App, strings.Join(served, ", ")), "Pass one of the apps listed, or leave app out."), nil
 	}
 	return structured(map[string]any{"apps": out}), nil
+}
+
+// connectionAccounts lists the caller's accounts of one connection's app,
+// newest first, with a Connect Link to add one (user connections only).
+func (s *Set) connectionAccounts(ctx context.Context, c *connState, meta *mcp.Meta) (appAccountsOut, *mcp.CallToolResult) {
+	user, ok := s.endUser(ctx, c.Admin, c.ServiceUser, meta)
+	if !ok {
+		return appAccountsOut{}, helperError(StatusError, "no end user for this session", "Ask the operator to configure the end user.")
+	}
+	accts, err := c.Client.ListAccounts(ctx, user, c.App)
+	if err != nil {
+		return appAccountsOut{}, toolResult(s.failure(ctx, Result{App: c.App}, err, false), s.opts.ResultLimit)
+	}
+	sort.SliceStable(accts, func(i, j int) bool { return accts[i].Created().After(accts[j].Created()) })
+	entry := appAccountsOut{App: c.App, Connection: c.Name, Accounts: []accountOut{}}
+	for _, ac := range accts {
+		if ac.AppSlug() != "" && ac.AppSlug() != c.App {
+			continue
+		}
+		entry.Accounts = append(entry.Accounts, accountOut{ID: ac.ID, Name: ac.Name, Healthy: ac.Healthy && !ac.Dead, CreatedAt: ac.CreatedAt})
+	}
+	if c.Admin {
+		entry.Note = "This app runs as the server's service identity; an administrator manages its accounts."
+	} else if link, err := s.connectLink(ctx, c, c.App, user); err == nil {
+		entry.ConnectURL = link
+	} else {
+		entry.Note = "A Connect Link could not be created: " + err.Error()
+	}
+	return entry, nil
 }
