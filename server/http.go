@@ -259,76 +259,92 @@ const (
 // counts the requests in flight, so shutdown can wait for their responses.
 func (h *HTTPHandler) guard(next http.Handler, kind endpointKind) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn := r.PathValue("conn")
-		user, err := h.opts.Auth.Authenticate(r)
-		if err != nil {
-			closeUnread(w, r)
-			h.unauthorized(w, r, conn, err)
+		p, msg, ok := h.admit(w, r, kind)
+		if !ok {
 			return
-		}
-		if conn != "" && (h.opts.HasConnection == nil || !h.opts.HasConnection(conn)) {
-			closeUnread(w, r)
-			httpError(w, http.StatusNotFound, fmt.Sprintf("no connection named %q on this server", conn))
-			return
-		}
-		p := &principal{user: user, conn: conn, endpoint: endpointPath(h.opts.Transport, conn)}
-		var msg rpcPeek
-		if r.Method == http.MethodPost {
-			body, ok := h.readBody(w, r)
-			if !ok {
-				return
-			}
-			if json.Unmarshal(body, &msg) == nil && msg.invalid() {
-				// mcp-go would take it for a response and answer nothing.
-				writeJSON(w, http.StatusBadRequest, mcp.NewJSONRPCError(mcp.NewRequestId(msg.id()), mcp.INVALID_REQUEST,
-					`invalid request: a message with an "id" needs a "method" (a request) or a "result" or "error" (a response)`, nil))
-				return
-			}
-		}
-		sid := sessionIDOf(r, kind)
-		if sid != "" {
-			switch h.sessions.check(sid, p) {
-			case sessionUnknown:
-				httpError(w, http.StatusNotFound, "unknown or expired session; initialize a new one")
-				return
-			case sessionForeign:
-				h.log.Warn("refused a request on another user's session", "user", user, "endpoint", p.endpoint, "remote", r.RemoteAddr)
-				httpError(w, http.StatusForbidden, "this session belongs to another user")
-				return
-			}
 		}
 		// Let through: the body (if any) is read, and streams may last.
 		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
 		ctx = withCallStop(ctx, h.stop)
-		ctx = h.opts.Identity(ctx, user, conn)
-		r = r.WithContext(ctx)
-
-		switch {
-		case kind == kindStreamable && r.Method == http.MethodPost && msg.Method != string(mcp.MethodSubscriptionsListen):
-			// The response is written before the handler returns.
-			h.active.begin("")
-			defer h.active.end("", 1)
-			next.ServeHTTP(w, r)
-		case kind == kindSSEMessage && msg.expectsResponse():
-			// The response travels on the session's stream; sseWriter ends it.
-			h.active.begin(sid)
-			sw := &statusWriter{ResponseWriter: w}
-			next.ServeHTTP(sw, r)
-			if sw.status != http.StatusAccepted {
-				h.active.end(sid, 1)
-			}
-		case kind == kindSSEStream:
-			p.slot = &sseSlot{}
-			next.ServeHTTP(&sseWriter{ResponseWriter: w, active: h.active, slot: p.slot}, r)
-			if p.slot.id != "" {
-				h.sessions.forget(p.slot.id)
-				h.active.endSession(p.slot.id)
-			}
-		default:
-			next.ServeHTTP(w, r)
-		}
+		ctx = h.opts.Identity(ctx, p.user, p.conn)
+		h.serveTracked(next, w, r.WithContext(ctx), kind, p, msg)
 	})
+}
+
+// admit authenticates r, checks its connection, reads and peeks at its body
+// (POST) and checks its session; when it answers false the response is
+// written and nothing runs.
+func (h *HTTPHandler) admit(w http.ResponseWriter, r *http.Request, kind endpointKind) (*principal, rpcPeek, bool) {
+	var msg rpcPeek
+	conn := r.PathValue("conn")
+	user, err := h.opts.Auth.Authenticate(r)
+	if err != nil {
+		closeUnread(w, r)
+		h.unauthorized(w, r, conn, err)
+		return nil, msg, false
+	}
+	if conn != "" && (h.opts.HasConnection == nil || !h.opts.HasConnection(conn)) {
+		closeUnread(w, r)
+		httpError(w, http.StatusNotFound, fmt.Sprintf("no connection named %q on this server", conn))
+		return nil, msg, false
+	}
+	p := &principal{user: user, conn: conn, endpoint: endpointPath(h.opts.Transport, conn)}
+	if r.Method == http.MethodPost {
+		body, ok := h.readBody(w, r)
+		if !ok {
+			return nil, msg, false
+		}
+		if json.Unmarshal(body, &msg) == nil && msg.invalid() {
+			// mcp-go would take it for a response and answer nothing.
+			writeJSON(w, http.StatusBadRequest, mcp.NewJSONRPCError(mcp.NewRequestId(msg.id()), mcp.INVALID_REQUEST,
+				`invalid request: a message with an "id" needs a "method" (a request) or a "result" or "error" (a response)`, nil))
+			return nil, msg, false
+		}
+	}
+	if sid := sessionIDOf(r, kind); sid != "" {
+		switch h.sessions.check(sid, p) {
+		case sessionUnknown:
+			httpError(w, http.StatusNotFound, "unknown or expired session; initialize a new one")
+			return nil, msg, false
+		case sessionForeign:
+			h.log.Warn("refused a request on another user's session", "user", user, "endpoint", p.endpoint, "remote", r.RemoteAddr)
+			httpError(w, http.StatusForbidden, "this session belongs to another user")
+			return nil, msg, false
+		}
+	}
+	return p, msg, true
+}
+
+// serveTracked runs next, counting the requests whose responses a graceful
+// shutdown waits for: Streamable HTTP posts, SSE messages answered on the
+// stream, and the SSE streams themselves.
+func (h *HTTPHandler) serveTracked(next http.Handler, w http.ResponseWriter, r *http.Request, kind endpointKind, p *principal, msg rpcPeek) {
+	switch {
+	case kind == kindStreamable && r.Method == http.MethodPost && msg.Method != string(mcp.MethodSubscriptionsListen):
+		// The response is written before the handler returns.
+		h.active.begin("")
+		defer h.active.end("", 1)
+		next.ServeHTTP(w, r)
+	case kind == kindSSEMessage && msg.expectsResponse():
+		// The response travels on the session's stream; sseWriter ends it.
+		sid := sessionIDOf(r, kind)
+		h.active.begin(sid)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status != http.StatusAccepted {
+			h.active.end(sid, 1)
+		}
+	case kind == kindSSEStream:
+		p.slot = &sseSlot{}
+		next.ServeHTTP(&sseWriter{ResponseWriter: w, active: h.active, slot: p.slot}, r)
+		if p.slot.id != "" {
+			h.sessions.forget(p.slot.id)
+			h.active.endSession(p.slot.id)
+		}
+	default:
+		next.ServeHTTP(w, r)
+	}
 }
 
 // rpcPeek is what guard reads of a JSON-RPC message.
