@@ -29,6 +29,7 @@ const (
 	EnvJWTSecret        = "PD_MCP_JWT_SECRET"
 	EnvJWTSecretFile    = "PD_MCP_JWT_SECRET_FILE"
 	EnvWebhookSecret    = "PD_MCP_WEBHOOK_SECRET"
+	EnvToolMode         = "PD_MCP_TOOL_MODE"
 )
 
 // Defaults of the settings that have one.
@@ -47,6 +48,7 @@ const (
 	defaultUserClaim       = "sub"
 	defaultOAuth           = "user"
 	defaultWorkflowAuth    = "oauth"
+	defaultToolMode        = "direct"
 	defaultBaseURL         = "https://api.pipedream.com"
 	defaultWorkflowDomain  = "m.pipedream.net"
 	sandboxEnvironment     = "development"
@@ -72,6 +74,7 @@ type Config struct {
 	Sandbox         bool          // serve the embedded simulated Connect API
 	CallTimeout     time.Duration // deadline of one tool call, default 120s
 	ResultLimit     int           // bytes of result text, default 64 KiB
+	ToolMode        string        // direct | catalog | auto: how actions reach the agent (default direct)
 	MaxListItems    int           // items of one upstream listing (all its pages), default 10,000
 	MaxListBytes    int           // bytes of one upstream listing (all its pages), default 64 MiB
 	CatalogTTL      time.Duration // catalog refresh period, default 10m
@@ -108,9 +111,19 @@ type Credentials struct {
 	BaseURL      string // API origin, default https://api.pipedream.com
 }
 
+// ToolModes are the values of --tool-mode: direct serves one tool per action,
+// catalog a few fixed tools that search and run every action, auto catalog
+// mode when direct mode would serve more than 40 tools.
+var ToolModes = []string{"direct", "catalog", "auto"}
+
+// OpenCatalog is the App of the connection that serves every app of the
+// Pipedream registry (--app '*'), found through the app directory and loaded
+// on first need; only catalog mode serves it.
+const OpenCatalog = "*"
+
 // Connection is one Pipedream app served as a set of tools.
 type Connection struct {
-	App            string // app slug, e.g. slack
+	App            string // app slug, e.g. slack; OpenCatalog for every app
 	Name           string // tool-name prefix, default the app slug
 	OAuth          string // user | admin (default user)
 	ExternalUserID string // the service identity of an admin connection; empty for user
@@ -118,6 +131,9 @@ type Connection struct {
 	Include        []string
 	Exclude        []string // globs on the full action key (path.Match syntax)
 	ReadOnly       bool     // keep only actions annotated readOnlyHint
+	// IncludeApps and ExcludeApps are globs on app slugs that narrow an open
+	// catalog (App OpenCatalog).
+	IncludeApps, ExcludeApps []string
 }
 
 // Workflow is one deployed HTTP-triggered workflow served as a tool.

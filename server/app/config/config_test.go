@@ -93,6 +93,7 @@ func TestConfigDefaults(t *testing.T) {
 		LogFormat:       "text",
 		CallTimeout:     120 * time.Second,
 		ResultLimit:     64 << 10,
+		ToolMode:        "direct",
 		MaxListItems:    10000,
 		MaxListBytes:    64 << 20,
 		CatalogTTL:      10 * time.Minute,
@@ -471,8 +472,8 @@ workflows:
 			env:  validEnv(),
 			yaml: "connections:\n  - app: slack\n    inclde: [x]\n    read_only: maybe\nworkflowz: []\n",
 			want: []string{
-				`config file line 3: unknown key "inclde" in connection item 1 (known keys: app, base_url, client_id, client_secret, client_secret_file, environment, exclude, external_user_id, include, name, oauth, project_id, read_only)`,
-				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, max_list_bytes, max_list_items, project_id, public_url, result_limit, sandbox, shutdown_timeout, tls_cert, tls_key, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
+				`config file line 3: unknown key "inclde" in connection item 1 (known keys: app, base_url, client_id, client_secret, client_secret_file, environment, exclude, exclude_apps, external_user_id, include, include_apps, name, oauth, project_id, read_only)`,
+				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, max_list_bytes, max_list_items, project_id, public_url, result_limit, sandbox, shutdown_timeout, tls_cert, tls_key, tool_mode, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
 				"config file line 4: cannot unmarshal !!str `maybe` into bool",
 			},
 		},
@@ -1046,5 +1047,55 @@ func TestAppFlag(t *testing.T) {
 	}
 	if u := fs.Lookup("client-id").Usage; !strings.Contains(u, EnvClientSecretFile) {
 		t.Errorf("--client-id usage %q should say where the secret goes", u)
+	}
+}
+
+func TestConfigToolMode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		yaml string
+		want string // the mode, or the problem
+	}{
+		{name: "default", args: []string{"--app", "slack"}, want: "direct"},
+		{name: "flag", args: []string{"--app", "slack", "--tool-mode", "catalog"}, want: "catalog"},
+		{name: "env", args: []string{"--app", "slack"}, env: map[string]string{EnvToolMode: "AUTO"}, want: "auto"},
+		{name: "file", yaml: "tool_mode: catalog\nconnections:\n  - app: slack\n", want: "catalog"},
+		{name: "flag beats env", args: []string{"--app", "slack", "--tool-mode", "direct"}, env: map[string]string{EnvToolMode: "catalog"}, want: "direct"},
+		{name: "open catalog implies catalog", args: []string{"--app", "*"}, want: "catalog"},
+		{name: "open catalog in the file", yaml: "connections:\n  - app: \"*\"\n    include_apps: [\"google_*\", slack]\n    exclude_apps: [gmail]\n", want: "catalog"},
+		{name: "invalid", args: []string{"--app", "slack", "--tool-mode", "lazy"},
+			want: `invalid tool mode "lazy" (from --tool-mode): use direct, catalog or auto`},
+		{name: "open catalog refuses direct", args: []string{"--app", "*", "--tool-mode", "direct"},
+			want: `the open catalog (app "*") reaches every app through catalog mode, and the tool mode is direct (from --tool-mode): use --tool-mode catalog or auto`},
+		{name: "app globs only on the open catalog", yaml: "connections:\n  - app: slack\n    include_apps: [x]\n",
+			want: `include_apps and exclude_apps (connections item 1 of the config file) apply only to the open catalog (app: "*")`},
+		{name: "open catalog takes no name", yaml: "connections:\n  - app: \"*\"\n    name: all\n",
+			want: `the open catalog (app: "*", connections item 1 of the config file) takes no name: each app's tools are named after the app`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := validEnv()
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			cfg, err := resolveWith(t, tt.args, env, tt.yaml)
+			if err != nil {
+				if got := problemsOf(t, err); len(got) != 1 || got[0] != tt.want {
+					t.Errorf("problems = %q, want %q", got, tt.want)
+				}
+				return
+			}
+			if cfg.ToolMode != tt.want {
+				t.Errorf("tool mode = %q, want %q", cfg.ToolMode, tt.want)
+			}
+		})
+	}
+	cfg := mustResolve(t, nil, validEnv(), "connections:\n  - app: \"*\"\n    include_apps: [\"google_*\"]\n    exclude_apps: [gmail]\n")
+	if c := cfg.Connections[0]; c.App != OpenCatalog || c.Name != OpenCatalog || !slices.Equal(c.IncludeApps, []string{"google_*"}) || !slices.Equal(c.ExcludeApps, []string{"gmail"}) {
+		t.Errorf("open catalog connection = %+v", c)
 	}
 }

@@ -59,12 +59,14 @@ func (r *resolver) fileConnection(cfg *Config, fc fileConnection, where string, 
 		return Connection{}, false
 	}
 	c := Connection{
-		App:      fc.App,
-		Name:     firstOf(fc.Name, fc.App),
-		OAuth:    strings.ToLower(firstOf(fc.OAuth, defaultOAuth)),
-		Include:  fc.Include,
-		Exclude:  fc.Exclude,
-		ReadOnly: fc.ReadOnly,
+		App:         fc.App,
+		Name:        firstOf(fc.Name, fc.App),
+		OAuth:       strings.ToLower(firstOf(fc.OAuth, defaultOAuth)),
+		Include:     fc.Include,
+		Exclude:     fc.Exclude,
+		ReadOnly:    fc.ReadOnly,
+		IncludeApps: fc.IncludeApps,
+		ExcludeApps: fc.ExcludeApps,
 	}
 	owner := fmt.Sprintf("connection %q", c.Name)
 	switch c.OAuth {
@@ -99,10 +101,24 @@ func (cs *connectionSet) add(c Connection, where string) {
 		return
 	}
 	cs.seen[c.Name] = where
-	if !connectionNamePattern.MatchString(c.Name) {
+	open := c.App == OpenCatalog
+	switch {
+	case open && c.Name != OpenCatalog:
+		r.probs.add("the open catalog (app: %q, %s) takes no name: each app's tools are named after the app", OpenCatalog, where)
+	case !open && !connectionNamePattern.MatchString(c.Name):
 		r.probs.add("invalid connection name %q (%s): use 1 to 32 of a-z, A-Z, 0-9, _ and -", c.Name, where)
 	}
-	if !appSlugPattern.MatchString(c.App) {
+	if !open && len(c.IncludeApps)+len(c.ExcludeApps) > 0 {
+		r.probs.add("include_apps and exclude_apps (%s) apply only to the open catalog (app: %q)", where, OpenCatalog)
+	}
+	for _, g := range append(slices.Clone(c.IncludeApps), c.ExcludeApps...) {
+		if _, err := path.Match(g, ""); err != nil {
+			r.probs.add("invalid app glob %q (%s): use path.Match syntax, e.g. google_*", g, where)
+		}
+	}
+	if open {
+		// Every app of the registry: nothing more to check here.
+	} else if !appSlugPattern.MatchString(c.App) {
 		r.probs.add("invalid app slug %q (%s): slugs are lower case, like slack or google_sheets (pipedream-mcp apps QUERY finds them)", c.App, where)
 	} else if cs.cfg.Sandbox && len(cs.sandboxApps) > 0 && !slices.Contains(cs.sandboxApps, c.App) {
 		r.probs.add("app %q is not in the sandbox catalog (%s): the sandbox has %s", c.App, where, strings.Join(cs.sandboxApps, ", "))

@@ -30,6 +30,7 @@ type fileConfig struct {
 	Sandbox         *bool  `yaml:"sandbox"`
 	CallTimeout     string `yaml:"call_timeout"`
 	ResultLimit     string `yaml:"result_limit"`
+	ToolMode        string `yaml:"tool_mode"`
 	MaxListItems    string `yaml:"max_list_items"`
 	MaxListBytes    string `yaml:"max_list_bytes"`
 	CatalogTTL      string `yaml:"catalog_ttl"`
@@ -66,6 +67,8 @@ type fileConnection struct {
 	Include        []string `yaml:"include"`
 	Exclude        []string `yaml:"exclude"`
 	ReadOnly       bool     `yaml:"read_only"`
+	IncludeApps    []string `yaml:"include_apps"`
+	ExcludeApps    []string `yaml:"exclude_apps"`
 
 	fileCredentials `yaml:",inline"`
 }

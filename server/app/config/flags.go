@@ -39,6 +39,7 @@ type Flags struct {
 	sandbox         bool
 	callTimeout     string
 	resultLimit     string
+	toolMode        string
 	maxListItems    string
 	maxListBytes    string
 	catalogTTL      string
@@ -65,7 +66,7 @@ type Flags struct {
 // every local user, so secrets come only from the environment or files.
 func RegisterFlags(fs *flag.FlagSet) *Flags {
 	cf := &Flags{fs: fs}
-	fs.Var(&cf.apps, "app", "app slug to serve, one connection each; repeat or comma-separate (env "+EnvApps+")")
+	fs.Var(&cf.apps, "app", "app slug to serve, one connection each; repeat or comma-separate; '*' serves every app of the registry in catalog mode (env "+EnvApps+")")
 	fs.StringVar(&cf.externalUserID, "external-user-id", "", "end user of stdio calls and --auth none, and service identity of admin connections (env "+EnvExternalUserID+")")
 	fs.StringVar(&cf.environment, "environment", "", "Pipedream project environment: development or production (env "+EnvEnvironment+")")
 	fs.StringVar(&cf.oauth, "oauth", defaultOAuth, "OAuth mode of --app connections: user (each caller's accounts) or admin (one service identity)")
@@ -81,6 +82,7 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.BoolVar(&cf.sandbox, "sandbox", false, "use the embedded simulated Connect API (no Pipedream account needed)")
 	fs.StringVar(&cf.callTimeout, "call-timeout", defaultCallTimeout, "deadline of one tool call (Go duration)")
 	fs.StringVar(&cf.resultLimit, "result-limit", defaultResultLimit, "largest result text sent to the client (bytes, or with a unit: 64KiB, 1MiB)")
+	fs.StringVar(&cf.toolMode, "tool-mode", defaultToolMode, "how actions reach the agent: direct (one tool per action), catalog (search and run tools) or auto (catalog above 40 tools) (env "+EnvToolMode+")")
 	fs.StringVar(&cf.maxListItems, "max-list-items", defaultMaxListItems, "most items one upstream listing (all its pages) may have; past it the listing fails and the last good catalog keeps serving")
 	fs.StringVar(&cf.maxListBytes, "max-list-bytes", defaultMaxListBytes, "most bytes one upstream listing (all its pages) may have (bytes, or with a unit: 64MiB)")
 	fs.StringVar(&cf.catalogTTL, "catalog-ttl", defaultCatalogTTL, "how long the action catalog is served before a background refresh")

@@ -106,6 +106,7 @@ func Resolve(cf *Flags, getenv func(string) string, sandboxApps []string) (*Conf
 	cfg.WorkflowDomain = r.workflowDomain()
 	cfg.Connections = r.connections(cfg, defaults, sandboxApps)
 	cfg.Workflows = r.workflows(cfg, defaults)
+	r.checkToolMode(cfg)
 
 	switch {
 	case cfg.Sandbox:
@@ -167,6 +168,12 @@ func (r *resolver) resolveServer(cfg *Config) {
 	cfg.ShutdownTimeout = r.duration(r.setting("shutdown-timeout", cf.shutdownTimeout, "shutdown_timeout", f.ShutdownTimeout))
 
 	r.resolveLimits(cfg)
+
+	mode := first(r.flagVal("tool-mode", cf.toolMode), r.envVal(EnvToolMode), fileVal("tool_mode", f.ToolMode))
+	cfg.ToolMode = strings.ToLower(firstOf(mode.val, defaultToolMode))
+	if !slices.Contains(ToolModes, cfg.ToolMode) {
+		r.probs.add("invalid tool mode %q (from %s): use direct, catalog or auto", mode.val, mode.src)
+	}
 
 	auth := r.setting("auth", cf.auth, "auth", f.Auth)
 	cfg.Auth = strings.ToLower(auth.val)
@@ -278,6 +285,21 @@ func (r *resolver) checkIdentity(cfg *Config) {
 		r.probs.add("no end user for stdio (%s): set --external-user-id or %s (or external_user_id: in the config file)", strings.Join(users, ", "), EnvExternalUserID)
 	case cfg.Transport != "stdio" && cfg.Auth == "none":
 		r.probs.add("no end user for --auth none (%s): set --external-user-id or %s, or use --auth jwt or --auth keys so each request names its user", strings.Join(users, ", "), EnvExternalUserID)
+	}
+}
+
+// checkToolMode checks that an open catalog is served in catalog mode: it
+// becomes the mode when none was chosen, and direct mode is refused.
+func (r *resolver) checkToolMode(cfg *Config) {
+	if !slices.ContainsFunc(cfg.Connections, func(c Connection) bool { return c.App == OpenCatalog }) {
+		return
+	}
+	mode := first(r.flagVal("tool-mode", r.cf.toolMode), r.envVal(EnvToolMode), fileVal("tool_mode", r.file.ToolMode))
+	switch {
+	case mode.val == "":
+		cfg.ToolMode = "catalog"
+	case cfg.ToolMode == "direct":
+		r.probs.add("the open catalog (app %q) reaches every app through catalog mode, and the tool mode is direct (from %s): use --tool-mode catalog or auto", OpenCatalog, mode.src)
 	}
 }
 
