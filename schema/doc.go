@@ -2,6 +2,9 @@
 // into an MCP tool input schema (JSON Schema), and the validation of tool arguments
 // against that schema: coercion of common agent mistakes, error messages written
 // for agents, and the mapping of validated arguments back to configured_props.
+// It also compiles the JSON Schemas operators write (a workflow's input_schema,
+// CompileInputSchema) and checks arguments against them: every JSON Schema
+// compile and error walk of the project happens here.
 //
 // The package is pure: no I/O, no logging, no network. The same props always give
 // byte-identical schema bytes, which is what makes the golden tests possible.

@@ -53,84 +53,96 @@ func (n *node) encode() []byte {
 }
 
 func (n *node) write(b *bytes.Buffer) {
+	o := object{b: b}
 	b.WriteByte('{')
-	first := true
-	key := func(k string) {
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		writeString(b, k)
-		b.WriteByte(':')
-	}
-	if n.typ != "" {
-		key("type")
-		writeString(b, n.typ)
-	}
-	if n.title != "" {
-		key("title")
-		writeString(b, n.title)
-	}
-	if n.desc != "" {
-		key("description")
-		writeString(b, n.desc)
-	}
+	o.text("type", n.typ)
+	o.text("title", n.title)
+	o.text("description", n.desc)
 	if len(n.enum) > 0 {
-		key("enum")
-		b.WriteByte('[')
-		for i, v := range n.enum {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.Write(v)
-		}
-		b.WriteByte(']')
+		o.key("enum")
+		writeArray(b, len(n.enum), func(i int) { b.Write(n.enum[i]) })
 	}
 	if n.def != nil {
-		key("default")
+		o.key("default")
 		b.Write(n.def)
 	}
-	if n.min != nil {
-		key("minimum")
-		writeNumber(b, *n.min)
-	}
-	if n.max != nil {
-		key("maximum")
-		writeNumber(b, *n.max)
-	}
+	o.number("minimum", n.min)
+	o.number("maximum", n.max)
 	if n.items != nil {
-		key("items")
+		o.key("items")
 		n.items.write(b)
 	}
 	if n.props != nil || n.propsAlways {
-		key("properties")
-		b.WriteByte('{')
-		for i, f := range n.props {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, f.name)
-			b.WriteByte(':')
-			f.node.write(b)
-		}
-		b.WriteByte('}')
+		o.key("properties")
+		n.writeProps(b)
 	}
 	if len(n.required) > 0 {
-		key("required")
-		b.WriteByte('[')
-		for i, r := range n.required {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, r)
-		}
-		b.WriteByte(']')
+		o.key("required")
+		writeArray(b, len(n.required), func(i int) { writeString(b, n.required[i]) })
 	}
 	if n.addl != nil {
-		key("additionalProperties")
+		o.key("additionalProperties")
 		b.WriteString(strconv.FormatBool(*n.addl))
 	}
 	b.WriteByte('}')
+}
+
+// writeProps writes the properties as a JSON object, in slice order.
+func (n *node) writeProps(b *bytes.Buffer) {
+	b.WriteByte('{')
+	for i, f := range n.props {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(b, f.name)
+		b.WriteByte(':')
+		f.node.write(b)
+	}
+	b.WriteByte('}')
+}
+
+// object writes the members of a JSON object, separating them.
+type object struct {
+	b    *bytes.Buffer
+	some bool // a member was written
+}
+
+// key writes the key of the next member.
+func (o *object) key(k string) {
+	if o.some {
+		o.b.WriteByte(',')
+	}
+	o.some = true
+	writeString(o.b, k)
+	o.b.WriteByte(':')
+}
+
+// text writes a string member, unless s is "".
+func (o *object) text(k, s string) {
+	if s != "" {
+		o.key(k)
+		writeString(o.b, s)
+	}
+}
+
+// number writes a number member, unless f is nil.
+func (o *object) number(k string, f *float64) {
+	if f != nil {
+		o.key(k)
+		writeNumber(o.b, *f)
+	}
+}
+
+// writeArray writes a JSON array of n elements, each written by elem.
+func writeArray(b *bytes.Buffer, n int, elem func(i int)) {
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		elem(i)
+	}
+	b.WriteByte(']')
 }
 
 // writeNumber writes a finite float the way encoding/json does (callers never

@@ -197,18 +197,7 @@ func Translate(props []pdclient.ConfigurableProp, opts Options) (*Translation, e
 func (t *Translation) skip(p pdclient.ConfigurableProp, opts Options) string {
 	switch {
 	case p.Type == "app":
-		t.AppProps = append(t.AppProps, AppProp{Name: p.Name, App: p.App})
-		if opts.App == "" {
-			return "app prop: the server sets the account"
-		}
-		if p.App == opts.App {
-			if t.AppProp == "" {
-				t.AppProp = p.Name
-				return "app prop: the server sets the connected account"
-			}
-			return "app prop: a second prop for the connection's app"
-		}
-		return fmt.Sprintf("app prop for another app (%q): this connection provides %q accounts only", p.App, opts.App)
+		return t.skipApp(p, opts)
 	case p.Type == "alert":
 		if !p.Hidden && !p.Disabled {
 			if s := plainText(p.Content); s != "" {
@@ -232,6 +221,22 @@ func (t *Translation) skip(p pdclient.ConfigurableProp, opts Options) string {
 		return "read-only"
 	}
 	return ""
+}
+
+// skipApp records an app prop and says why it is not an argument: the server
+// sets the account of the connection's app, and no other.
+func (t *Translation) skipApp(p pdclient.ConfigurableProp, opts Options) string {
+	t.AppProps = append(t.AppProps, AppProp{Name: p.Name, App: p.App})
+	switch {
+	case opts.App == "":
+		return "app prop: the server sets the account"
+	case p.App != opts.App:
+		return fmt.Sprintf("app prop for another app (%q): this connection provides %q accounts only", p.App, opts.App)
+	case t.AppProp == "":
+		t.AppProp = p.Name
+		return "app prop: the server sets the connected account"
+	}
+	return "app prop: a second prop for the connection's app"
 }
 
 // argNames chooses the argument name of each argument prop (argIdx indexes props).
@@ -405,8 +410,19 @@ func translateProp(p pdclient.ConfigurableProp, name string) (Arg, *node) {
 	// defaults in when there is no value, so a default satisfies the prop).
 	arg.Required = !p.Optional && arg.Default == nil
 
+	n, known := propNode(p)
+	hints := propHints(p, arg, n, known)
+	// title carries the label (the MCP Inspector and form-rendering clients show
+	// it); everything else an agent must know goes in the one description.
+	n.title = cut(arg.Label, 200)
+	n.desc = strings.Join(hints, " ")
+	return arg, n
+}
+
+// propNode is the schema node of a prop's type, with its bounds; known is false
+// for a type this package does not know.
+func propNode(p pdclient.ConfigurableProp) (n *node, known bool) {
 	mk, known := knownTypes[p.Type]
-	var n *node
 	if known {
 		n = mk()
 	} else {
@@ -416,15 +432,24 @@ func translateProp(p pdclient.ConfigurableProp, name string) (Arg, *node) {
 		// the MCP Inspector accept it, and the description says it in words.
 		n = &node{}
 	}
-	// enum and bounds sit on the value node: the items of an array prop.
-	target := n
-	if n.typ == "array" {
-		target = n.items
+	if v := valueNode(n); v.typ == "integer" || v.typ == "number" {
+		setBounds(v, p.Min, p.Max)
 	}
-	if target.typ == "integer" || target.typ == "number" {
-		setBounds(target, p.Min, p.Max)
-	}
+	return n, known
+}
 
+// valueNode is the node enum and bounds sit on: the items of an array prop,
+// else n.
+func valueNode(n *node) *node {
+	if n.typ == "array" {
+		return n.items
+	}
+	return n
+}
+
+// propHints returns the sentences of a prop's description, setting n's enum
+// and default on the way when they can be keywords.
+func propHints(p pdclient.ConfigurableProp, arg Arg, n *node, known bool) []string {
 	var hints []string
 	if arg.Description != "" {
 		hints = append(hints, sentence(arg.Description))
@@ -442,7 +467,7 @@ func translateProp(p pdclient.ConfigurableProp, name string) (Arg, *node) {
 	if p.Format == "file-ref" {
 		hints = append(hints, "A file: give a URL or a path under /tmp.")
 	}
-	if h := setEnum(target, p.Options); h != "" {
+	if h := setEnum(valueNode(n), p.Options); h != "" {
 		hints = append(hints, h)
 	}
 	if arg.Default != nil {
@@ -455,7 +480,7 @@ func translateProp(p pdclient.ConfigurableProp, name string) (Arg, *node) {
 		}
 	}
 	if p.RemoteOptions {
-		h := fmt.Sprintf("Valid values: call pipedream_list_options with prop=%q", name)
+		h := fmt.Sprintf("Valid values: call pipedream_list_options with prop=%q", arg.Name)
 		if p.UseQuery {
 			h += " (supports query)"
 		}
@@ -464,11 +489,7 @@ func translateProp(p pdclient.ConfigurableProp, name string) (Arg, *node) {
 	if p.ReloadProps {
 		hints = append(hints, "Changing this field changes the other fields: call pipedream_describe.")
 	}
-	// title carries the label (the MCP Inspector and form-rendering clients show
-	// it); everything else an agent must know goes in the one description.
-	n.title = cut(arg.Label, 200)
-	n.desc = strings.Join(hints, " ")
-	return arg, n
+	return hints
 }
 
 // setBounds sets minimum and maximum from a prop's min and max, ignoring values
@@ -584,46 +605,42 @@ func conforms(n *node, v any) bool {
 	if _, bad := firstInsaneNumber(v, ""); bad {
 		return false
 	}
-	switch n.typ {
-	case "":
-	case "string":
-		if _, ok := v.(string); !ok {
-			return false
-		}
-	case "integer":
-		num, ok := v.(json.Number)
-		if !ok || !isInteger(num) {
-			return false
-		}
-	case "number":
-		if _, ok := v.(json.Number); !ok {
-			return false
-		}
-	case "boolean":
-		if _, ok := v.(bool); !ok {
-			return false
-		}
-	case "object":
-		if _, ok := v.(map[string]any); !ok {
-			return false
-		}
-	case "array":
-		list, ok := v.([]any)
-		if !ok {
-			return false
-		}
-		for _, it := range list {
-			if !conforms(n.items, it) {
-				return false
-			}
-		}
-	default:
+	if !hasType(n, v) {
 		return false
 	}
 	if len(n.enum) > 0 {
 		return inEnum(n, v)
 	}
 	return true
+}
+
+// hasType reports whether v is a value of n's type; an array's items must
+// conform to n's items.
+func hasType(n *node, v any) bool {
+	var ok bool
+	switch n.typ {
+	case "":
+		ok = true
+	case "string":
+		_, ok = v.(string)
+	case "integer":
+		var num json.Number
+		num, ok = v.(json.Number)
+		ok = ok && isInteger(num)
+	case "number":
+		_, ok = v.(json.Number)
+	case "boolean":
+		_, ok = v.(bool)
+	case "object":
+		_, ok = v.(map[string]any)
+	case "array":
+		var list []any
+		list, ok = v.([]any)
+		for i := 0; ok && i < len(list); i++ {
+			ok = conforms(n.items, list[i])
+		}
+	}
+	return ok
 }
 
 // inEnum reports whether v equals one of n's enum values.

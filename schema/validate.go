@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"regexp"
 	"sort"
@@ -15,8 +14,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
-// schemaURL names the in-memory schema resource; nothing is ever loaded from it.
-const schemaURL = "mem:///tool-input.json"
+// toolSchemaURL names the in-memory resource of a Validator; nothing is ever
+// loaded from it.
+const toolSchemaURL = "mem:///tool-input.json"
 
 // Validator checks tool arguments against one tool's compiled schema.
 type Validator struct {
@@ -32,19 +32,9 @@ func NewValidator(t *Translation) (*Validator, error) {
 	if t == nil || t.root == nil {
 		return nil, errors.New("schema: NewValidator needs a Translation built by Translate")
 	}
-	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	// No $ref is ever emitted; refuse any load so that compiling can never
-	// touch the network or the file system.
-	c.LoadURL = func(s string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("schema: refusing to load %s", s)
-	}
-	if err := c.AddResource(schemaURL, bytes.NewReader(t.Schema)); err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
-	}
-	s, err := c.Compile(schemaURL)
+	s, err := compile(toolSchemaURL, t.Schema)
 	if err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
+		return nil, err
 	}
 	v := &Validator{t: t, schema: s, props: make(map[string]*node, len(t.root.props))}
 	names := make([]string, 0, len(t.root.props))
@@ -106,45 +96,14 @@ type Args struct {
 // one FieldError per problem, sorted by field; Args is filled in either case.
 func (v *Validator) Validate(raw json.RawMessage) (Args, []FieldError) {
 	a := Args{Values: make(map[string]any)}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = json.RawMessage("{}")
+	obj, errs := decodeArgs(raw)
+	if errs != nil {
+		return a, errs
 	}
-	val, err := decode(raw)
-	if err != nil {
-		return a, []FieldError{{Message: "the arguments are not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}}
-	}
-	if val == nil {
-		val = map[string]any{}
-	}
-	obj, ok := val.(map[string]any)
-	if !ok {
-		return a, []FieldError{{Message: "the arguments must be a JSON object, got " + describe(val)}}
-	}
-
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		n := v.props[k]
-		if obj[k] == nil && ((n != nil && n.typ != "") || (n == nil && v.t.Dynamic)) {
-			delete(obj, k)
-			a.Notes = append(a.Notes, k+": null was treated as not given")
-			continue
-		}
-		if n != nil {
-			obj[k] = coerce(n, obj[k], k, &a.Notes)
-		}
-	}
-
-	var errs []FieldError
-	if path, bad := firstInsaneNumber(obj, ""); bad {
-		// Never handed to jsonschema, which panics on such numbers.
-		errs = []FieldError{{Field: path, Message: fmt.Sprintf("number out of range (at most %d characters, exponent within ±%d)", maxNumberLen, maxNumberExponent)}}
-	} else if err := v.schema.Validate(obj); err != nil {
-		errs = v.fieldErrors(err, obj)
-	}
+	a.Notes = v.coerceArgs(obj)
+	errs = check(v.schema, obj, func(e *jsonschema.ValidationError) []FieldError {
+		return v.leafErrors(e, obj)
+	})
 	for k, x := range obj {
 		switch k {
 		case ArgAccountID:
@@ -158,10 +117,36 @@ func (v *Validator) Validate(raw json.RawMessage) (Args, []FieldError) {
 	return a, errs
 }
 
+// coerceArgs coerces the known arguments of obj in place, in name order, and
+// drops nulls that mean "not given"; it returns a note per change.
+func (v *Validator) coerceArgs(obj map[string]any) []string {
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var notes []string
+	for _, k := range keys {
+		n := v.props[k]
+		if obj[k] == nil && ((n != nil && n.typ != "") || (n == nil && v.t.Dynamic)) {
+			delete(obj, k)
+			notes = append(notes, k+": null was treated as not given")
+			continue
+		}
+		if n != nil {
+			obj[k] = coerce(n, obj[k], k, &notes)
+		}
+	}
+	return notes
+}
+
 var (
 	integerText = regexp.MustCompile(`^[+-]?[0-9]+$`)
 	numberText  = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 )
+
+// noter records one coercion of the value at a path.
+type noter func(format string, args ...any)
 
 // coerce returns x converted to n's type when the conversion is unambiguous (see
 // Validate), appending a note per conversion; otherwise x unchanged.
@@ -171,143 +156,126 @@ func coerce(n *node, x any, path string, notes *[]string) any {
 	}
 	switch n.typ {
 	case "integer":
-		if s, ok := x.(string); ok {
-			t := strings.TrimSpace(s)
-			if len(t) <= maxNumberLen && integerText.MatchString(t) {
-				i, _ := new(big.Int).SetString(strings.TrimPrefix(t, "+"), 10)
-				num := json.Number(i.String())
-				note("the string %s was read as the integer %s", quoted(s), num)
-				return num
-			}
-		}
+		return coerceInteger(x, note)
 	case "number":
-		if s, ok := x.(string); ok {
-			if t := strings.TrimSpace(s); numberText.MatchString(t) {
-				note("the string %s was read as the number %s", quoted(s), t)
-				return json.Number(t)
-			}
-		}
+		return coerceNumber(x, note)
 	case "boolean":
-		if s, ok := x.(string); ok {
-			switch strings.ToLower(strings.TrimSpace(s)) {
-			case "true":
-				note("the string %s was read as true", quoted(s))
-				return true
-			case "false":
-				note("the string %s was read as false", quoted(s))
-				return false
-			}
-		}
+		return coerceBoolean(x, note)
 	case "string":
 		if num, ok := x.(json.Number); ok {
 			note("the number %s was read as the string %q", num, string(num))
 			return string(num)
 		}
 	case "array":
-		if s, ok := x.(string); ok && strings.HasPrefix(strings.TrimSpace(s), "[") {
-			if list, err := decode([]byte(s)); err == nil {
-				if l, ok := list.([]any); ok {
-					note("the string was read as a JSON array")
-					x = l
-				}
-			}
-		}
-		list, ok := x.([]any)
-		if !ok {
-			note("a single value was read as a list of one")
-			list = []any{x}
-		}
-		for i, it := range list {
-			list[i] = coerce(n.items, it, fmt.Sprintf("%s[%d]", path, i), notes)
-		}
-		return list
+		return coerceArray(n, x, path, notes, note)
 	case "object":
-		if s, ok := x.(string); ok && strings.HasPrefix(strings.TrimSpace(s), "{") {
-			if m, err := decode([]byte(s)); err == nil {
-				if _, ok := m.(map[string]any); ok {
-					note("the string was read as a JSON object")
-					x = m
-				}
+		return coerceObject(n, x, path, notes, note)
+	}
+	return x
+}
+
+// coerceInteger reads a string of digits as an integer.
+func coerceInteger(x any, note noter) any {
+	s, ok := x.(string)
+	if !ok {
+		return x
+	}
+	t := strings.TrimSpace(s)
+	if len(t) > maxNumberLen || !integerText.MatchString(t) {
+		return x
+	}
+	i, _ := new(big.Int).SetString(strings.TrimPrefix(t, "+"), 10)
+	num := json.Number(i.String())
+	note("the string %s was read as the integer %s", quoted(s), num)
+	return num
+}
+
+// coerceNumber reads a string holding a JSON number as that number.
+func coerceNumber(x any, note noter) any {
+	if s, ok := x.(string); ok {
+		if t := strings.TrimSpace(s); numberText.MatchString(t) {
+			note("the string %s was read as the number %s", quoted(s), t)
+			return json.Number(t)
+		}
+	}
+	return x
+}
+
+// coerceBoolean reads "true" and "false", in any case, as booleans.
+func coerceBoolean(x any, note noter) any {
+	s, ok := x.(string)
+	if !ok {
+		return x
+	}
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true":
+		note("the string %s was read as true", quoted(s))
+		return true
+	case "false":
+		note("the string %s was read as false", quoted(s))
+		return false
+	}
+	return x
+}
+
+// coerceArray reads a string holding a JSON array as the array and a single
+// value as a list of one, then coerces the items.
+func coerceArray(n *node, x any, path string, notes *[]string, note noter) any {
+	if s, ok := x.(string); ok && strings.HasPrefix(strings.TrimSpace(s), "[") {
+		if list, err := decode([]byte(s)); err == nil {
+			if l, ok := list.([]any); ok {
+				note("the string was read as a JSON array")
+				x = l
 			}
 		}
-		if m, ok := x.(map[string]any); ok && len(n.props) > 0 {
-			for _, f := range n.props {
-				if fv, present := m[f.name]; present && fv != nil {
-					m[f.name] = coerce(f.node, fv, path+"."+f.name, notes)
-				}
+	}
+	list, ok := x.([]any)
+	if !ok {
+		note("a single value was read as a list of one")
+		list = []any{x}
+	}
+	for i, it := range list {
+		list[i] = coerce(n.items, it, fmt.Sprintf("%s[%d]", path, i), notes)
+	}
+	return list
+}
+
+// coerceObject reads a string holding a JSON object as the object, then
+// coerces its known fields.
+func coerceObject(n *node, x any, path string, notes *[]string, note noter) any {
+	if s, ok := x.(string); ok && strings.HasPrefix(strings.TrimSpace(s), "{") {
+		if m, err := decode([]byte(s)); err == nil {
+			if _, ok := m.(map[string]any); ok {
+				note("the string was read as a JSON object")
+				x = m
+			}
+		}
+	}
+	if m, ok := x.(map[string]any); ok {
+		for _, f := range n.props {
+			if fv, present := m[f.name]; present && fv != nil {
+				m[f.name] = coerce(f.node, fv, path+"."+f.name, notes)
 			}
 		}
 	}
 	return x
 }
 
-// fieldErrors turns a validation error into agent-readable field errors. The
-// library only says where (keyword and instance location) and which keyword
-// failed; the words come from the schema tree and the value.
-func (v *Validator) fieldErrors(err error, inst any) []FieldError {
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return []FieldError{{Message: "the arguments could not be validated"}}
-	}
-	var out []FieldError
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
-			out = append(out, v.leafErrors(e, inst)...)
-		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
-	}
-	walk(ve)
-
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Field != out[j].Field {
-			return out[i].Field < out[j].Field
-		}
-		return out[i].Message < out[j].Message
-	})
-	dedup := out[:0]
-	for i, e := range out {
-		if i > 0 && e == out[i-1] {
-			continue
-		}
-		dedup = append(dedup, e)
-	}
-	return dedup
-}
-
-// leafErrors explains one failed keyword.
+// leafErrors explains one failed keyword. The library only says where (keyword
+// and instance location) and which keyword failed; the words come from the
+// schema tree and the value.
 func (v *Validator) leafErrors(e *jsonschema.ValidationError, inst any) []FieldError {
 	kwPath := pointer(e.KeywordLocation)
 	if len(kwPath) == 0 {
 		return []FieldError{{Message: "the arguments are not valid"}}
 	}
-	kw := kwPath[len(kwPath)-1]
-	n, top := v.t.root, ""
-	for i := 0; i < len(kwPath)-1; i++ {
-		switch {
-		case kwPath[i] == "properties" && i+1 < len(kwPath)-1:
-			i++
-			if n == v.t.root {
-				top = kwPath[i]
-			}
-			n = n.prop(kwPath[i])
-		case kwPath[i] == "items":
-			n = n.items
-		default:
-			n = nil
-		}
-		if n == nil {
-			break
-		}
-	}
+	n, top := v.nodeAt(kwPath[:len(kwPath)-1])
 	field, val := locate(inst, pointer(e.InstanceLocation))
 	if n == nil {
 		return []FieldError{{Field: field, Message: "is not valid"}}
 	}
 	desc := v.describeField(n, top, field)
-	switch kw {
+	switch kwPath[len(kwPath)-1] {
 	case "type":
 		return []FieldError{{Field: field, Message: "expected " + typeWords(n) + ", got " + describe(val), Description: desc}}
 	case "enum":
@@ -321,57 +289,88 @@ func (v *Validator) leafErrors(e *jsonschema.ValidationError, inst any) []FieldE
 			return []FieldError{{Field: field, Message: "must be at most " + numberWords(*n.max) + " (got " + valueWords(val) + ")", Description: desc}}
 		}
 	case "required":
-		m, _ := val.(map[string]any)
-		var out []FieldError
-		for _, name := range n.required {
-			if _, ok := m[name]; ok {
-				continue
-			}
-			child := join(field, name)
-			t := top
-			if n == v.t.root {
-				t = name
-			}
-			d := v.describeField(n.prop(name), t, child)
-			msg := "required field is missing"
-			if d != "" {
-				msg += " (" + d + ")"
-			}
-			out = append(out, FieldError{Field: child, Message: msg, Description: d})
-		}
-		return out
+		return v.missingFields(n, top, field, val)
 	case "additionalProperties":
-		m, _ := val.(map[string]any)
-		var out []FieldError
-		names := make([]string, 0, len(n.props))
-		known := make(map[string]bool, len(n.props))
-		for _, f := range n.props {
-			names = append(names, f.name)
-			known[f.name] = true
-		}
-		takes := v.takes
-		if n != v.t.root {
-			takes = listNames(names)
-		}
-		for k := range m {
-			if known[k] {
-				continue
-			}
-			msg := "unknown field (this tool takes: " + takes + ")"
-			if n != v.t.root {
-				msg = "unknown field (allowed: " + takes + ")"
-			}
-			if i, ok := v.t.byProp[k]; ok && n == v.t.root {
-				// the prop's own name, where the argument was renamed
-				msg += "; did you mean " + strconv.Quote(v.t.Args[i].Name) + "?"
-			} else if s := closest(k, names); s != "" {
-				msg += "; did you mean " + strconv.Quote(s) + "?"
-			}
-			out = append(out, FieldError{Field: join(field, k), Message: msg})
-		}
-		return out
+		return v.unknownFields(n, field, val)
 	}
 	return []FieldError{{Field: field, Message: "is not valid", Description: desc}}
+}
+
+// nodeAt follows a keyword path (properties/x/items/...) from the root to the
+// schema node it names, or nil when the path leaves the tree; top is the
+// top-level property the path goes through ("" at the root).
+func (v *Validator) nodeAt(path []string) (n *node, top string) {
+	n = v.t.root
+	for i := 0; i < len(path) && n != nil; i++ {
+		switch {
+		case path[i] == "properties" && i+1 < len(path):
+			i++
+			if n == v.t.root {
+				top = path[i]
+			}
+			n = n.prop(path[i])
+		case path[i] == "items":
+			n = n.items
+		default:
+			n = nil
+		}
+	}
+	return n, top
+}
+
+// missingFields names each required property of n missing from val, the
+// object at field.
+func (v *Validator) missingFields(n *node, top, field string, val any) []FieldError {
+	m, _ := val.(map[string]any)
+	var out []FieldError
+	for _, name := range n.required {
+		if _, ok := m[name]; ok {
+			continue
+		}
+		child := join(field, name)
+		t := top
+		if n == v.t.root {
+			t = name
+		}
+		d := v.describeField(n.prop(name), t, child)
+		msg := "required field is missing"
+		if d != "" {
+			msg += " (" + d + ")"
+		}
+		out = append(out, FieldError{Field: child, Message: msg, Description: d})
+	}
+	return out
+}
+
+// unknownFields names each property of val, the object at field, that n does
+// not have, with the names it takes and a near match when there is one.
+func (v *Validator) unknownFields(n *node, field string, val any) []FieldError {
+	m, _ := val.(map[string]any)
+	names := make([]string, 0, len(n.props))
+	known := make(map[string]bool, len(n.props))
+	for _, f := range n.props {
+		names = append(names, f.name)
+		known[f.name] = true
+	}
+	intro := "unknown field (this tool takes: " + v.takes + ")"
+	if n != v.t.root {
+		intro = "unknown field (allowed: " + listNames(names) + ")"
+	}
+	var out []FieldError
+	for k := range m {
+		if known[k] {
+			continue
+		}
+		msg := intro
+		if i, ok := v.t.byProp[k]; ok && n == v.t.root {
+			// the prop's own name, where the argument was renamed
+			msg += "; did you mean " + strconv.Quote(v.t.Args[i].Name) + "?"
+		} else if s := closest(k, names); s != "" {
+			msg += "; did you mean " + strconv.Quote(s) + "?"
+		}
+		out = append(out, FieldError{Field: join(field, k), Message: msg})
+	}
+	return out
 }
 
 // describeField is "Label: short description" for a field: from the Arg for a
@@ -398,48 +397,6 @@ func labelled(label, desc string) string {
 		return label
 	}
 	return label + ": " + d
-}
-
-// pointer splits a JSON pointer into unescaped tokens.
-func pointer(p string) []string {
-	if p == "" || p == "/" {
-		return nil
-	}
-	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	for i, s := range parts {
-		parts[i] = strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
-	}
-	return parts
-}
-
-// locate follows an instance pointer through the value and returns the field
-// path in the form agents write ("a.b[2]") and the value found there.
-func locate(v any, tokens []string) (string, any) {
-	path := ""
-	for _, tok := range tokens {
-		switch x := v.(type) {
-		case map[string]any:
-			path = join(path, tok)
-			v = x[tok]
-		case []any:
-			i, err := strconv.Atoi(tok)
-			path += "[" + tok + "]"
-			if err != nil || i < 0 || i >= len(x) {
-				return path, nil
-			}
-			v = x[i]
-		default:
-			return join(path, tok), nil
-		}
-	}
-	return path, v
-}
-
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
 }
 
 // typeWords names what a node expects.

@@ -6,22 +6,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
 )
 
 // DefaultWorkflowDomain is the host Pipedream serves HTTP-triggered workflows
@@ -34,14 +31,6 @@ const (
 	WorkflowAuthBearer = "bearer"
 	WorkflowAuthNone   = "none"
 )
-
-// defaultWorkflowSchema is the input schema of a workflow without input_schema:
-// any JSON object, sent as the body unchanged.
-const defaultWorkflowSchema = `{"type":"object","properties":{},"additionalProperties":true}`
-
-// maxWorkflowBody bounds how much of a workflow's response is read; the result
-// is cut further at Options.ResultLimit.
-const maxWorkflowBody = 8 << 20
 
 // Workflow is a deployed HTTP-triggered Pipedream workflow served as a tool
 // (DESIGN.md "Workflows"). A call POSTs the tool's arguments, as the JSON body,
@@ -86,11 +75,9 @@ type workflowTool struct {
 	tool   mcp.Tool
 	handle func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error)
 
-	flow   Workflow
-	url    *url.URL
-	schema *jsonschema.Schema
-	fields map[string]string // top-level property -> description
-	client *http.Client
+	flow  Workflow
+	url   *url.URL
+	input *schema.InputSchema
 }
 
 // workflowTools returns the workflow tools built by New.
@@ -99,15 +86,11 @@ func (s *Set) workflowTools() []*workflowTool { return s.flows }
 // buildWorkflows checks every workflow and builds its tool. Any problem is an
 // error naming the workflow: configuration is checked before serving.
 func (s *Set) buildWorkflows(flows []Workflow) ([]*workflowTool, error) {
-	// Keep idle connections to the workflow hosts (Go's default keeps 2 per host).
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 64
-	client := &http.Client{CheckRedirect: sameHostRedirects, Transport: transport}
 	var out []*workflowTool
 	var problems []error
 	seen := map[string]bool{}
 	for _, w := range flows {
-		wt, err := s.buildWorkflow(w, client)
+		wt, err := s.buildWorkflow(w)
 		switch {
 		case err != nil:
 			problems = append(problems, fmt.Errorf("tools: workflow %q: %w", w.Name, err))
@@ -121,48 +104,18 @@ func (s *Set) buildWorkflows(flows []Workflow) ([]*workflowTool, error) {
 	return out, errors.Join(problems...)
 }
 
-func (s *Set) buildWorkflow(w Workflow, client *http.Client) (*workflowTool, error) {
-	if !ValidToolName(w.Name) {
-		return nil, errors.New("the name is not a valid tool name (1 to 64 of a-z, A-Z, 0-9, _ and -)")
-	}
-	for _, h := range helperNames {
-		if w.Name == h {
-			return nil, errors.New("the name is taken by a built-in tool")
-		}
-	}
-	if w.Domain == "" {
-		w.Domain = DefaultWorkflowDomain
-	}
-	u, err := url.Parse(w.URL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("invalid endpoint URL %q", w.URL)
-	}
-	if err := checkWorkflowURL(u, w.Domain); err != nil {
-		return nil, err
-	}
-	switch w.Auth {
-	case "", WorkflowAuthOAuth:
-		w.Auth = WorkflowAuthOAuth
-		if w.Token == nil {
-			return nil, errors.New("auth: oauth needs a token source")
-		}
-	case WorkflowAuthBearer:
-		if w.BearerToken == "" {
-			return nil, errors.New("auth: bearer needs a token")
-		}
-	case WorkflowAuthNone:
-	default:
-		return nil, fmt.Errorf("unknown auth %q (use oauth, bearer or none)", w.Auth)
-	}
-	if w.Admin && w.ServiceUser == "" {
-		return nil, errors.New("an admin workflow needs a service identity")
-	}
-	raw, sch, fields, err := workflowSchema(w.InputSchema)
+// buildWorkflow checks one workflow and builds its tool and handler.
+func (s *Set) buildWorkflow(w Workflow) (*workflowTool, error) {
+	w, u, err := checkWorkflow(w)
 	if err != nil {
 		return nil, err
 	}
-	wt := &workflowTool{flow: w, url: u, schema: sch, fields: fields, client: client}
-	wt.tool = mcp.NewToolWithRawSchema(w.Name, workflowDescription(w, w.InputSchema == nil), raw)
+	input, err := schema.CompileInputSchema(w.InputSchema)
+	if err != nil {
+		return nil, err
+	}
+	wt := &workflowTool{flow: w, url: u, input: input}
+	wt.tool = mcp.NewToolWithRawSchema(w.Name, workflowDescription(w, len(bytes.TrimSpace(w.InputSchema)) == 0), input.JSON())
 	wt.tool.Annotations = mcp.ToolAnnotation{
 		Title:           w.Name,
 		ReadOnlyHint:    mcp.ToBoolPtr(false),
@@ -181,6 +134,55 @@ func (s *Set) buildWorkflow(w Workflow, client *http.Client) (*workflowTool, err
 		return toolResult(r, s.opts.ResultLimit), nil
 	}
 	return wt, nil
+}
+
+// checkWorkflow checks a workflow's name, endpoint, auth and identity, and
+// returns it with its defaults filled in (domain, auth) and its parsed URL.
+func checkWorkflow(w Workflow) (Workflow, *url.URL, error) {
+	if !ValidToolName(w.Name) {
+		return w, nil, errors.New("the name is not a valid tool name (1 to 64 of a-z, A-Z, 0-9, _ and -)")
+	}
+	if IsHelper(w.Name) {
+		return w, nil, errors.New("the name is taken by a built-in tool")
+	}
+	if w.Domain == "" {
+		w.Domain = DefaultWorkflowDomain
+	}
+	u, err := url.Parse(w.URL)
+	if err != nil || u.Host == "" {
+		return w, nil, fmt.Errorf("invalid endpoint URL %q", w.URL)
+	}
+	if err := checkWorkflowURL(u, w.Domain); err != nil {
+		return w, nil, err
+	}
+	if w.Auth == "" {
+		w.Auth = WorkflowAuthOAuth
+	}
+	if err := checkWorkflowAuth(w); err != nil {
+		return w, nil, err
+	}
+	if w.Admin && w.ServiceUser == "" {
+		return w, nil, errors.New("an admin workflow needs a service identity")
+	}
+	return w, u, nil
+}
+
+// checkWorkflowAuth checks that a workflow has what its auth sends.
+func checkWorkflowAuth(w Workflow) error {
+	switch w.Auth {
+	case WorkflowAuthOAuth:
+		if w.Token == nil {
+			return errors.New("auth: oauth needs a token source")
+		}
+	case WorkflowAuthBearer:
+		if w.BearerToken == "" {
+			return errors.New("auth: bearer needs a token")
+		}
+	case WorkflowAuthNone:
+	default:
+		return fmt.Errorf("unknown auth %q (use oauth, bearer or none)", w.Auth)
+	}
+	return nil
 }
 
 // checkWorkflowURL accepts only hosts on the workflow domain (or a subdomain,
@@ -204,79 +206,13 @@ func checkWorkflowURL(u *url.URL, domain string) error {
 	return nil
 }
 
+// isLoopback reports whether host is localhost or a loopback IP address.
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// redirectError is a redirect the workflow client refused to follow.
-type redirectError struct{ to string }
-
-func (e *redirectError) Error() string { return "redirect to " + e.to + " not followed" }
-
-// sameHostRedirects follows a redirect only to the same scheme and host (port
-// included), at most five times: a workflow URL is checked against the
-// workflow domain, and its headers carry the access token and the end user.
-func sameHostRedirects(req *http.Request, via []*http.Request) error {
-	first := via[0].URL
-	if !strings.EqualFold(req.URL.Host, first.Host) || req.URL.Scheme != first.Scheme {
-		return &redirectError{to: req.URL.Scheme + "://" + req.URL.Host}
-	}
-	if len(via) >= 5 {
-		return &redirectError{to: req.URL.Redacted() + " (too many redirects)"}
-	}
-	return nil
-}
-
-// workflowSchema returns the advertised input schema (type object added when
-// missing), its compiled form, and the descriptions of its top-level fields.
-func workflowSchema(in []byte) (json.RawMessage, *jsonschema.Schema, map[string]string, error) {
-	raw := json.RawMessage(defaultWorkflowSchema)
-	if len(bytes.TrimSpace(in)) > 0 {
-		var m map[string]any
-		if err := json.Unmarshal(in, &m); err != nil {
-			return nil, nil, nil, fmt.Errorf("input schema is not a JSON object: %v", err)
-		}
-		if t, ok := m["type"]; ok && t != "object" {
-			return nil, nil, nil, errors.New(`input schema must have "type": "object" (the arguments are the request body)`)
-		}
-		raw = in
-		if _, ok := m["type"]; !ok {
-			m["type"] = "object"
-			b, err := json.Marshal(m)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			raw = b
-		}
-	}
-	c := jsonschema.NewCompiler()
-	c.LoadURL = func(s string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("schema references are not loaded (%s)", s)
-	}
-	const id = "mem:///workflow-input.json"
-	if err := c.AddResource(id, bytes.NewReader(raw)); err != nil {
-		return nil, nil, nil, fmt.Errorf("input schema: %w", err)
-	}
-	sch, err := c.Compile(id)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("input schema does not compile: %w", err)
-	}
-	var top struct {
-		Properties map[string]struct {
-			Title       string `json:"title"`
-			Description string `json:"description"`
-		} `json:"properties"`
-	}
-	_ = json.Unmarshal(raw, &top)
-	fields := map[string]string{}
-	for k, p := range top.Properties {
-		fields[k] = strings.TrimSpace(strings.Trim(p.Title+": "+p.Description, ": "))
-	}
-	return raw, sch, fields, nil
 }
 
 // workflowDescription is the configured description and what an agent must know.
@@ -307,12 +243,9 @@ func (s *Set) runWorkflow(ctx context.Context, wt *workflowTool, req mcp.CallToo
 	var base Result
 
 	// Validate: no request on bad input.
-	body, ferrs := wt.validate(rawArguments(req))
+	body, ferrs := wt.input.Validate(rawArguments(req))
 	if len(ferrs) > 0 {
-		base.Status = StatusInvalidArgs
-		base.Errors = ferrs
-		base.Next = fmt.Sprintf("Fix the fields above and call %s again.", w.Name)
-		return base, "", 0
+		return invalidArgs(base, ferrs, fmt.Sprintf("Fix the fields above and call %s again.", w.Name)), "", 0
 	}
 
 	user, ok := s.endUser(ctx, w.Admin, w.ServiceUser, req.Params.Meta)
@@ -322,250 +255,61 @@ func (s *Set) runWorkflow(ctx context.Context, wt *workflowTool, req mcp.CallToo
 		base.Next = "Ask the operator to configure --external-user-id (stdio) or authenticate the HTTP session."
 		return base, "", 0
 	}
-	if err := checkWorkflowURL(wt.url, w.Domain); err != nil {
-		base.Status = StatusError
-		base.Errors = []string{"refused to call the workflow: " + err.Error()}
-		base.Next = "Nothing was run. Tell the operator to fix the workflow's endpoint."
-		return base, user, 0
-	}
+	r, code := s.sendWorkflow(ctx, wt, base, user, body)
+	return r, user, code
+}
 
+// sendWorkflow calls the workflow for user within the call timeout and maps
+// the outcome; it returns the result and the HTTP status (0 when none came
+// back).
+func (s *Set) sendWorkflow(ctx context.Context, wt *workflowTool, base Result, user string, body []byte) (Result, int) {
 	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
 	defer cancel()
-	secret := ""
-	switch w.Auth {
-	case WorkflowAuthOAuth:
-		tok, err := w.Token(rctx)
-		if err != nil {
-			r := s.failure(ctx, base, err, false)
-			if r.Status == StatusUpstreamError {
-				r.Errors = []string{"could not get an access token for the workflow: " + err.Error()}
-			}
-			return r, user, 0
-		}
-		secret = tok
-	case WorkflowAuthBearer:
-		secret = w.BearerToken
-	}
-
-	send := func(secret string) (*http.Response, []byte, error) {
-		hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, wt.url.String(), bytes.NewReader(body))
-		if err != nil {
-			return nil, nil, err
-		}
-		hreq.Header.Set("Content-Type", "application/json")
-		hreq.Header.Set("Accept", "application/json, text/plain;q=0.9, */*;q=0.8")
-		hreq.Header.Set("X-PD-External-User-ID", user)
-		if w.Environment != "" {
-			hreq.Header.Set("X-PD-Environment", w.Environment)
-		}
-		if secret != "" {
-			hreq.Header.Set("Authorization", "Bearer "+secret)
-		}
-		resp, err := wt.client.Do(hreq)
-		var respBody []byte
-		if err == nil {
-			respBody, err = io.ReadAll(io.LimitReader(resp.Body, maxWorkflowBody))
-			_ = resp.Body.Close()
-		}
-		return resp, respBody, err
-	}
-
 	started := s.opts.Now()
-	resp, respBody, err := send(secret)
-	if err == nil && resp.StatusCode == http.StatusUnauthorized && w.Auth == WorkflowAuthOAuth && w.InvalidateToken != nil {
-		// The trigger refused the access token, so the workflow did not run:
-		// drop the token, fetch a fresh one and send once more.
-		w.InvalidateToken(secret)
-		if tok, terr := w.Token(rctx); terr == nil && tok != secret {
-			secret = tok
-			resp, respBody, err = send(secret)
+	resp, err := pdclient.InvokeWorkflow(rctx, wt.request(user, body))
+	var we *pdclient.WorkflowError
+	if errors.As(err, &we) && we.NoToken {
+		r := s.failure(ctx, base, we.Err, false)
+		if r.Status == StatusUpstreamError {
+			r.Errors = []string{"could not get an access token for the workflow: " + we.Err.Error()}
 		}
+		return r, 0
 	}
 	elapsed := s.opts.Now().Sub(started).Milliseconds()
 	base.ExecutedAt = started.UTC().Format(time.RFC3339)
 	base.DurationMS = &elapsed
 	if err != nil {
 		code := 0
-		if resp != nil {
-			code = resp.StatusCode
+		var re *pdclient.RedirectError
+		if errors.As(err, &re) {
+			code = re.Status
 		}
-		return s.workflowTransportFailure(ctx, wt, base, err), user, code
+		return s.workflowTransportFailure(ctx, wt, base, err), code
 	}
-	if secret != "" && len(secret) >= 8 {
-		// A workflow that echoes its request must not hand the token to the agent.
-		respBody = bytes.ReplaceAll(respBody, []byte(secret), []byte("[redacted]"))
-	}
-	return s.workflowResponse(ctx, wt, base, user, resp, respBody), user, resp.StatusCode
+	return s.workflowResponse(ctx, wt, base, user, resp), resp.StatusCode
 }
 
-// validate checks the arguments against the workflow's schema and returns the
-// body to send: the arguments exactly as given ({} when absent).
-func (wt *workflowTool) validate(raw json.RawMessage) (body []byte, problems []string) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		raw = json.RawMessage("{}")
+// request is the HTTP call of the workflow for user, with the credential its
+// auth sends.
+func (wt *workflowTool) request(user string, body []byte) pdclient.WorkflowRequest {
+	w := wt.flow
+	req := pdclient.WorkflowRequest{URL: wt.url.String(), Body: body, ExternalUserID: user, Environment: w.Environment}
+	switch w.Auth {
+	case WorkflowAuthOAuth:
+		req.Token, req.InvalidateToken = w.Token, w.InvalidateToken
+	case WorkflowAuthBearer:
+		req.BearerToken = w.BearerToken
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, []string{"the arguments are not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
-	}
-	if _, ok := v.(map[string]any); !ok {
-		return nil, []string{"the arguments must be a JSON object"}
-	}
-	if path, bad := insaneNumber(v, ""); bad {
-		return nil, []string{fieldMsg(path, "number out of range")}
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			body, problems = nil, []string{fmt.Sprintf("the arguments could not be validated: %v", r)}
-		}
-	}()
-	err := wt.schema.Validate(v)
-	if err == nil {
-		return raw, nil
-	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return nil, []string{"the arguments could not be validated: " + err.Error()}
-	}
-	var out []string
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
-			out = append(out, wt.leafProblems(e)...)
-		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
-	}
-	walk(ve)
-	sort.Strings(out)
-	return nil, dedupe(out)
+	return req
 }
 
-var quotedName = regexp.MustCompile(`'((?:[^'\\]|\\.)*)'`)
-
-// leafProblems words one failed keyword for an agent: the field path, then
-// what is wrong, with the field's description for missing fields.
-func (wt *workflowTool) leafProblems(e *jsonschema.ValidationError) []string {
-	field := instancePath(e.InstanceLocation)
-	kw := e.KeywordLocation[strings.LastIndex(e.KeywordLocation, "/")+1:]
-	names := func() []string {
-		var out []string
-		for _, m := range quotedName.FindAllStringSubmatch(e.Message, -1) {
-			out = append(out, strings.ReplaceAll(m[1], `\'`, `'`))
-		}
-		return out
-	}
-	switch kw {
-	case "required":
-		var out []string
-		for _, n := range names() {
-			msg := "required field is missing"
-			if d := wt.fields[n]; d != "" && field == "" {
-				msg += " (" + d + ")"
-			}
-			out = append(out, fieldMsg(join(field, n), msg))
-		}
-		return out
-	case "additionalProperties":
-		var out []string
-		for _, n := range names() {
-			msg := "unknown field"
-			if field == "" {
-				msg += " (this tool takes: " + wt.fieldList() + ")"
-			}
-			out = append(out, fieldMsg(join(field, n), msg))
-		}
-		return out
-	}
-	return []string{fieldMsg(field, e.Message)}
-}
-
-func (wt *workflowTool) fieldList() string {
-	names := make([]string, 0, len(wt.fields))
-	for k := range wt.fields {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		return "no fields"
-	}
-	return strings.Join(names, ", ")
-}
-
-func fieldMsg(field, msg string) string {
-	if field == "" {
-		return msg
-	}
-	return field + ": " + msg
-}
-
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
-}
-
-// instancePath turns a JSON pointer ("/items/0/name") into "items[0].name".
-func instancePath(ptr string) string {
-	if ptr == "" || ptr == "/" {
-		return ""
-	}
-	var b strings.Builder
-	for i, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		if _, err := strconv.Atoi(tok); err == nil && i > 0 {
-			b.WriteString("[" + tok + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(tok)
-	}
-	return b.String()
-}
-
-// insaneNumber finds a number too long or too large for the validator (which
-// works with big.Rat and could be made to allocate without bound).
-func insaneNumber(v any, path string) (string, bool) {
-	switch x := v.(type) {
-	case json.Number:
-		s := string(x)
-		if len(s) > 400 {
-			return path, true
-		}
-		if i := strings.IndexAny(s, "eE"); i >= 0 {
-			exp, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
-			return path, err != nil || exp > 400 || exp < -400
-		}
-	case []any:
-		for i, it := range x {
-			if p, bad := insaneNumber(it, fmt.Sprintf("%s[%d]", path, i)); bad {
-				return p, true
-			}
-		}
-	case map[string]any:
-		for k, it := range x {
-			if p, bad := insaneNumber(it, join(path, k)); bad {
-				return p, true
-			}
-		}
-	}
-	return "", false
-}
-
-// workflowTransportFailure maps an error of the request itself.
+// workflowTransportFailure maps a call that got no answer.
 func (s *Set) workflowTransportFailure(ctx context.Context, wt *workflowTool, base Result, err error) Result {
-	var re *redirectError
+	var re *pdclient.RedirectError
 	switch {
 	case errors.As(err, &re):
 		base.Status = StatusUpstreamError
-		base.Errors = []string{fmt.Sprintf("the workflow answered with a redirect to %s, which was not followed (only redirects to the workflow's own host are)", re.to)}
+		base.Errors = []string{fmt.Sprintf("the workflow answered with a redirect to %s, which was not followed (only redirects to the workflow's own host are)", re.To)}
 		base.Next = "The workflow was triggered and may have run. Tell the operator to check the workflow's HTTP response."
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		base.Status = StatusTimeout
@@ -578,9 +322,9 @@ func (s *Set) workflowTransportFailure(ctx context.Context, wt *workflowTool, ba
 	default:
 		base.Status = StatusUpstreamError
 		msg := err.Error()
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			msg = ue.Err.Error()
+		var we *pdclient.WorkflowError
+		if errors.As(err, &we) {
+			msg = we.Err.Error()
 		}
 		base.Errors = []string{fmt.Sprintf("could not reach the workflow at %s: %s", wt.url.Host, msg)}
 		base.Next = "Retry in a little while; if the error came after the request was sent, check the workflow's effect first."
@@ -588,9 +332,13 @@ func (s *Set) workflowTransportFailure(ctx context.Context, wt *workflowTool, ba
 	return base
 }
 
-// Kinds of Pipedream's documented errors for workflows run for end users.
+// connectErr is a kind of Pipedream's documented errors for workflows run for
+// end users.
+type connectErr int
+
+// The kinds of connectErr.
 const (
-	connectErrNone = iota
+	connectErrNone connectErr = iota
 	connectErrNoUser
 	connectErrUnknownUser
 	connectErrAccount
@@ -603,7 +351,7 @@ var accountNotFound = regexp.MustCompile(`(?i)required account for ([a-z0-9_]+) 
 // "Pipedream Connect Error: Required account for hubspot not found for external
 // user ID abc-123 in development"; for an account it returns the app slug when
 // the text names it.
-func classifyConnectError(text string) (int, string) {
+func classifyConnectError(text string) (connectErr, string) {
 	lower := strings.ToLower(text)
 	switch {
 	case strings.Contains(lower, "no external user id passed"):
@@ -627,79 +375,79 @@ func isAcknowledgement(body []byte) bool {
 }
 
 // workflowResponse maps the workflow's HTTP answer to a result.
-func (s *Set) workflowResponse(ctx context.Context, wt *workflowTool, base Result, user string, resp *http.Response, body []byte) Result {
+func (s *Set) workflowResponse(ctx context.Context, wt *workflowTool, base Result, user string, resp *pdclient.WorkflowResponse) Result {
+	base.Ret = responseRet(resp.Header.Get("Content-Type"), resp.Body)
+	text := errorText(resp.Body)
+	if resp.StatusCode >= 400 || strings.HasPrefix(text, "Pipedream Connect Error") {
+		if kind, app := classifyConnectError(text); kind != connectErrNone {
+			base.Ret = nil // the message is in errors
+			base.Errors = []string{text}
+			return s.connectErrorResult(ctx, wt, base, user, kind, app)
+		}
+	}
 	w := wt.flow
 	code := resp.StatusCode
-	base.Ret = responseRet(resp.Header.Get("Content-Type"), body)
-	text := errorText(body)
-	kind := connectErrNone
-	app := ""
-	if code >= 400 || strings.HasPrefix(text, "Pipedream Connect Error") {
-		kind, app = classifyConnectError(text)
-	}
-	env := "the project's environment"
-	if w.Environment != "" {
-		env = "the " + w.Environment + " environment"
-	}
-	if kind != connectErrNone {
-		base.Ret = nil // the message is in errors
-		base.Errors = []string{text}
-	}
-	switch kind {
-	case connectErrNoUser:
-		base.Status = StatusError
-		base.Next = "Nothing was run. Pipedream received no external user ID although this server sends one: tell the operator (a proxy may drop the X-PD-External-User-ID header)."
-		return base
-	case connectErrUnknownUser:
-		base.Status = StatusError
-		if w.Admin {
-			base.Next = fmt.Sprintf("Nothing was run. Pipedream knows no end user %q in %s: an administrator must connect the accounts this workflow uses for the service identity, or fix its external_user_id.", user, env)
-		} else {
-			base.Next = fmt.Sprintf("Nothing was run. Pipedream knows no end user %q in %s: the user has not connected any account in this project yet. Ask the user to connect the accounts this workflow uses (pipedream_accounts gives a link), then retry.", user, env)
-		}
-		return base
-	case connectErrAccount:
-		return s.workflowAccountRequired(ctx, wt, base, user, app)
-	case connectErrPlan:
-		base.Status = StatusUpstreamError
-		base.Next = "Nothing was run. Running workflows for production users needs Pipedream's Business plan; retrying will not help. Tell the operator."
-		return base
-	}
-
 	switch {
 	case code >= 200 && code < 300:
 		base.Status = StatusSuccess
-		if isAcknowledgement(body) {
+		if isAcknowledgement(resp.Body) {
 			base.Summary = fmt.Sprintf("Workflow %s was triggered.", w.Name)
 			base.Notes = append(base.Notes, "The workflow answered with Pipedream's generic acknowledgement: it has no custom HTTP response, so its outcome is not reported here. Check its effect before relying on it.")
 			return base
 		}
 		base.Summary = fmt.Sprintf("Workflow %s answered HTTP %d.", w.Name, code)
 		base.Resource = findResource(base.Ret)
-		return base
 	case code == http.StatusTooManyRequests:
 		base.Status = StatusRateLimited
-		secs := retryAfterSeconds(resp.Header.Get("Retry-After"), s.opts.Now())
+		secs := int(math.Ceil(resp.RetryAfter.Seconds()))
+		if secs <= 0 {
+			secs = 60
+		}
 		base.RetryAfterSeconds = secs
 		base.Errors = []string{"Pipedream rate limit reached for the workflow"}
 		base.Next = fmt.Sprintf("Nothing was run. Retry after %d s.", secs)
-		return base
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		base.Status = StatusUpstreamError
 		base.Errors = []string{fmt.Sprintf("the workflow's trigger refused the request (HTTP %d): %s", code, shortText(text))}
 		base.Next = fmt.Sprintf("Nothing was run. The trigger's auth (%s) does not accept this server's credentials; tell the operator, retrying will not help.", w.Auth)
-		return base
 	case code >= 500:
 		base.Status = StatusUpstreamError
 		base.Errors = []string{fmt.Sprintf("the workflow failed (HTTP %d): %s", code, shortText(text))}
 		base.Next = "The workflow may or may not have run; check its effect before retrying."
-		return base
 	default:
 		base.Status = StatusError
 		base.Errors = []string{fmt.Sprintf("the workflow answered HTTP %d: %s", code, shortText(text))}
 		base.Next = "See the workflow's response below: fix what it names and retry. (A 404 can also mean no workflow is deployed at this endpoint: then tell the operator.)"
-		return base
 	}
+	return base
+}
+
+// connectErrorResult maps one of Pipedream's documented errors of a workflow
+// run for an end user (kind is not connectErrNone); nothing was run.
+func (s *Set) connectErrorResult(ctx context.Context, wt *workflowTool, base Result, user string, kind connectErr, app string) Result {
+	w := wt.flow
+	switch kind {
+	case connectErrNoUser:
+		base.Status = StatusError
+		base.Next = "Nothing was run. Pipedream received no external user ID although this server sends one: tell the operator (a proxy may drop the X-PD-External-User-ID header)."
+	case connectErrUnknownUser:
+		env := "the project's environment"
+		if w.Environment != "" {
+			env = "the " + w.Environment + " environment"
+		}
+		base.Status = StatusError
+		if w.Admin {
+			base.Next = fmt.Sprintf("Nothing was run. Pipedream knows no end user %q in %s: an administrator must connect the accounts this workflow uses for the service identity, or fix its external_user_id.", user, env)
+		} else {
+			base.Next = fmt.Sprintf("Nothing was run. Pipedream knows no end user %q in %s: the user has not connected any account in this project yet. Ask the user to connect the accounts this workflow uses (pipedream_accounts gives a link), then retry.", user, env)
+		}
+	case connectErrAccount:
+		return s.workflowAccountRequired(ctx, wt, base, user, app)
+	case connectErrPlan:
+		base.Status = StatusUpstreamError
+		base.Next = "Nothing was run. Running workflows for production users needs Pipedream's Business plan; retrying will not help. Tell the operator."
+	}
+	return base
 }
 
 // workflowAccountRequired is the account_required result for a workflow that
@@ -783,19 +531,4 @@ func shortText(s string) string {
 		return cutUTF8(s, 300) + "…"
 	}
 	return s
-}
-
-// retryAfterSeconds reads Retry-After (seconds or an HTTP date); default 60.
-func retryAfterSeconds(v string, now time.Time) int {
-	v = strings.TrimSpace(v)
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return n
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if secs := int(math.Ceil(t.Sub(now).Seconds())); secs > 0 {
-			return secs
-		}
-		return 1
-	}
-	return 60
 }

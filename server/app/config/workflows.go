@@ -3,18 +3,16 @@
 package config
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"strings"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
@@ -47,66 +45,80 @@ func (r *resolver) workflows(cfg *Config, defaults []credLayer) []Workflow {
 			OAuth:       strings.ToLower(firstOf(fw.OAuth, defaultOAuth)),
 			Auth:        strings.ToLower(firstOf(fw.Auth, defaultWorkflowAuth)),
 		}
-		switch {
-		case w.Name == "":
-			r.probs.add("%s has no name: set name: to the tool name (1 to 64 of a-z, A-Z, 0-9, _ and -)", where)
-		case !tools.ValidToolName(w.Name):
-			r.probs.add("invalid workflow name %q (%s): use 1 to 64 of a-z, A-Z, 0-9, _ and -", w.Name, where)
-		case tools.IsHelper(w.Name):
-			r.probs.add("workflow name %q (%s) is taken by a built-in tool: choose another name", w.Name, where)
-		case seen[w.Name]:
-			r.probs.add("workflow name %q is used twice: give each workflow its own name", w.Name)
-		}
+		r.workflowName(w.Name, where, seen)
 		seen[w.Name] = true
 		if w.Name != "" {
 			where = fmt.Sprintf("workflow %q", w.Name)
 		}
 		w.Endpoint = r.workflowEndpoint(fw.Endpoint, cfg.WorkflowDomain, where)
-
-		switch w.OAuth {
-		case "admin":
-			w.ExternalUserID = firstOf(fw.ExternalUserID, cfg.ExternalUserID)
-			if w.ExternalUserID == "" && !cfg.Sandbox {
-				r.probs.add("admin workflow needs a service identity (%s): set external_user_id: on the workflow, --external-user-id or %s", where, EnvExternalUserID)
-			}
-		case "user":
-		default:
-			r.probs.add("invalid oauth %q (%s): use user or admin", fw.OAuth, where)
-		}
-
-		bearerSet := fw.BearerToken != "" || fw.BearerTokenFile != ""
-		switch w.Auth {
-		case "oauth":
-			layers := append([]credLayer{r.fileLayer(fw.fileCredentials, where)}, defaults...)
-			w.Credentials = r.ownerCredentials(cfg, where, layers)
-		case "bearer":
-			w.BearerToken = r.secret(where,
-				sourced{fw.BearerToken, "bearer_token:"},
-				sourced{r.filePath(fw.BearerTokenFile), "bearer_token_file:"})
-			if !bearerSet {
-				r.probs.add("auth: bearer needs a token (%s): set bearer_token: (e.g. ${WORKFLOW_TOKEN}) or bearer_token_file:", where)
-			}
-		case "none":
-		default:
-			r.probs.add("invalid auth %q (%s): use oauth, bearer or none", fw.Auth, where)
-		}
-		if bearerSet && w.Auth != "bearer" {
-			r.warn("bearer_token: of %s is ignored: it is used only with auth: bearer", where)
-		}
-		if w.Auth != "oauth" {
-			// No credentials, but the workflow still receives X-PD-Environment.
-			w.Environment = first(sourced{fw.Environment, ""}, r.flagVal("environment", r.cf.environment), r.envVal(EnvEnvironment), sourced{r.file.Environment, ""}).val
-			if cfg.Sandbox {
-				w.Environment = sandboxEnvironment
-			}
-		}
-
+		r.workflowIdentity(&w, fw, cfg, where)
+		r.workflowAuth(&w, fw, cfg, defaults, where)
 		if fw.InputSchema.Kind != 0 {
 			w.InputSchema = r.inputSchema(&fw.InputSchema, where)
 		}
 		out = append(out, w)
 	}
 	return out
+}
+
+// workflowName checks a workflow's name: a tool name, not a helper's, not
+// taken by an earlier workflow.
+func (r *resolver) workflowName(name, where string, seen map[string]bool) {
+	switch {
+	case name == "":
+		r.probs.add("%s has no name: set name: to the tool name (1 to 64 of a-z, A-Z, 0-9, _ and -)", where)
+	case !tools.ValidToolName(name):
+		r.probs.add("invalid workflow name %q (%s): use 1 to 64 of a-z, A-Z, 0-9, _ and -", name, where)
+	case tools.IsHelper(name):
+		r.probs.add("workflow name %q (%s) is taken by a built-in tool: choose another name", name, where)
+	case seen[name]:
+		r.probs.add("workflow name %q is used twice: give each workflow its own name", name)
+	}
+}
+
+// workflowIdentity resolves whom a workflow runs as (oauth: user or admin).
+func (r *resolver) workflowIdentity(w *Workflow, fw fileWorkflow, cfg *Config, where string) {
+	switch w.OAuth {
+	case "admin":
+		w.ExternalUserID = firstOf(fw.ExternalUserID, cfg.ExternalUserID)
+		if w.ExternalUserID == "" && !cfg.Sandbox {
+			r.probs.add("admin workflow needs a service identity (%s): set external_user_id: on the workflow, --external-user-id or %s", where, EnvExternalUserID)
+		}
+	case "user":
+	default:
+		r.probs.add("invalid oauth %q (%s): use user or admin", fw.OAuth, where)
+	}
+}
+
+// workflowAuth resolves how a workflow's trigger is protected, and the
+// credentials or bearer token it sends.
+func (r *resolver) workflowAuth(w *Workflow, fw fileWorkflow, cfg *Config, defaults []credLayer, where string) {
+	bearerSet := fw.BearerToken != "" || fw.BearerTokenFile != ""
+	switch w.Auth {
+	case "oauth":
+		layers := append([]credLayer{r.fileLayer(fw.fileCredentials, where)}, defaults...)
+		w.Credentials = r.ownerCredentials(cfg, where, layers)
+	case "bearer":
+		w.BearerToken = r.secret(where,
+			sourced{fw.BearerToken, "bearer_token:"},
+			sourced{r.filePath(fw.BearerTokenFile), "bearer_token_file:"})
+		if !bearerSet {
+			r.probs.add("auth: bearer needs a token (%s): set bearer_token: (e.g. ${WORKFLOW_TOKEN}) or bearer_token_file:", where)
+		}
+	case "none":
+	default:
+		r.probs.add("invalid auth %q (%s): use oauth, bearer or none", fw.Auth, where)
+	}
+	if bearerSet && w.Auth != "bearer" {
+		r.warn("bearer_token: of %s is ignored: it is used only with auth: bearer", where)
+	}
+	if w.Auth != "oauth" {
+		// No credentials, but the workflow still receives X-PD-Environment.
+		w.Environment = first(sourced{fw.Environment, ""}, r.flagVal("environment", r.cf.environment), r.envVal(EnvEnvironment), sourced{r.file.Environment, ""}).val
+		if cfg.Sandbox {
+			w.Environment = sandboxEnvironment
+		}
+	}
 }
 
 // workflowEndpoint expands an endpoint ID onto the domain and checks a URL's host.
@@ -156,43 +168,17 @@ func (r *resolver) inputSchema(n *yaml.Node, where string) json.RawMessage {
 		r.probs.add("config file line %d: input_schema of %s cannot be JSON (keys must be strings): %v", n.Line, where, err)
 		return nil
 	}
-	if t, ok := v.(map[string]any)["type"]; ok && t != "object" {
+	_, err = schema.CompileInputSchema(b)
+	var ce *schema.CompileError
+	switch {
+	case errors.Is(err, schema.ErrNotObject):
 		r.probs.add("config file line %d: input_schema of %s must have type: object (the tool's arguments are the request body)", n.Line, where)
-		return nil
+	case errors.As(err, &ce):
+		r.probs.add("config file line %d: input_schema of %s is not a valid JSON Schema: %s", n.Line, where, strings.Join(ce.Problems, "; "))
+	case err != nil:
+		r.probs.add("config file line %d: input_schema of %s: %v", n.Line, where, err)
+	default:
+		return b
 	}
-	c := jsonschema.NewCompiler()
-	c.LoadURL = func(s string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("schema references are not loaded (%s)", s)
-	}
-	const id = "mem:///input_schema.json"
-	err = c.AddResource(id, bytes.NewReader(b))
-	if err == nil {
-		_, err = c.Compile(id)
-	}
-	if err != nil {
-		r.probs.add("config file line %d: input_schema of %s is not a valid JSON Schema: %s", n.Line, where, schemaProblem(err))
-		return nil
-	}
-	return b
-}
-
-// schemaProblem is the most specific text of a schema compilation error: the
-// meta-schema's leaf messages with the place in the schema they refer to.
-func schemaProblem(err error) string {
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return err.Error()
-	}
-	var leaves []string
-	var walk func(*jsonschema.ValidationError)
-	walk = func(v *jsonschema.ValidationError) {
-		if len(v.Causes) == 0 {
-			leaves = append(leaves, fmt.Sprintf("at %s: %s", firstOf(v.InstanceLocation, "/"), v.Message))
-		}
-		for _, c := range v.Causes {
-			walk(c)
-		}
-	}
-	walk(ve)
-	return strings.Join(leaves, "; ")
+	return nil
 }
