@@ -1,5 +1,9 @@
 package pdtest
 
+// This file owns the embedded catalog: the shape of a catalog file (the API's
+// app and actions, and the fake-only spec of options, reload rules and run
+// behaviours) and its parsing into the immutable catalog every Fake shares.
+
 import (
 	"bytes"
 	"embed"
@@ -14,10 +18,12 @@ import (
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 )
 
-//go:embed catalog/*.json
+//go:embed catalog/*.json catalog/extra/*.json
 var catalogFiles embed.FS
 
-// CatalogFS returns the embedded catalog: one <slug>.json file per app at its root.
+// CatalogFS returns the embedded catalog: one <slug>.json file per app, the
+// sandbox's default apps at its root and the rest of the catalog (served by
+// the same fake, reached by naming apps or with the open catalog) under extra/.
 // Each file is {"app": App, "actions": [Component...], "fake": {...}}; readers that
 // want the API's view ignore "fake".
 func CatalogFS() fs.FS {
@@ -117,10 +123,11 @@ type runSpec struct {
 // catalog is the parsed embedded catalog; it is immutable once loaded and shared
 // by every Fake.
 type catalog struct {
-	apps    map[string]*catalogApp // by slug and by app ID
-	slugs   []string               // sorted
-	actions map[string]*catalogAction
-	order   []*catalogAction // file order, apps sorted by slug
+	apps     map[string]*catalogApp // by slug and by app ID
+	slugs    []string               // every app, sorted
+	defaults []string               // the apps at the root of the catalog, sorted
+	actions  map[string]*catalogAction
+	order    []*catalogAction // file order, apps sorted by slug
 }
 
 type catalogApp struct {
@@ -161,13 +168,21 @@ func (a *catalogAction) optionsFor(prop string) *optionSpec {
 
 var loadCatalog = sync.OnceValues(func() (*catalog, error) { return parseCatalog(CatalogFS()) })
 
-// parseCatalog reads every <slug>.json at the root of fsys.
+// parseCatalog reads every <slug>.json at the root of fsys (the default
+// apps) and under extra/.
 func parseCatalog(fsys fs.FS) (*catalog, error) {
 	names, err := fs.Glob(fsys, "*.json")
 	if err != nil {
 		return nil, err
 	}
+	extra, err := fs.Glob(fsys, "extra/*.json")
+	if err != nil {
+		return nil, err
+	}
 	sort.Strings(names)
+	sort.Strings(extra)
+	defaults := len(names)
+	names = append(names, extra...)
 	c := &catalog{apps: map[string]*catalogApp{}, actions: map[string]*catalogAction{}}
 	for _, name := range names {
 		b, err := fs.ReadFile(fsys, name)
@@ -189,6 +204,9 @@ func parseCatalog(fsys fs.FS) (*catalog, error) {
 			c.apps[app.app.ID] = app
 		}
 		c.slugs = append(c.slugs, app.slug)
+		if len(c.slugs) <= defaults {
+			c.defaults = append(c.defaults, app.slug)
+		}
 		for _, a := range app.actions {
 			if _, dup := c.actions[a.key]; dup {
 				return nil, fmt.Errorf("catalog %s: duplicate action key %q", name, a.key)
@@ -197,9 +215,12 @@ func parseCatalog(fsys fs.FS) (*catalog, error) {
 			c.order = append(c.order, a)
 		}
 	}
+	sort.Strings(c.slugs)
 	return c, nil
 }
 
+// parseCatalogFile parses one catalog file: the app, its actions, and the fake
+// spec, which may only name the file's own actions.
 func parseCatalogFile(b []byte) (*catalogApp, error) {
 	var f catalogFile
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -207,8 +228,27 @@ func parseCatalogFile(b []byte) (*catalogApp, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, err
 	}
-	app := &catalogApp{raw: compact(f.App), options: f.Fake.Options}
-	if err := json.Unmarshal(f.App, &app.app); err != nil {
+	app, err := parseCatalogApp(f.App, f.Fake.Options)
+	if err != nil {
+		return nil, err
+	}
+	for i, raw := range f.Actions {
+		a, err := parseCatalogAction(app, raw, f.Fake)
+		if err != nil {
+			return nil, fmt.Errorf("actions[%d]: %w", i, err)
+		}
+		app.actions = append(app.actions, a)
+	}
+	if err := checkFakeSpec(app, f.Fake); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// parseCatalogApp parses the "app" of a catalog file, with its options spec.
+func parseCatalogApp(raw json.RawMessage, options map[string]*optionSpec) (*catalogApp, error) {
+	app := &catalogApp{raw: compact(raw), options: options}
+	if err := json.Unmarshal(raw, &app.app); err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	app.slug = app.app.NameSlug
@@ -218,47 +258,57 @@ func parseCatalogFile(b []byte) (*catalogApp, error) {
 	if app.options == nil {
 		app.options = map[string]*optionSpec{}
 	}
+	return app, nil
+}
+
+// parseCatalogAction parses one action of app, with its run and reload specs.
+func parseCatalogAction(app *catalogApp, raw json.RawMessage, spec fakeSpec) (*catalogAction, error) {
+	a := &catalogAction{app: app, raw: compact(raw)}
+	if err := json.Unmarshal(raw, &a.comp); err != nil {
+		return nil, err
+	}
+	if a.comp.Key == "" || a.comp.Version == "" || !a.comp.PropsLoaded {
+		return nil, fmt.Errorf("key, version and configurable_props are required")
+	}
+	a.key = a.comp.Key
+	a.slim, _ = json.Marshal(struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Key     string `json:"key"`
+	}{a.comp.Name, a.comp.Version, a.key})
+	a.run = spec.Runs[a.key]
+	a.reload = spec.Reload[a.key]
+	return a, nil
+}
+
+// checkFakeSpec checks that the runs and reload rules name actions of app and
+// that every options spec is set, with a known paging.
+func checkFakeSpec(app *catalogApp, spec fakeSpec) error {
 	keys := map[string]bool{}
-	for i, raw := range f.Actions {
-		a := &catalogAction{app: app, raw: compact(raw)}
-		if err := json.Unmarshal(raw, &a.comp); err != nil {
-			return nil, fmt.Errorf("actions[%d]: %w", i, err)
-		}
-		if a.comp.Key == "" || a.comp.Version == "" || !a.comp.PropsLoaded {
-			return nil, fmt.Errorf("actions[%d]: key, version and configurable_props are required", i)
-		}
-		a.key = a.comp.Key
+	for _, a := range app.actions {
 		keys[a.key] = true
-		a.slim, _ = json.Marshal(struct {
-			Name    string `json:"name"`
-			Version string `json:"version"`
-			Key     string `json:"key"`
-		}{a.comp.Name, a.comp.Version, a.key})
-		a.run = f.Fake.Runs[a.key]
-		a.reload = f.Fake.Reload[a.key]
-		app.actions = append(app.actions, a)
 	}
-	for k := range f.Fake.Runs {
+	for k := range spec.Runs {
 		if !keys[k] {
-			return nil, fmt.Errorf("fake.runs: unknown action %q", k)
+			return fmt.Errorf("fake.runs: unknown action %q", k)
 		}
 	}
-	for k := range f.Fake.Reload {
+	for k := range spec.Reload {
 		if !keys[k] {
-			return nil, fmt.Errorf("fake.reload: unknown action %q", k)
+			return fmt.Errorf("fake.reload: unknown action %q", k)
 		}
 	}
 	for k, s := range app.options {
 		if s == nil {
-			return nil, fmt.Errorf("fake.options[%q] is null", k)
+			return fmt.Errorf("fake.options[%q] is null", k)
 		}
 		switch s.Paging {
 		case "", "page", "context":
 		default:
-			return nil, fmt.Errorf("fake.options[%q]: unknown paging %q", k, s.Paging)
+			return fmt.Errorf("fake.options[%q]: unknown paging %q", k, s.Paging)
 		}
 	}
-	return app, nil
+	return nil
 }
 
 func compact(raw json.RawMessage) json.RawMessage {

@@ -1,5 +1,8 @@
 package pdtest
 
+// This file owns the EndlessPages fault: list pages of generated items whose
+// end_cursor never runs out.
+
 import (
 	"encoding/base64"
 	"fmt"

@@ -1,5 +1,9 @@
 package pdtest
 
+// This file owns the handlers of the token, apps, actions (list and
+// retrieve), accounts and Connect token endpoints, and CompleteConnect, which
+// plays the user finishing a Connect Link.
+
 import (
 	"bytes"
 	"context"
@@ -113,9 +117,9 @@ func (f *Fake) handleApps(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"page_info": info, "data": data})
 }
 
-// handleApp serves GET /v1/connect/apps/{slug_or_id}.
-func (f *Fake) handleApp(w http.ResponseWriter, _ *http.Request, id string) {
-	a, ok := f.cat.apps[id]
+// handleApp serves GET /v1/connect/apps/{app}, by name slug or app ID.
+func (f *Fake) handleApp(w http.ResponseWriter, r *http.Request) {
+	a, ok := f.cat.apps[r.PathValue("app")]
 	if !ok {
 		writeError(w, http.StatusNotFound, "app not found")
 		return
@@ -123,8 +127,20 @@ func (f *Fake) handleApp(w http.ResponseWriter, _ *http.Request, id string) {
 	writeJSON(w, http.StatusOK, map[string]any{"data": a.raw})
 }
 
-// handleActions serves GET .../actions (and .../components)?app=&q=&limit=&after=.
-func (f *Fake) handleActions(w http.ResponseWriter, r *http.Request, kind string) {
+// handleActions serves GET .../actions?app=&q=&limit=&after=.
+func (f *Fake) handleActions(w http.ResponseWriter, r *http.Request, _ string) {
+	f.listActions(w, r, false)
+}
+
+// handleComponents serves GET .../components: the actions list, which is empty
+// for component_type=trigger (the catalog has no triggers).
+func (f *Fake) handleComponents(w http.ResponseWriter, r *http.Request, _ string) {
+	f.listActions(w, r, r.URL.Query().Get("component_type") == "trigger")
+}
+
+// listActions answers a page of the catalog's actions, filtered by app and q;
+// triggers asks for the (empty) list of triggers instead.
+func (f *Fake) listActions(w http.ResponseWriter, r *http.Request, triggers bool) {
 	q := r.URL.Query()
 	limit, err := f.parseLimit(r)
 	if err != nil {
@@ -140,8 +156,8 @@ func (f *Fake) handleActions(w http.ResponseWriter, r *http.Request, kind string
 		}
 		list = app.actions
 	}
-	if kind == "components" && q.Get("component_type") == "trigger" {
-		list = nil // the catalog has no triggers
+	if triggers {
+		list = nil
 	}
 	if search := strings.ToLower(strings.TrimSpace(q.Get("q"))); search != "" {
 		var hits []*catalogAction
@@ -171,9 +187,9 @@ func (f *Fake) handleActions(w http.ResponseWriter, r *http.Request, kind string
 	writeJSON(w, http.StatusOK, map[string]any{"page_info": info, "data": data})
 }
 
-// handleAction serves GET .../actions/{key}[?version=].
-func (f *Fake) handleAction(w http.ResponseWriter, r *http.Request, key string) {
-	a, msg := f.component(key, r.URL.Query().Get("version"))
+// handleAction serves GET .../actions/{key}[?version=] (and .../components/{key}).
+func (f *Fake) handleAction(w http.ResponseWriter, r *http.Request, _ string) {
+	a, msg := f.component(r.PathValue("key"), r.URL.Query().Get("version"))
 	if a == nil {
 		writeError(w, http.StatusNotFound, msg)
 		return
@@ -232,7 +248,8 @@ func (f *Fake) handleAccounts(w http.ResponseWriter, r *http.Request, env string
 }
 
 // handleAccount serves GET .../accounts/{id}: a bare Account object.
-func (f *Fake) handleAccount(w http.ResponseWriter, r *http.Request, env, id string) {
+func (f *Fake) handleAccount(w http.ResponseWriter, r *http.Request, env string) {
+	id := r.PathValue("id")
 	f.mu.Lock()
 	if ic := r.URL.Query().Get("include_credentials"); ic == "true" || ic == "1" {
 		f.credReqs++

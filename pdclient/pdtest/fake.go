@@ -1,8 +1,13 @@
 package pdtest
 
+// This file owns the Fake itself: its configuration, the Endpoint names, the
+// state it keeps, and the methods tests use to seed and inspect it (accounts,
+// secrets and tokens, faults, counters, run and Connect token records).
+
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -132,6 +137,7 @@ type ConnectTokenRecord struct {
 type Fake struct {
 	cat *catalog
 	cfg Config
+	mux http.Handler // built by New from the route tables (routes.go)
 
 	mu           sync.Mutex
 	secrets      map[string]map[string]bool // client id -> secret -> accepted
@@ -206,6 +212,7 @@ func New(cfg Config) *Fake {
 		ctoks:     map[string]*ctokState{},
 		actionSeq: map[string]int{},
 	}
+	f.mux = f.newMux()
 	f.AcceptSecret(cfg.ClientID, cfg.ClientSecret)
 	return f
 }
@@ -213,8 +220,13 @@ func New(cfg Config) *Fake {
 // ProjectID returns the project id the fake serves.
 func (f *Fake) ProjectID() string { return f.cfg.ProjectID }
 
-// Apps returns the name slugs of the catalog's apps, sorted.
-func (f *Fake) Apps() []string { return append([]string(nil), f.cat.slugs...) }
+// Apps returns the name slugs of the catalog's default apps, sorted: what
+// --sandbox serves when no app is named.
+func (f *Fake) Apps() []string { return append([]string(nil), f.cat.defaults...) }
+
+// AllApps returns the name slugs of every app the fake serves, sorted: the
+// default apps and the rest of the catalog (catalog/extra).
+func (f *Fake) AllApps() []string { return append([]string(nil), f.cat.slugs...) }
 
 // AddAccount creates (or replaces, by ID) an account and returns its wire form.
 // The app need not be in the catalog.

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
@@ -132,14 +134,31 @@ func TestTokenExpiry(t *testing.T) {
 	t.Parallel()
 	t.Run("ttl", func(t *testing.T) {
 		t.Parallel()
-		e := newTestEnv(t, Config{TokenTTL: 500 * time.Millisecond})
-		if status, _ := e.do(http.MethodGet, "/v1/connect/apps", nil); status != 200 {
-			t.Fatalf("fresh token: status %d", status)
-		}
-		time.Sleep(600 * time.Millisecond)
-		if status, _ := e.do(http.MethodGet, "/v1/connect/apps", nil); status != 401 {
-			t.Fatalf("expired token: status %d, want 401", status)
-		}
+		// The bubble's clock moves only when the test sleeps: the token is
+		// checked just before and exactly at its expiry. The fake is called
+		// directly, as a bubble cannot wait on real network I/O.
+		synctest.Test(t, func(t *testing.T) {
+			f := New(Config{TokenTTL: 500 * time.Millisecond})
+			token := directToken(t, f)
+			apps := func() int {
+				req := httptest.NewRequest(http.MethodGet, "/v1/connect/apps", nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				rec := httptest.NewRecorder()
+				f.ServeHTTP(rec, req)
+				return rec.Code
+			}
+			if status := apps(); status != 200 {
+				t.Fatalf("fresh token: status %d", status)
+			}
+			time.Sleep(499 * time.Millisecond)
+			if status := apps(); status != 200 {
+				t.Fatalf("1ms before expiry: status %d, want 200", status)
+			}
+			time.Sleep(time.Millisecond)
+			if status := apps(); status != 401 {
+				t.Fatalf("expired token: status %d, want 401", status)
+			}
+		})
 	})
 	t.Run("ExpireTokens", func(t *testing.T) {
 		t.Parallel()
@@ -194,7 +213,7 @@ func TestApps(t *testing.T) {
 		if len(page.Data) > 4 {
 			t.Fatalf("page of %d apps, want at most PageSize 4", len(page.Data))
 		}
-		if page.PageInfo.TotalCount != len(e.fake.Apps()) || page.PageInfo.Count != len(page.Data) {
+		if page.PageInfo.TotalCount != len(e.fake.AllApps()) || page.PageInfo.Count != len(page.Data) {
 			t.Errorf("page_info %+v", page.PageInfo)
 		}
 		for _, a := range page.Data {
@@ -204,11 +223,11 @@ func TestApps(t *testing.T) {
 			break
 		}
 	}
-	if !slices.Equal(all, e.fake.Apps()) {
-		t.Errorf("paged apps %v, want %v", all, e.fake.Apps())
+	if !slices.Equal(all, e.fake.AllApps()) {
+		t.Errorf("paged apps %v, want %v", all, e.fake.AllApps())
 	}
 
-	for _, tc := range []struct{ q, want string }{{"sheet", "google_sheets"}, {"GOOGLE", "google_sheets"}, {"airtable", "airtable_oauth"}, {"edge", "pd_edge"}} {
+	for _, tc := range []struct{ q, want string }{{"sheet", "google_sheets"}, {"GOOGLE%20SHE", "google_sheets"}, {"airtable", "airtable_oauth"}, {"edge", "pd_edge"}, {"zendesk", "zendesk"}} {
 		var page appsPage
 		e.get("/v1/connect/apps?has_actions=true&q="+tc.q, &page)
 		if len(page.Data) != 1 || page.Data[0].NameSlug != tc.want {

@@ -1,5 +1,9 @@
 package pdtest
 
+// This file owns what endpoint handlers share: applying an injected fault,
+// writing JSON and error bodies, decoding request bodies, cursor paging and
+// random ids.
+
 import (
 	"bufio"
 	"bytes"
@@ -12,127 +16,6 @@ import (
 	"strings"
 	"time"
 )
-
-// route is a resolved request: the endpoint name and its handler.
-type route struct {
-	endpoint string
-	serve    func(w http.ResponseWriter, r *http.Request)
-}
-
-// ServeHTTP routes on the path from "/v1/" on, counts the request, applies any
-// injected fault, then handles it.
-func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	i := strings.Index(r.URL.Path, "/v1/")
-	if i < 0 {
-		writeError(w, http.StatusNotFound, "not found")
-		return
-	}
-	rt, ok := f.route(strings.Split(strings.Trim(r.URL.Path[i+len("/v1/"):], "/"), "/"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "not found")
-		return
-	}
-	f.mu.Lock()
-	f.counts[rt.endpoint]++
-	f.mu.Unlock()
-	if ft, ok := f.takeFault(rt.endpoint); ok && f.applyFault(w, r, ft, rt) {
-		return
-	}
-	rt.serve(w, r)
-}
-
-// route maps path segments (after /v1/) to an endpoint.
-func (f *Fake) route(seg []string) (route, bool) {
-	method := func(m string, h func(http.ResponseWriter, *http.Request)) func(http.ResponseWriter, *http.Request) {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != m {
-				w.Header().Set("Allow", m)
-				writeError(w, http.StatusMethodNotAllowed, "method not allowed")
-				return
-			}
-			h(w, r)
-		}
-	}
-	switch {
-	case len(seg) == 2 && seg[0] == "oauth" && seg[1] == "token":
-		return route{EndpointToken, method(http.MethodPost, f.handleToken)}, true
-	case len(seg) < 2 || seg[0] != "connect":
-		return route{}, false
-	case seg[1] == "apps" && len(seg) == 2:
-		return route{EndpointApps, method(http.MethodGet, f.authed(f.handleApps))}, true
-	case seg[1] == "apps" && len(seg) == 3:
-		slug := seg[2]
-		return route{EndpointApp, method(http.MethodGet, f.authed(func(w http.ResponseWriter, r *http.Request) {
-			f.handleApp(w, r, slug)
-		}))}, true
-	case len(seg) < 3:
-		return route{}, false
-	}
-	project, rest := seg[1], seg[2:]
-	scoped := func(h func(http.ResponseWriter, *http.Request, string)) func(http.ResponseWriter, *http.Request) {
-		return f.authed(func(w http.ResponseWriter, r *http.Request) {
-			env := r.Header.Get("X-Pd-Environment")
-			if env != "development" && env != "production" {
-				writeError(w, http.StatusBadRequest, `the x-pd-environment header must be "development" or "production"`)
-				return
-			}
-			if project != f.cfg.ProjectID {
-				writeError(w, http.StatusNotFound, "project not found")
-				return
-			}
-			h(w, r, env)
-		})
-	}
-	kind := rest[0]
-	switch {
-	case (kind == "actions" || kind == "components") && len(rest) == 1:
-		return route{EndpointActions, method(http.MethodGet, scoped(func(w http.ResponseWriter, r *http.Request, env string) {
-			f.handleActions(w, r, kind)
-		}))}, true
-	case (kind == "actions" || kind == "components") && len(rest) == 2 && rest[1] == "configure":
-		return route{EndpointConfigure, method(http.MethodPost, scoped(f.handleConfigure))}, true
-	case (kind == "actions" || kind == "components") && len(rest) == 2 && rest[1] == "props":
-		return route{EndpointProps, method(http.MethodPost, scoped(f.handleReload))}, true
-	case kind == "actions" && len(rest) == 2 && rest[1] == "run":
-		return route{EndpointRun, method(http.MethodPost, scoped(f.handleRun))}, true
-	case (kind == "actions" || kind == "components") && len(rest) == 2:
-		key := rest[1]
-		return route{EndpointAction, method(http.MethodGet, scoped(func(w http.ResponseWriter, r *http.Request, env string) {
-			f.handleAction(w, r, key)
-		}))}, true
-	case kind == "accounts" && len(rest) == 1:
-		return route{EndpointAccounts, method(http.MethodGet, scoped(f.handleAccounts))}, true
-	case kind == "accounts" && len(rest) == 2:
-		id := rest[1]
-		return route{EndpointAccount, method(http.MethodGet, scoped(func(w http.ResponseWriter, r *http.Request, env string) {
-			f.handleAccount(w, r, env, id)
-		}))}, true
-	case kind == "tokens" && len(rest) == 1:
-		return route{EndpointConnectTokens, method(http.MethodPost, scoped(f.handleConnectToken))}, true
-	}
-	return route{}, false
-}
-
-// authed requires a valid, unexpired access token.
-func (f *Fake) authed(h func(http.ResponseWriter, *http.Request)) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="pipedream"`)
-			writeError(w, http.StatusUnauthorized, "missing bearer token")
-			return
-		}
-		f.mu.Lock()
-		exp, known := f.tokens[strings.TrimSpace(tok)]
-		f.mu.Unlock()
-		if !known || !time.Now().Before(exp) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="pipedream", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "invalid or expired access token")
-			return
-		}
-		h(w, r)
-	}
-}
 
 // applyFault applies ft to the request routed to rt; it reports whether the
 // request has been answered (false: handle it normally).

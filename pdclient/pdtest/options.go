@@ -1,5 +1,9 @@
 package pdtest
 
+// This file owns configure (remote options and their paging) and reload-props
+// (dynamic props from the catalog's reload rules), and the checks they share
+// with run: the request-level fields, dynamic props ids and app props.
+
 import (
 	"encoding/json"
 	"fmt"
@@ -91,16 +95,20 @@ type option struct {
 	Value any    `json:"value"`
 }
 
+// configureBody is the body of components/configure.
+type configureBody struct {
+	componentBody
+	PropName    string          `json:"prop_name"`
+	Page        *float64        `json:"page"`
+	PrevContext json.RawMessage `json:"prev_context"`
+	Query       string          `json:"query"`
+}
+
 // handleConfigure serves POST .../components/configure: the remote options of
-// one prop, paged by page or by prev_context, filtered by query.
+// one prop, paged by page or by prev_context, filtered by query. Request-level
+// problems are 4xx; component-level ones are HTTP 200 with errors[].
 func (f *Fake) handleConfigure(w http.ResponseWriter, r *http.Request, env string) {
-	var body struct {
-		componentBody
-		PropName    string          `json:"prop_name"`
-		Page        *float64        `json:"page"`
-		PrevContext json.RawMessage `json:"prev_context"`
-		Query       string          `json:"query"`
-	}
+	var body configureBody
 	if err := decodeBody(r, &body); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -113,21 +121,32 @@ func (f *Fake) handleConfigure(w http.ResponseWriter, r *http.Request, env strin
 	if a == nil {
 		return
 	}
-	fail := func(msgs ...string) {
-		resp := configureResponse{Observations: []pdclient.Observation{}, Options: []option{}}
-		for _, m := range msgs {
-			resp.Errors = append(resp.Errors, errorString(m))
-		}
-		writeJSON(w, http.StatusOK, resp)
+	prop, problems := f.remoteOptionsProp(a, &body, env)
+	if len(problems) > 0 {
+		writeJSON(w, http.StatusOK, configureFailure(problems...))
+		return
 	}
+	writeJSON(w, http.StatusOK, configureOptions(a, prop, &body))
+}
+
+// configureFailure is a configure answer that reports problems in errors[].
+func configureFailure(msgs ...string) configureResponse {
+	resp := configureResponse{Observations: []pdclient.Observation{}, Options: []option{}}
+	for _, m := range msgs {
+		resp.Errors = append(resp.Errors, errorString(m))
+	}
+	return resp
+}
+
+// remoteOptionsProp returns the prop a configure request names, after checking
+// the dynamic props and app props it is sent with; or the problems found.
+func (f *Fake) remoteOptionsProp(a *catalogAction, body *configureBody, env string) (*pdclient.ConfigurableProp, []string) {
 	props, msg := f.propsFor(a, &body.componentBody, env)
 	if msg != "" {
-		fail(msg)
-		return
+		return nil, []string{msg}
 	}
 	if problems := f.checkApps(a, props, &body.componentBody, env); len(problems) > 0 {
-		fail(problems...)
-		return
+		return nil, problems
 	}
 	var prop *pdclient.ConfigurableProp
 	for i := range props {
@@ -135,28 +154,41 @@ func (f *Fake) handleConfigure(w http.ResponseWriter, r *http.Request, env strin
 			prop = &props[i]
 		}
 	}
-	if prop == nil {
-		fail(fmt.Sprintf("prop %q not found in component %s", body.PropName, a.key))
-		return
+	switch {
+	case prop == nil:
+		return nil, []string{fmt.Sprintf("prop %q not found in component %s", body.PropName, a.key)}
+	case !prop.RemoteOptions:
+		return nil, []string{fmt.Sprintf("prop %q has no remote options", prop.Name)}
 	}
-	if !prop.RemoteOptions {
-		fail(fmt.Sprintf("prop %q has no remote options", prop.Name))
-		return
-	}
-	vals := configuredValues(body.ConfiguredProps)
+	return prop, nil
+}
+
+// configureOptions answers the page of prop's options the request asks for.
+func configureOptions(a *catalogAction, prop *pdclient.ConfigurableProp, body *configureBody) configureResponse {
 	spec := a.optionsFor(prop.Name)
 	if spec == nil {
-		writeJSON(w, http.StatusOK, configureResponse{Observations: []pdclient.Observation{}, Options: []option{}, Errors: []string{}})
-		return
+		return configureResponse{Observations: []pdclient.Observation{}, Options: []option{}, Errors: []string{}}
 	}
-	raws := spec.Values
-	if spec.DependsOn != "" {
-		dep, ok := vals[spec.DependsOn]
+	all, problem := spec.options(prop.Name, configuredValues(body.ConfiguredProps))
+	if problem != "" {
+		return configureFailure(problem)
+	}
+	if q := strings.ToLower(strings.TrimSpace(body.Query)); q != "" && prop.UseQuery {
+		all = matchingOptions(all, q)
+	}
+	return spec.page(all, body.Page, body.PrevContext)
+}
+
+// options renders every option of the spec for prop, picking the list by the
+// value of DependsOn when there is one (which must then be configured).
+func (s *optionSpec) options(prop string, vals map[string]any) ([]option, string) {
+	raws := s.Values
+	if s.DependsOn != "" {
+		dep, ok := vals[s.DependsOn]
 		if !ok || dep == nil || dep == "" {
-			fail(fmt.Sprintf("%q must be configured before the options of %q can be listed", spec.DependsOn, prop.Name))
-			return
+			return nil, fmt.Sprintf("%q must be configured before the options of %q can be listed", s.DependsOn, prop)
 		}
-		if byVal, ok := spec.ByValue[stringify(dep)]; ok {
+		if byVal, ok := s.ByValue[stringify(dep)]; ok {
 			raws = byVal
 		}
 	}
@@ -169,49 +201,62 @@ func (f *Fake) handleConfigure(w http.ResponseWriter, r *http.Request, env strin
 		}
 		all = append(all, toOption(tc.render(v)))
 	}
-	if q := strings.ToLower(strings.TrimSpace(body.Query)); q != "" && prop.UseQuery {
-		var hits []option
-		for _, o := range all {
-			if strings.Contains(strings.ToLower(o.Label), q) || strings.Contains(strings.ToLower(stringify(o.Value)), q) {
-				hits = append(hits, o)
-			}
-		}
-		all = hits
-	}
+	return all, ""
+}
 
-	size := spec.PageSize
+// matchingOptions keeps the options whose label or value contains q (lower case).
+func matchingOptions(all []option, q string) []option {
+	var hits []option
+	for _, o := range all {
+		if strings.Contains(strings.ToLower(o.Label), q) || strings.Contains(strings.ToLower(stringify(o.Value)), q) {
+			hits = append(hits, o)
+		}
+	}
+	return hits
+}
+
+// page answers one page of options: the request's page, the page after
+// prev_context's cursor (with the next cursor as context while more remain),
+// or everything at once, as the spec's Paging says.
+func (s *optionSpec) page(all []option, page *float64, prevContext json.RawMessage) configureResponse {
+	size := s.PageSize
 	if size <= 0 {
 		size = len(all)
 	}
-	var start int
-	switch spec.Paging {
-	case "page":
-		if body.Page != nil && *body.Page > 0 {
-			start = int(*body.Page) * size
-		}
-	case "context":
-		start = contextCursor(body.PrevContext)
-	default:
-		if body.Page != nil && *body.Page > 0 {
-			start = len(all) // one page only
-		}
-	}
-	start = min(max(start, 0), len(all))
+	start := min(max(s.pageStart(page, prevContext, size, len(all)), 0), len(all))
 	end := min(start+size, len(all))
-	page := all[start:end]
 	resp := configureResponse{Observations: []pdclient.Observation{}, Errors: []string{}}
-	if spec.Paging == "context" && end < len(all) {
+	if s.Paging == "context" && end < len(all) {
 		resp.Context = map[string]string{"cursor": strconv.Itoa(end)}
 	}
-	if spec.StringOptions {
-		resp.StringOptions = make([]string, 0, len(page))
-		for _, o := range page {
+	if s.StringOptions {
+		resp.StringOptions = make([]string, 0, end-start)
+		for _, o := range all[start:end] {
 			resp.StringOptions = append(resp.StringOptions, stringify(o.Value))
 		}
 	} else {
-		resp.Options = append([]option{}, page...)
+		resp.Options = append([]option{}, all[start:end]...)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp
+}
+
+// pageStart is the index of the first option of the page a request asks for.
+// Without paging there is one page only: asking for a later one gets nothing.
+func (s *optionSpec) pageStart(page *float64, prevContext json.RawMessage, size, total int) int {
+	later := page != nil && *page > 0
+	switch s.Paging {
+	case "page":
+		if later {
+			return int(*page) * size
+		}
+	case "context":
+		return contextCursor(prevContext)
+	default:
+		if later {
+			return total
+		}
+	}
+	return 0
 }
 
 // contextCursor reads prev_context.cursor (a number, as a string or a number).
@@ -330,56 +375,78 @@ func (f *Fake) handleReload(w http.ResponseWriter, r *http.Request, env string) 
 
 // reloadProps applies the action's reload rules to its props.
 func reloadProps(a *catalogAction, vals map[string]any) []json.RawMessage {
-	out := make([]json.RawMessage, 0, len(a.comp.ConfigurableProps))
-	names := make([]string, 0, len(a.comp.ConfigurableProps))
-	for _, p := range a.comp.ConfigurableProps {
-		out = append(out, p.Raw)
-		names = append(names, p.Name)
+	l := &propList{
+		raws:  make([]json.RawMessage, 0, len(a.comp.ConfigurableProps)),
+		names: make([]string, 0, len(a.comp.ConfigurableProps)),
 	}
-	put := func(raw json.RawMessage) {
-		var p struct {
-			Name string `json:"name"`
-		}
-		_ = json.Unmarshal(raw, &p)
-		for i, n := range names {
-			if n == p.Name {
-				out[i] = compact(raw)
-				return
-			}
-		}
-		out = append(out, compact(raw))
-		names = append(names, p.Name)
+	for _, p := range a.comp.ConfigurableProps {
+		l.raws = append(l.raws, p.Raw)
+		l.names = append(l.names, p.Name)
 	}
 	for _, rule := range a.reload {
 		if !rule.When.holds(vals) {
 			continue
 		}
 		for _, raw := range rule.Add {
-			put(raw)
+			l.put(raw)
 		}
-		if rule.AddByValue != nil {
-			list, ok := rule.AddByValue.Cases[stringify(vals[rule.AddByValue.Prop])]
-			if !ok {
-				list = rule.AddByValue.Default
-			}
-			for _, raw := range list {
-				put(raw)
-			}
+		for _, raw := range rule.AddByValue.props(vals) {
+			l.put(raw)
 		}
 		for _, name := range rule.Unhide {
-			for i, n := range names {
-				if n != name {
-					continue
-				}
-				var m map[string]json.RawMessage
-				if json.Unmarshal(out[i], &m) == nil {
-					delete(m, "hidden")
-					out[i], _ = json.Marshal(m)
-				}
-			}
+			l.unhide(name)
 		}
 	}
-	return out
+	return l.raws
+}
+
+// propList is a prop list that reload rules edit: the raw props and their
+// names, in order.
+type propList struct {
+	raws  []json.RawMessage
+	names []string
+}
+
+// put replaces the prop of raw's name, or appends raw when there is none.
+func (l *propList) put(raw json.RawMessage) {
+	var p struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(raw, &p)
+	for i, n := range l.names {
+		if n == p.Name {
+			l.raws[i] = compact(raw)
+			return
+		}
+	}
+	l.raws = append(l.raws, compact(raw))
+	l.names = append(l.names, p.Name)
+}
+
+// unhide removes "hidden" from the props named name.
+func (l *propList) unhide(name string) {
+	for i, n := range l.names {
+		if n != name {
+			continue
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(l.raws[i], &m) == nil {
+			delete(m, "hidden")
+			l.raws[i], _ = json.Marshal(m)
+		}
+	}
+}
+
+// props are the props to add for the configured value of b.Prop (none for a
+// nil b).
+func (b *addByValue) props(vals map[string]any) []json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	if list, ok := b.Cases[stringify(vals[b.Prop])]; ok {
+		return list
+	}
+	return b.Default
 }
 
 // holds evaluates a condition; a nil condition always holds.

@@ -1,5 +1,8 @@
 package pdtest
 
+// This file owns actions/run: the checks of a run's configured props, and the
+// catalog behaviour that answers a run that passes them.
+
 import (
 	"encoding/json"
 	"fmt"
@@ -135,31 +138,36 @@ func (f *Fake) runProblems(a *catalogAction, b *componentBody, hasStash bool, en
 		if !isArgument(p) {
 			continue
 		}
-		raw := b.ConfiguredProps[p.Name]
-		if isAbsent(raw) {
-			if !p.Optional && len(p.Default) == 0 {
-				problems = append(problems, fmt.Sprintf("required prop %q (%s) is missing", p.Name, labelOf(p)))
-			}
-			continue
-		}
-		var v any
-		if json.Unmarshal(raw, &v) != nil {
-			continue
-		}
-		if p.WithLabel {
-			m, _ := v.(map[string]any)
-			lv, ok := m["__lv"].(map[string]any)
-			if !ok {
-				problems = append(problems, fmt.Sprintf(`prop %q has withLabel: send it as {"__lv": {"label": "...", "value": ...}}`, p.Name))
-				continue
-			}
-			v = lv["value"]
-		}
-		if msg := typeProblem(p, v); msg != "" {
+		if msg := argumentProblem(p, b.ConfiguredProps[p.Name]); msg != "" {
 			problems = append(problems, msg)
 		}
 	}
 	return props, problems
+}
+
+// argumentProblem checks the configured value of one argument prop: present
+// unless optional or defaulted, wrapped in __lv when withLabel, and of the
+// prop's type. It returns a problem, or "".
+func argumentProblem(p pdclient.ConfigurableProp, raw json.RawMessage) string {
+	if isAbsent(raw) {
+		if !p.Optional && len(p.Default) == 0 {
+			return fmt.Sprintf("required prop %q (%s) is missing", p.Name, labelOf(p))
+		}
+		return ""
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	if p.WithLabel {
+		m, _ := v.(map[string]any)
+		lv, ok := m["__lv"].(map[string]any)
+		if !ok {
+			return fmt.Sprintf(`prop %q has withLabel: send it as {"__lv": {"label": "...", "value": ...}}`, p.Name)
+		}
+		v = lv["value"]
+	}
+	return typeProblem(p, v)
 }
 
 // isArgument reports whether a caller sets this prop (not the platform, and not
@@ -184,9 +192,51 @@ func labelOf(p pdclient.ConfigurableProp) string {
 
 // typeProblem checks a value against the prop's type; unknown types take any value.
 func typeProblem(p pdclient.ConfigurableProp, v any) string {
-	isInt := func(v any) bool { n, ok := v.(float64); return ok && n == math.Trunc(n) }
-	isStr := func(v any) bool { _, ok := v.(string); return ok }
-	each := func(v any, ok func(any) bool) bool {
+	k, known := valueKinds[p.Type]
+	if !known || k.ok(v) {
+		return ""
+	}
+	return fmt.Sprintf("prop %q must be %s", p.Name, k.want)
+}
+
+// valueKind is what the values of a prop type must be.
+type valueKind struct {
+	want string // for the error: "a string", ...
+	ok   func(any) bool
+}
+
+var (
+	stringKind     = valueKind{"a string", isString}
+	stringListKind = valueKind{"a list of strings", listOf(isString)}
+	objectKind     = valueKind{"a JSON object", isObject}
+)
+
+// valueKinds are the checked prop types.
+var valueKinds = map[string]valueKind{
+	"string":              stringKind,
+	"$.airtable.baseId":   stringKind,
+	"$.airtable.tableId":  stringKind,
+	"$.airtable.viewId":   stringKind,
+	"$.airtable.fieldId":  stringKind,
+	"$.discord.channel":   stringKind,
+	"string[]":            stringListKind,
+	"$.discord.channel[]": stringListKind,
+	"integer":             {"an integer", isInteger},
+	"integer[]":           {"a list of integers", listOf(isInteger)},
+	"boolean":             {"a boolean", isBool},
+	"object":              objectKind,
+	"sql":                 objectKind,
+	"http_request":        objectKind,
+}
+
+func isString(v any) bool  { _, ok := v.(string); return ok }
+func isBool(v any) bool    { _, ok := v.(bool); return ok }
+func isObject(v any) bool  { _, ok := v.(map[string]any); return ok }
+func isInteger(v any) bool { n, ok := v.(float64); return ok && n == math.Trunc(n) }
+
+// listOf checks a list whose every element passes ok.
+func listOf(ok func(any) bool) func(any) bool {
+	return func(v any) bool {
 		list, isList := v.([]any)
 		if !isList {
 			return false
@@ -198,62 +248,14 @@ func typeProblem(p pdclient.ConfigurableProp, v any) string {
 		}
 		return true
 	}
-	var want string
-	switch p.Type {
-	case "string", "$.airtable.baseId", "$.airtable.tableId", "$.airtable.viewId", "$.airtable.fieldId", "$.discord.channel":
-		if !isStr(v) {
-			want = "a string"
-		}
-	case "string[]", "$.discord.channel[]":
-		if !each(v, isStr) {
-			want = "a list of strings"
-		}
-	case "integer":
-		if !isInt(v) {
-			want = "an integer"
-		}
-	case "integer[]":
-		if !each(v, isInt) {
-			want = "a list of integers"
-		}
-	case "boolean":
-		if _, ok := v.(bool); !ok {
-			want = "a boolean"
-		}
-	case "object", "sql", "http_request":
-		if _, ok := v.(map[string]any); !ok {
-			want = "a JSON object"
-		}
-	}
-	if want == "" {
-		return ""
-	}
-	return fmt.Sprintf("prop %q must be %s", p.Name, want)
 }
 
 // perform runs the action's catalog behaviour. It reports false when the client
 // went away during the action's delay.
 func (f *Fake) perform(r *http.Request, a *catalogAction, props []pdclient.ConfigurableProp, b *componentBody, seq int) (runResponse, bool) {
-	spec := a.run
-	if spec == nil {
-		spec = &runSpec{Kind: "echo", Summary: "Ran " + a.comp.Name, Ret: json.RawMessage(`"{{$input}}"`)}
-	}
+	spec := a.behaviour()
 	vals := configuredValues(b.ConfiguredProps)
-	static := map[string]bool{}
-	for _, p := range a.comp.ConfigurableProps {
-		static[p.Name] = true
-	}
-	input, fields := map[string]any{}, map[string]any{}
-	for _, p := range props {
-		v, ok := vals[p.Name]
-		if !ok || p.Type == "app" {
-			continue
-		}
-		input[p.Name] = v
-		if !static[p.Name] {
-			fields[p.Name] = v
-		}
-	}
+	input, fields := runInput(a, props, vals)
 	for _, p := range appProps(a, props) {
 		delete(vals, p.Name)
 	}
@@ -265,59 +267,113 @@ func (f *Fake) perform(r *http.Request, a *catalogAction, props []pdclient.Confi
 	tc := newTemplateContext(vals, b.ExternalUserID, seq)
 	tc.input, tc.fields = input, fields
 
-	delay := time.Duration(spec.DelayMS) * time.Millisecond
-	if n, ok := vals[spec.DelayProp].(float64); ok && spec.DelayProp != "" {
-		delay = time.Duration(n * float64(time.Millisecond))
-	}
-	if !sleep(r, min(delay, maxRunDelay)) {
+	if !sleep(r, min(spec.delay(vals), maxRunDelay)) {
 		return runResponse{}, false
 	}
-
 	if len(spec.Item) > 0 {
-		n := spec.Count
-		if c, ok := vals[spec.CountProp].(float64); ok && spec.CountProp != "" {
-			n = int(c)
-		}
-		if spec.MaxCount > 0 {
-			n = min(n, spec.MaxCount)
-		}
-		n = min(max(n, 0), 1000)
-		items := make([]any, 0, n)
-		for i := 1; i <= n; i++ {
-			tc.i = i
-			items = append(items, tc.renderJSON(spec.Item))
-		}
-		tc.i = 0
-		tc.items = items
+		tc.items = tc.renderItems(spec.Item, spec.itemCount(vals))
 	}
 	if spec.Error != "" {
-		name := spec.ErrorName
-		if name == "" {
-			name = "Error"
-		}
-		obs := errorObservations(stringify(tc.renderString(spec.Error)))
-		obs[0].Err.Name = name
-		return runResponse{Exports: map[string]any{}, OS: obs}, true
+		return spec.failure(tc), true
 	}
+	return spec.success(tc, a, input), true
+}
+
+// behaviour is the action's run spec; an action without one echoes its input.
+func (a *catalogAction) behaviour() *runSpec {
+	if a.run != nil {
+		return a.run
+	}
+	return &runSpec{Kind: "echo", Summary: "Ran " + a.comp.Name, Ret: json.RawMessage(`"{{$input}}"`)}
+}
+
+// runInput returns the configured values of props except app props
+// ({{$input}}), and among them those of props added by reload-props
+// ({{$fields}}).
+func runInput(a *catalogAction, props []pdclient.ConfigurableProp, vals map[string]any) (input, fields map[string]any) {
+	static := map[string]bool{}
+	for _, p := range a.comp.ConfigurableProps {
+		static[p.Name] = true
+	}
+	input, fields = map[string]any{}, map[string]any{}
+	for _, p := range props {
+		v, ok := vals[p.Name]
+		if !ok || p.Type == "app" {
+			continue
+		}
+		input[p.Name] = v
+		if !static[p.Name] {
+			fields[p.Name] = v
+		}
+	}
+	return input, fields
+}
+
+// delay is how long the run takes: DelayMS, or the number in DelayProp.
+func (s *runSpec) delay(vals map[string]any) time.Duration {
+	if n, ok := vals[s.DelayProp].(float64); ok && s.DelayProp != "" {
+		return time.Duration(n * float64(time.Millisecond))
+	}
+	return time.Duration(s.DelayMS) * time.Millisecond
+}
+
+// itemCount is how many items {{$items}} holds: Count, or the number in
+// CountProp, capped by MaxCount and kept within 0..1000.
+func (s *runSpec) itemCount(vals map[string]any) int {
+	n := s.Count
+	if c, ok := vals[s.CountProp].(float64); ok && s.CountProp != "" {
+		n = int(c)
+	}
+	if s.MaxCount > 0 {
+		n = min(n, s.MaxCount)
+	}
+	return min(max(n, 0), 1000)
+}
+
+// renderItems renders the item template n times, {{$i}} counting from 1.
+func (c *templateContext) renderItems(item json.RawMessage, n int) []any {
+	items := make([]any, 0, n)
+	for i := 1; i <= n; i++ {
+		c.i = i
+		items = append(items, c.renderJSON(item))
+	}
+	c.i = 0
+	return items
+}
+
+// failure is the answer of a run that fails: one error observation.
+func (s *runSpec) failure(tc *templateContext) runResponse {
+	name := s.ErrorName
+	if name == "" {
+		name = "Error"
+	}
+	obs := errorObservations(stringify(tc.renderString(s.Error)))
+	obs[0].Err.Name = name
+	return runResponse{Exports: map[string]any{}, OS: obs}
+}
+
+// success is the answer of a run that succeeds: ret (Bytes of records, the
+// rendered Ret, or the input), the rendered exports and the summary.
+func (s *runSpec) success(tc *templateContext, a *catalogAction, input map[string]any) runResponse {
 	var ret any
 	switch {
-	case spec.Bytes > 0:
-		ret = largeResult(spec.Bytes)
-	case len(spec.Ret) > 0:
-		ret = tc.renderJSON(spec.Ret)
+	case s.Bytes > 0:
+		ret = largeResult(s.Bytes)
+	case len(s.Ret) > 0:
+		ret = tc.renderJSON(s.Ret)
 	default:
 		ret = input
 	}
 	exports := map[string]any{}
-	for k, raw := range spec.Exports {
+	for k, raw := range s.Exports {
 		exports[k] = tc.renderJSON(raw)
 	}
 	summary := "Ran " + a.comp.Name
-	if spec.Summary != "" {
-		summary = stringify(tc.renderString(spec.Summary))
+	if s.Summary != "" {
+		summary = stringify(tc.renderString(s.Summary))
 	}
 	exports["$summary"] = summary
-	return runResponse{Exports: exports, OS: []pdclient.Observation{}, Ret: ret}, true
+	return runResponse{Exports: exports, OS: []pdclient.Observation{}, Ret: ret}
 }
 
 // largeResult is a list of records of about n bytes of JSON.

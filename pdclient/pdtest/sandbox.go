@@ -1,5 +1,8 @@
 package pdtest
 
+// This file owns the fake behind --sandbox: its public credentials, project
+// and users, and the accounts it is seeded with.
+
 import "time"
 
 // Sandbox identity: the credentials, project and users of NewSandbox. They are
@@ -34,12 +37,21 @@ var sandboxAccounts = []Account{
 	// Newer than their healthy siblings: a client must take the newest healthy one.
 	{ID: "apn_demo_slack_new", ExternalUserID: DemoUser, App: "slack", Name: "Acme Corp", Healthy: true},
 	{ID: "apn_demo_gmail_broken", ExternalUserID: DemoUser, App: "gmail", Name: "old@acme.example (needs reconnect)", Healthy: false},
+	// Some apps of the wider catalog (catalog/extra), for catalog mode and the
+	// open catalog; the rest have none, so their Connect Links show.
+	{ID: "apn_demo_google_calendar", ExternalUserID: DemoUser, App: "google_calendar", Name: "demo@acme.example", Healthy: true},
+	{ID: "apn_demo_google_drive", ExternalUserID: DemoUser, App: "google_drive", Name: "demo@acme.example", Healthy: true},
+	{ID: "apn_demo_trello", ExternalUserID: DemoUser, App: "trello", Name: "Acme Boards", Healthy: true},
+	{ID: "apn_demo_stripe", ExternalUserID: DemoUser, App: "stripe", Name: "Acme Corp (test mode)", Healthy: true},
+	{ID: "apn_demo_zendesk", ExternalUserID: DemoUser, App: "zendesk", Name: "acme.zendesk.com", Healthy: true},
 }
 
 // NewSandbox returns the Fake behind --sandbox: the embedded catalog, the
 // Sandbox* credentials and project, and seeded development accounts:
 //
-//   - DemoUser: every app except notion (so the Connect Link path shows); two
+//   - DemoUser: every default app except notion (so the Connect Link path
+//     shows), and google_calendar, google_drive, trello, stripe and zendesk of
+//     the wider catalog; two
 //     slack accounts, apn_demo_slack_old and the newer apn_demo_slack_new; for
 //     gmail the healthy apn_demo_gmail and the newer, unhealthy
 //     apn_demo_gmail_broken; otherwise apn_demo_<app>.

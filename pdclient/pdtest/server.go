@@ -1,5 +1,7 @@
 package pdtest
 
+// This file owns Server: a Fake (or a WorkflowHost) served on a real address.
+
 import (
 	"errors"
 	"net"

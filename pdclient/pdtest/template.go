@@ -1,5 +1,8 @@
 package pdtest
 
+// This file owns the catalog's template language: {{prop}} and {{$special}}
+// placeholders in options and run behaviours, and how values become text.
+
 import (
 	"encoding/json"
 	"fmt"
@@ -113,62 +116,77 @@ func (c *templateContext) lookup(expr string) any {
 	return def
 }
 
+// special returns the value of a $name placeholder; nil for an unknown name.
 func (c *templateContext) special(name string) any {
-	once := func(gen func() any) any {
-		if v, ok := c.fixed[name]; ok {
-			return v
-		}
-		v := gen()
-		c.fixed[name] = v
-		return v
+	if gen, ok := randomValues[name]; ok {
+		return c.once(name, gen)
 	}
-	switch name {
-	case "$id":
-		return once(func() any { return randomAlnum(10) })
-	case "$hex":
-		return once(func() any { return randomHex(16) })
-	case "$uuid":
-		return once(func() any {
-			h := randomHex(32)
-			return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:]
-		})
-	case "$num":
-		return once(func() any {
-			n, _ := strconv.Atoi("1" + strings.Map(func(r rune) rune { return '0' + r%10 }, randomAlnum(9)))
-			return n
-		})
-	case "$numstr":
-		return stringify(c.special("$num"))
-	case "$ts":
-		return once(func() any {
-			now := time.Now()
-			return fmt.Sprintf("%d.%06d", now.Unix(), now.Nanosecond()/1000)
-		})
-	case "$seq":
-		return c.seq
-	case "$now":
-		return time.Now().UTC().Format(time.RFC3339)
-	case "$unix":
-		return time.Now().Unix()
-	case "$user":
-		return c.user
-	case "$input":
-		return c.input
-	case "$inputCount":
-		return len(c.input)
-	case "$fields":
-		return c.fields
-	case "$items":
-		if c.items == nil {
-			return []any{}
-		}
-		return c.items
-	case "$count":
-		return len(c.items)
-	case "$i":
-		return c.i
+	if get, ok := runValues[name]; ok {
+		return get(c)
 	}
 	return nil
+}
+
+// once returns the value of a random placeholder: generated on first use,
+// then the same for the rest of the run.
+func (c *templateContext) once(name string, gen func() any) any {
+	if v, ok := c.fixed[name]; ok {
+		return v
+	}
+	v := gen()
+	c.fixed[name] = v
+	return v
+}
+
+// randomValues generate the random placeholders.
+var randomValues = map[string]func() any{
+	"$id":   func() any { return randomAlnum(10) },
+	"$hex":  func() any { return randomHex(16) },
+	"$uuid": randomUUID,
+	"$num":  randomNum,
+	"$ts":   timestamp,
+}
+
+// runValues read the other placeholders from the run.
+var runValues = map[string]func(c *templateContext) any{
+	"$numstr":     func(c *templateContext) any { return stringify(c.once("$num", randomNum)) },
+	"$seq":        func(c *templateContext) any { return c.seq },
+	"$now":        func(*templateContext) any { return time.Now().UTC().Format(time.RFC3339) },
+	"$unix":       func(*templateContext) any { return time.Now().Unix() },
+	"$user":       func(c *templateContext) any { return c.user },
+	"$input":      func(c *templateContext) any { return c.input },
+	"$inputCount": func(c *templateContext) any { return len(c.input) },
+	"$fields":     func(c *templateContext) any { return c.fields },
+	"$items":      (*templateContext).itemList,
+	"$count":      func(c *templateContext) any { return len(c.items) },
+	"$i":          func(c *templateContext) any { return c.i },
+}
+
+// itemList is {{$items}}: the rendered items, or an empty list.
+func (c *templateContext) itemList() any {
+	if c.items == nil {
+		return []any{}
+	}
+	return c.items
+}
+
+// randomUUID is a random version 4 UUID.
+func randomUUID() any {
+	h := randomHex(32)
+	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:]
+}
+
+// randomNum is a random 10-digit number starting with 1.
+func randomNum() any {
+	n, _ := strconv.Atoi("1" + strings.Map(func(r rune) rune { return '0' + r%10 }, randomAlnum(9)))
+	return n
+}
+
+// timestamp is the current Unix time with microseconds, as text
+// ("1718000000.123456").
+func timestamp() any {
+	now := time.Now()
+	return fmt.Sprintf("%d.%06d", now.Unix(), now.Nanosecond()/1000)
 }
 
 // stringify is a value as text: strings as is, whole numbers without a

@@ -1,5 +1,9 @@
 package pdtest
 
+// This file owns the WorkflowHost: a fake of Pipedream's workflow domain
+// (*.m.pipedream.net) that runs deployed workflows for external users, with
+// the users and accounts of a Fake.
+
 import (
 	"bytes"
 	"encoding/json"
