@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -54,10 +55,17 @@ type HTTPOptions struct {
 	// /.well-known/oauth-protected-resource (RFC 9728); 401 responses then
 	// point to that document.
 	Issuer string
-	// Identity returns ctx carrying the authenticated end user and the
-	// connection scope ("" for all connections) for the tool handlers and the
-	// tool filter (required).
-	Identity func(ctx context.Context, user, connection string) context.Context
+	// Identity returns ctx carrying the authenticated end user, the
+	// connection scope ("" for all connections) and the session parameters
+	// for the tool handlers and the tool filter (required).
+	Identity func(ctx context.Context, user, connection string, params url.Values) context.Context
+	// SessionParams are the query parameters that configure a session (e.g.
+	// tool_mode), each with its check: a value the check refuses gets 400 with
+	// the check's error. Their values on the request that opens a session hold
+	// for all of it and reach Identity; other query parameters are ignored. On
+	// requests outside a session (Streamable HTTP's modern era) they are read
+	// from each request.
+	SessionParams map[string]func(value string) error
 	// HasConnection reports whether a per-connection endpoint exists; nil
 	// means none does.
 	HasConnection func(name string) bool
@@ -100,7 +108,8 @@ type principal struct {
 	user     string
 	endpoint string // "/mcp", "/mcp/<conn>", "/sse" or "/sse/<conn>"
 	conn     string
-	slot     *sseSlot // SSE GET only: receives the generated session id
+	params   url.Values // the session parameters (HTTPOptions.SessionParams)
+	slot     *sseSlot   // SSE GET only: receives the generated session id
 }
 
 type principalKey struct{}
@@ -267,7 +276,7 @@ func (h *HTTPHandler) guard(next http.Handler, kind endpointKind) http.Handler {
 		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
 		ctx = withCallStop(ctx, h.stop)
-		ctx = h.opts.Identity(ctx, p.user, p.conn)
+		ctx = h.opts.Identity(ctx, p.user, p.conn, p.params)
 		h.serveTracked(next, w, r.WithContext(ctx), kind, p, msg)
 	})
 }
@@ -289,7 +298,13 @@ func (h *HTTPHandler) admit(w http.ResponseWriter, r *http.Request, kind endpoin
 		httpError(w, http.StatusNotFound, fmt.Sprintf("no connection named %q on this server", conn))
 		return nil, msg, false
 	}
-	p := &principal{user: user, conn: conn, endpoint: endpointPath(h.opts.Transport, conn)}
+	params, err := h.sessionParams(r)
+	if err != nil {
+		closeUnread(w, r)
+		httpError(w, http.StatusBadRequest, err.Error())
+		return nil, msg, false
+	}
+	p := &principal{user: user, conn: conn, endpoint: endpointPath(h.opts.Transport, conn), params: params}
 	if r.Method == http.MethodPost {
 		body, ok := h.readBody(w, r)
 		if !ok {
@@ -303,7 +318,9 @@ func (h *HTTPHandler) admit(w http.ResponseWriter, r *http.Request, kind endpoin
 		}
 	}
 	if sid := sessionIDOf(r, kind); sid != "" {
-		switch h.sessions.check(sid, p) {
+		check, params := h.sessions.check(sid, p)
+		p.params = params
+		switch check {
 		case sessionUnknown:
 			httpError(w, http.StatusNotFound, "unknown or expired session; initialize a new one")
 			return nil, msg, false
@@ -579,6 +596,30 @@ func tooLarge(limit int64) string {
 	return fmt.Sprintf("request body larger than %d bytes", limit)
 }
 
+// sessionParams picks the session parameters from r's query string and
+// checks each; the error names the first refused one.
+func (h *HTTPHandler) sessionParams(r *http.Request) (url.Values, error) {
+	var out url.Values
+	q := r.URL.Query()
+	for name, check := range h.opts.SessionParams {
+		v, ok := q[name]
+		if !ok {
+			continue
+		}
+		if len(v) != 1 {
+			return nil, fmt.Errorf("query parameter %s is given %d times; give it once", name, len(v))
+		}
+		if err := check(v[0]); err != nil {
+			return nil, fmt.Errorf("query parameter %s: %w", name, err)
+		}
+		if out == nil {
+			out = url.Values{}
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
 // endpointPath is the MCP endpoint a connection scope is served at.
 func endpointPath(transport, conn string) string {
 	base := "/mcp"
@@ -805,7 +846,10 @@ type sessionRegistry struct {
 	m  map[string]binding
 }
 
-type binding struct{ user, endpoint string }
+type binding struct {
+	user, endpoint string
+	params         url.Values
+}
 
 type sessionCheck int
 
@@ -824,24 +868,24 @@ func newSessionRegistry() *sessionRegistry {
 func (s *sessionRegistry) bind(id string, p *principal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m[id] = binding{user: p.user, endpoint: p.endpoint}
+	s.m[id] = binding{user: p.user, endpoint: p.endpoint, params: p.params}
 }
 
 // check reports whether p may use session id; a session used from another
 // endpoint is unknown there.
-func (s *sessionRegistry) check(id string, p *principal) sessionCheck {
+func (s *sessionRegistry) check(id string, p *principal) (sessionCheck, url.Values) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.m[id]
 	switch {
 	case !ok:
-		return sessionUnknown
+		return sessionUnknown, nil
 	case b.user != p.user:
-		return sessionForeign
+		return sessionForeign, nil
 	case b.endpoint != p.endpoint:
-		return sessionUnknown
+		return sessionUnknown, nil
 	}
-	return sessionOK
+	return sessionOK, b.params
 }
 
 func (s *sessionRegistry) forget(id string) {

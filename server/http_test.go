@@ -12,12 +12,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -34,7 +36,7 @@ import (
 type userKey struct{}
 type scopeKey struct{}
 
-func testIdentity(ctx context.Context, user, conn string) context.Context {
+func testIdentity(ctx context.Context, user, conn string, _ url.Values) context.Context {
 	return context.WithValue(context.WithValue(ctx, userKey{}, user), scopeKey{}, conn)
 }
 
@@ -45,6 +47,8 @@ type fakeTools struct {
 	ready atomic.Bool
 	runs  atomic.Int32
 	slow  time.Duration
+	// started, when set, receives a value as each "slow" call starts.
+	started chan struct{}
 	// blocked, when set, receives a value as each "block" call starts.
 	blocked chan struct{}
 }
@@ -62,6 +66,9 @@ func (f *fakeTools) Tools() []mcpserver.ServerTool {
 		text("whoami", func(ctx context.Context) string { return userOf(ctx) + "|" + scopeOf(ctx) }),
 		text("count", func(context.Context) string { return fmt.Sprint(f.runs.Add(1)) }),
 		text("slow", func(ctx context.Context) string {
+			if f.started != nil {
+				f.started <- struct{}{}
+			}
 			select {
 			case <-time.After(f.slow):
 				return "done"
@@ -119,9 +126,22 @@ type fixture struct {
 	srv   *Server
 	h     *HTTPHandler
 	url   string
+	// served records the requests the handler is done with.
+	served *served
 }
 
 func newFixture(t *testing.T, mutate func(*HTTPOptions)) *fixture {
+	t.Helper()
+	f := newHandler(t, mutate)
+	ts := httptest.NewServer(f.served.wrap(f.h))
+	t.Cleanup(ts.Close)
+	f.url = ts.URL
+	return f
+}
+
+// newHandler is a fixture without a server (url ""); its sessions are closed
+// when the test ends.
+func newHandler(t *testing.T, mutate func(*HTTPOptions)) *fixture {
 	t.Helper()
 	ft := &fakeTools{slow: 300 * time.Millisecond}
 	ft.ready.Store(true)
@@ -143,12 +163,8 @@ func newFixture(t *testing.T, mutate func(*HTTPOptions)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(func() {
-		h.CloseSessions(context.Background())
-		ts.Close()
-	})
-	return &fixture{tools: ft, srv: s, h: h, url: ts.URL}
+	t.Cleanup(func() { h.CloseSessions(context.Background()) })
+	return &fixture{tools: ft, srv: s, h: h, served: &served{}}
 }
 
 func initRequest() mcp.InitializeRequest {
@@ -590,11 +606,9 @@ func TestSSE(t *testing.T) {
 
 	// Sessions are forgotten when their stream ends.
 	before := f.h.Sessions()
+	streams, _ := f.served.count("GET /sse/alpha")
 	stop()
-	deadline := time.Now().Add(2 * time.Second)
-	for f.h.Sessions() >= before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	f.served.await(t, "GET /sse/alpha", streams+1) // the server is done with the stream
 	if f.h.Sessions() >= before {
 		t.Errorf("closing an SSE stream left its session bound (%d -> %d)", before, f.h.Sessions())
 	}
@@ -618,7 +632,7 @@ func TestSSEEndpointUsesPublicURL(t *testing.T) {
 // serveFixture runs Serve on a loopback listener.
 func serveFixture(t *testing.T, transportName string, grace time.Duration, slow time.Duration) (*fixture, context.CancelFunc, chan error) {
 	t.Helper()
-	ft := &fakeTools{slow: slow, blocked: make(chan struct{}, 1)}
+	ft := &fakeTools{slow: slow, started: make(chan struct{}, 1), blocked: make(chan struct{}, 1)}
 	ft.ready.Store(true)
 	s := New(ft, Options{Name: "test", Version: "0"})
 	h, err := s.NewHTTPHandler(HTTPOptions{Transport: transportName, Auth: testAuth, Identity: testIdentity, DNSRebindingProtection: true})
@@ -653,7 +667,7 @@ func TestShutdownFinishesCallsInFlight(t *testing.T) {
 			}
 			result := make(chan string, 1)
 			go func() { result <- callText(t, c, "slow") }()
-			time.Sleep(150 * time.Millisecond) // the call is running
+			awaitStarted(t, f.tools.started)
 			began := time.Now()
 			stop()
 			if got := <-result; got != "done" {
@@ -679,13 +693,23 @@ func TestShutdownFinishesCallsInFlight(t *testing.T) {
 	}
 }
 
+// awaitStarted waits until a tool call reports that its handler runs.
+func awaitStarted(t *testing.T, started <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call never started")
+	}
+}
+
 func TestShutdownGraceExpires(t *testing.T) {
 	t.Parallel()
 	f, stop, done := serveFixture(t, "http", 200*time.Millisecond, time.Hour)
 	c := dialHTTP(t, f.url+"/mcp", "tok-alice", true)
 	result := make(chan string, 1)
 	go func() { result <- callText(t, c, "slow") }()
-	time.Sleep(100 * time.Millisecond)
+	awaitStarted(t, f.tools.started)
 	began := time.Now()
 	stop()
 	select {
@@ -894,6 +918,7 @@ func TestStreamsCarryNotifications(t *testing.T) {
 		}
 	}
 
+	//lint:ignore SA1019 the legacy era's GET stream (deprecated in mcp-go for the modern era) is one of the two streams under test.
 	trLegacy, err := transport.NewStreamableHTTP(f.url+"/mcp", transport.WithHTTPHeaders(headers), transport.WithContinuousListening())
 	if err != nil {
 		t.Fatal(err)
@@ -996,22 +1021,51 @@ func must[T any](v T, err error) T {
 	return v
 }
 
+// TestIdleSessionsExpire runs the handler and its client in a synctest
+// bubble, without a network: the idle TTL and mcp-go's session sweeper run on
+// the fake clock, so the test sleeps past them at once and exactly.
 func TestIdleSessionsExpire(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(o *HTTPOptions) { o.SessionIdleTTL = time.Second })
-	c := dialHTTP(t, f.url+"/mcp", "tok-alice", true)
-	sid := c.GetSessionId()
-	if got := callText(t, c, "whoami"); got != "alice|" {
-		t.Fatalf("whoami = %q", got)
-	}
-	deadline := time.Now().Add(6 * time.Second)
-	for f.h.Sessions() > 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n := f.h.Sessions(); n != 0 {
-		t.Fatalf("%d sessions still bound after the idle TTL", n)
-	}
-	if resp := rawPost(t, f.url+"/mcp", "tok-alice", sid, callCount); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("request on an expired session: %d, want 404", resp.StatusCode)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const ttl = time.Second
+		f := newHandler(t, func(o *HTTPOptions) { o.SessionIdleTTL = ttl })
+		defer f.h.CloseSessions(context.Background()) // stops the sweeper before the bubble ends
+		hc := &http.Client{Transport: handlerTransport{f.h}}
+		const url = "http://127.0.0.1/mcp"
+		tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPBasicClient(hc),
+			transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer tok-alice"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.NewClient(tr, client.WithProtocolVersion(mcp.LATEST_LEGACY_PROTOCOL_VERSION))
+		start(t, c)
+		sid := c.GetSessionId()
+		if got := callText(t, c, "whoami"); got != "alice|" {
+			t.Fatalf("whoami = %q", got)
+		}
+		time.Sleep(ttl / 2)
+		synctest.Wait()
+		if n := f.h.Sessions(); n != 1 {
+			t.Fatalf("%d sessions bound before the idle TTL, want 1", n)
+		}
+		time.Sleep(2 * ttl) // past the TTL and the sweep after it (every max(ttl/2, 1s))
+		synctest.Wait()
+		if n := f.h.Sessions(); n != 0 {
+			t.Fatalf("%d sessions still bound after the idle TTL", n)
+		}
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(callCount))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set(mcp.HeaderProtocolVersion, mcp.LATEST_LEGACY_PROTOCOL_VERSION)
+		req.Header.Set("Authorization", "Bearer tok-alice")
+		req.Header.Set(mcpserver.HeaderKeySessionID, sid)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("request on an expired session: %d, want 404", resp.StatusCode)
+		}
+	})
 }

@@ -59,7 +59,7 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 	raw := rawArguments(req)
 	args, ferrs := t.validator.Validate(raw)
 	if len(ferrs) > 0 {
-		return invalidArgs(base, ferrs, fmt.Sprintf("Fix the fields above and call %s again.", t.name)), "", ""
+		return invalidArgs(base, ferrs, fmt.Sprintf("Fix the fields above and call %s again.", callAgain(ctx, t.name))), "", ""
 	}
 	base.Notes = args.Notes
 
@@ -156,7 +156,7 @@ func (s *Set) reloadForCall(ctx context.Context, t *actionTool, user string, app
 		ferrs = rtr.MissingRequired(rargs)
 	}
 	if len(ferrs) > 0 {
-		r := invalidArgs(base, ferrs, fmt.Sprintf("These fields appeared once the others were set. Call pipedream_describe (tool=%q) to see them all, then call %s again.", t.name, t.name))
+		r := invalidArgs(base, ferrs, fmt.Sprintf("These fields appeared once the others were set. Call pipedream_describe (tool=%q) to see them all, then call %s again.", t.name, callAgain(ctx, t.name)))
 		return reloadedProps{}, &r
 	}
 	rargs.Notes = append(rargs.Notes, args.Notes...)

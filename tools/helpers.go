@@ -26,9 +26,11 @@ const (
 
 var helperNames = []string{ToolListOptions, ToolDescribe, ToolAccounts}
 
-// IsHelper reports whether name is one of the server-wide helper tools, which
-// no workflow or action may be named.
-func IsHelper(name string) bool { return slices.Contains(helperNames, name) }
+// IsHelper reports whether name is one of the server-wide tools (the helpers
+// and catalog mode's tools), which no workflow or action may be named.
+func IsHelper(name string) bool {
+	return slices.Contains(helperNames, name) || slices.Contains(catalogNames, name)
+}
 
 // Helper input schemas: plain objects every host accepts.
 const (
@@ -91,8 +93,14 @@ func helperError(status, msg, next string) *mcp.CallToolResult {
 // lookupTool finds an action tool by name, honouring the connection scope.
 func (s *Set) lookupTool(ctx context.Context, name string) (*actionTool, *mcp.CallToolResult) {
 	t, ok := s.snap.Load().byName[name]
+	if !ok && s.open != nil {
+		// A tool of an app the open catalog has not loaded yet.
+		if app := s.open.openAppOf(ctx, name); app != "" && s.ensureApp(ctx, app) == nil {
+			t, ok = s.snap.Load().byName[name]
+		}
+	}
 	if !ok || (ScopeFrom(ctx) != "" && t.conn.Name != ScopeFrom(ctx)) {
-		return nil, helperError(StatusInvalidArgs, fmt.Sprintf("tool: %q is not an action tool of this server", name), "Use a tool name from tools/list (the pipedream_* helpers and workflows have no fields to list or describe).")
+		return nil, s.unknownTool(ctx, name)
 	}
 	return t, nil
 }

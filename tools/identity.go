@@ -2,6 +2,8 @@ package tools
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -15,6 +17,45 @@ const MetaUserKey = "pipedream.com/external_user_id"
 type userKey struct{}
 type scopeKey struct{}
 type clientNamedUserKey struct{}
+type toolModeKey struct{}
+
+// Tool modes: how actions reach the agent (DESIGN.md "Catalog mode").
+const (
+	// ToolModeDirect serves one tool per action.
+	ToolModeDirect = "direct"
+	// ToolModeCatalog serves a few fixed tools that search, describe and run
+	// every action.
+	ToolModeCatalog = "catalog"
+	// ToolModeAuto serves direct tools when there are at most AutoToolLimit of
+	// them, else catalog mode.
+	ToolModeAuto = "auto"
+)
+
+// ToolModes are the valid tool modes.
+var ToolModes = []string{ToolModeDirect, ToolModeCatalog, ToolModeAuto}
+
+// AutoToolLimit is the most action tools ToolModeAuto serves directly: the
+// smallest cap of the major hosts (Cursor's 40).
+const AutoToolLimit = 40
+
+// SessionToolMode is the query parameter that picks a session's tool mode
+// over HTTP (/mcp?tool_mode=catalog).
+const SessionToolMode = "tool_mode"
+
+// CheckToolMode reports whether mode is a tool mode, with an error that
+// lists the valid ones.
+func CheckToolMode(mode string) error {
+	if !slices.Contains(ToolModes, mode) {
+		return fmt.Errorf("%q is not a tool mode: use %s", mode, strings.Join(ToolModes, ", "))
+	}
+	return nil
+}
+
+// WithToolMode returns ctx whose calls and tool lists use mode instead of the
+// server's (one HTTP session's choice).
+func WithToolMode(ctx context.Context, mode string) context.Context {
+	return context.WithValue(ctx, toolModeKey{}, mode)
+}
 
 // WithUser returns ctx carrying the authenticated end user (external user id).
 // Transports put it there: stdio from configuration, HTTP from authentication.
@@ -67,22 +108,30 @@ func (s *Set) HasConnection(name string) bool {
 // Filter is an mcp-go tool filter: inside a connection scope it keeps that
 // connection's tools and the helpers. It applies to tools/list and tools/call,
 // so a tool filtered out cannot be called either.
+//
+// The tool mode in force (the session's or the server's) picks the action
+// tools (direct) or the catalog tools (catalog); the helpers and workflows
+// serve in both.
 func (s *Set) Filter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
 	scope := ScopeFrom(ctx)
-	if scope == "" {
-		return list
-	}
 	snap := s.snap.Load()
+	catalog := s.modeFor(ctx, snap) == ToolModeCatalog
 	out := list[:0:0]
 	for _, t := range list {
 		if at, ok := snap.byName[t.Name]; ok {
-			if at.conn.Name == scope {
+			if !catalog && (scope == "" || at.conn.Name == scope) {
 				out = append(out, t)
 			}
 			continue
 		}
 		if _, ok := snap.flowMap[t.Name]; ok {
-			continue // workflows are served on the all-connections endpoint only
+			if scope == "" {
+				out = append(out, t) // workflows are served on the all-connections endpoint only
+			}
+			continue
+		}
+		if isCatalogTool(t.Name) && !catalog {
+			continue
 		}
 		out = append(out, t) // helpers
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 	"github.com/pipedream-mcp/pipedream-mcp/schema"
+	"github.com/pipedream-mcp/pipedream-mcp/tools/search"
 )
 
 // Connect is what the tools need of a Connect API client; *pdclient.Client
@@ -48,6 +49,17 @@ type Connection struct {
 	Exclude     []string
 	ReadOnly    bool // keep only actions annotated readOnlyHint: true
 	Client      Connect
+	// AppName is the app's display name (e.g. "Google Sheets") for search;
+	// default: the slug with spaces.
+	AppName string
+}
+
+// appName is the app's display name.
+func (c *Connection) appName() string {
+	if c.AppName != "" {
+		return c.AppName
+	}
+	return strings.ReplaceAll(c.App, "_", " ")
 }
 
 // Options configure a Set.
@@ -65,6 +77,13 @@ type Options struct {
 	// WebhookURI is given to Connect tokens so Connect reports new accounts
 	// ("" when the server has no public URL).
 	WebhookURI string
+	// ToolMode is how actions reach the agent: ToolModeDirect (default),
+	// ToolModeCatalog or ToolModeAuto. A session may choose its own
+	// (WithToolMode).
+	ToolMode string
+	// Open, when set, serves every app of the registry in catalog mode,
+	// each loaded on first need (besides Connections).
+	Open *OpenCatalog
 	// OnChange is called, without locks held, after the tool set changed.
 	OnChange func()
 	// Now is the clock (tests); default time.Now.
@@ -80,6 +99,8 @@ type Set struct {
 	// whole and never changes one in place; read it through conns.
 	connList atomic.Pointer[[]*connState]
 	flows    []*workflowTool // built by New and Reconfigure; read under rebuild
+
+	open *openCatalog // nil unless Options.Open
 
 	snap    atomic.Pointer[snapshot]
 	rebuild sync.Mutex    // serialises snapshot rebuilds
@@ -105,6 +126,7 @@ type snapshot struct {
 	byName  map[string]*actionTool
 	list    []mcpserver.ServerTool
 	flowMap map[string]*workflowTool
+	index   *search.Index // over byName, for catalog mode and name suggestions
 }
 
 // actionTool is one action of one connection, ready to call.
@@ -138,7 +160,19 @@ func New(opts Options) (*Set, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.ToolMode == "" {
+		opts.ToolMode = ToolModeDirect
+	}
+	if err := CheckToolMode(opts.ToolMode); err != nil {
+		return nil, fmt.Errorf("tools: %w", err)
+	}
 	s := &Set{opts: opts, log: opts.Logger, ready: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if opts.Open != nil {
+		if opts.Open.Directory == nil {
+			return nil, errors.New("tools: the open catalog needs a Directory")
+		}
+		s.open = &openCatalog{cfg: *opts.Open, log: opts.Logger}
+	}
 	if err := checkConnections(opts.Connections); err != nil {
 		return nil, err
 	}
@@ -351,6 +385,7 @@ func (s *Set) publish() bool {
 	defer s.rebuild.Unlock()
 	next := &snapshot{byName: map[string]*actionTool{}, flowMap: map[string]*workflowTool{}}
 	next.list = append(next.list, s.helperTools()...)
+	next.list = append(next.list, s.catalogTools()...)
 	taken := map[string]bool{}
 	for _, t := range next.list {
 		taken[t.Tool.Name] = true
@@ -379,6 +414,7 @@ func (s *Set) publish() bool {
 		}
 	}
 	sort.Slice(next.list, func(i, j int) bool { return next.list[i].Tool.Name < next.list[j].Tool.Name })
+	next.index = search.Build(searchDocs(next.byName))
 	prev := s.snap.Swap(next)
 	return prev == nil || !sameTools(prev.list, next.list)
 }
@@ -419,8 +455,8 @@ func (s *Set) build(c *connState, comps []pdclient.Component) ([]*actionTool, []
 		keys[i] = comp.Key
 	}
 	taken := map[string]bool{}
-	for _, n := range helperNames {
-		taken[n] = true
+	for _, n := range append(slices.Clone(helperNames), catalogNames...) {
+		taken[n] = true // IsHelper
 	}
 	names := assignToolNames(c.Name, c.App, keys, taken)
 	out := make([]*actionTool, 0, len(keep))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -143,9 +144,14 @@ func newHTTPHandler(cfg *config.Config, rt *backend, srv *server.Server, auth se
 		PublicURL: cfg.PublicURL,
 		Auth:      auth,
 		Issuer:    issuer,
-		Identity: func(ctx context.Context, user, connection string) context.Context {
-			return tools.WithScope(tools.WithUser(ctx, user), connection)
+		Identity: func(ctx context.Context, user, connection string, params url.Values) context.Context {
+			ctx = tools.WithScope(tools.WithUser(ctx, user), connection)
+			if mode := params.Get(tools.SessionToolMode); mode != "" {
+				ctx = tools.WithToolMode(ctx, mode)
+			}
+			return ctx
 		},
+		SessionParams:          map[string]func(string) error{tools.SessionToolMode: tools.CheckToolMode},
 		HasConnection:          rt.set.HasConnection,
 		Routes:                 map[string]http.Handler{tools.WebhookPath: webhook},
 		DNSRebindingProtection: config.IsLoopbackAddr(cfg.Addr),

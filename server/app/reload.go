@@ -70,10 +70,15 @@ func (rt *backend) assemble(reuse map[config.Credentials]*pdclient.Client) ([]to
 			problems = append(problems, fmt.Sprintf("connection %q: %v", c.Name, err))
 			continue
 		}
-		rt.conns = append(rt.conns, tools.Connection{
+		conn := tools.Connection{
 			Name: c.Name, App: c.App, Admin: c.OAuth == "admin", ServiceUser: c.ExternalUserID,
 			Include: c.Include, Exclude: c.Exclude, ReadOnly: c.ReadOnly, Client: cl,
-		})
+		}
+		if c.App == config.OpenCatalog {
+			rt.open = &tools.OpenCatalog{Template: conn, IncludeApps: c.IncludeApps, ExcludeApps: c.ExcludeApps, Directory: cl}
+			continue
+		}
+		rt.conns = append(rt.conns, conn)
 	}
 	flows, err := rt.workflows(clientFor)
 	if err != nil {
@@ -271,7 +276,7 @@ func (r *reloader) resolve() (*config.Config, error) {
 	if err := fs.Parse(r.args); err != nil {
 		return nil, err
 	}
-	return config.Resolve(cf, r.getenv, pdtest.NewSandbox().Apps())
+	return config.Resolve(cf, r.getenv, sandboxApps())
 }
 
 // refuse logs why a reload was refused, one line per problem, and returns err.

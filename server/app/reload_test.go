@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -42,30 +43,6 @@ const (
 	rotUser     = "user-1"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
 // rotationFake is the fake Connect API of these tests: one OAuth client with
 // secret A, and a user with github and slack accounts.
 func rotationFake(t *testing.T) (*pdtest.Fake, string) {
@@ -91,7 +68,7 @@ type hupServer struct {
 	c           *client.Client
 	cmd         *exec.Cmd
 	log         *syncBuffer
-	listChanged atomic.Int32
+	listChanged counter
 }
 
 // startHUP starts the binary with exactly env (nothing inherited), initializes
@@ -121,7 +98,7 @@ func startHUP(t *testing.T, env []string, args ...string) *hupServer {
 	})
 	c.OnNotification(func(n mcp.JSONRPCNotification) {
 		if n.Method == string(mcp.MethodNotificationToolsListChanged) {
-			s.listChanged.Add(1)
+			s.listChanged.add()
 		}
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -135,10 +112,12 @@ func startHUP(t *testing.T, env []string, args ...string) *hupServer {
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatalf("initialize: %v\n%s", err, s.log.String())
 	}
-	s.tools(t)
 	// The first catalog load may notify the session; count from here on.
-	time.Sleep(200 * time.Millisecond)
-	s.listChanged.Store(0)
+	// tools/list waits until the catalogs are loaded, and the server
+	// publishes the loaded tools (sending the notification) before it says
+	// so: on stdio that notification goes out ahead of this response.
+	s.tools(t)
+	s.listChanged.store(0)
 	return s
 }
 
@@ -164,27 +143,33 @@ func (s *hupServer) call(ctx context.Context, name, args string) (*mcp.CallToolR
 	return s.c.CallTool(ctx, req)
 }
 
-// reload sends SIGHUP and waits until the server logged the outcome; it
-// returns what the server logged meanwhile, with the quotes of log values
-// unescaped.
-func (s *hupServer) reload(t *testing.T) string {
+// reload sends SIGHUP and waits until the server logged the outcome and,
+// when want is given, every want string (a refusal logs one line per
+// problem); it returns what the server logged meanwhile, with the quotes of
+// log values unescaped.
+func (s *hupServer) reload(t *testing.T, want ...string) string {
 	t.Helper()
 	from := s.log.Len()
 	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		out := s.log.String()[from:]
-		if strings.Contains(out, "configuration reloaded") || strings.Contains(out, "reload refused") {
-			time.Sleep(50 * time.Millisecond) // the rest of a refusal's lines
-			return strings.ReplaceAll(s.log.String()[from:], `\"`, `"`)
+	unquote := func(log string) string { return strings.ReplaceAll(log[from:], `\"`, `"`) }
+	done := func(log string) bool {
+		out := unquote(log)
+		if !strings.Contains(out, "configuration reloaded") && !strings.Contains(out, "reload refused") {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no reload outcome logged within 20s:\n%s", out)
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				return false
+			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		return true
 	}
+	if !s.log.awaitLog(20*time.Second, done) {
+		t.Fatalf("no reload outcome logged within 20s (or not all of %q):\n%s", want, unquote(s.log.String()))
+	}
+	return unquote(s.log.String())
 }
 
 func isError(res *mcp.CallToolResult, err error) string {
@@ -235,7 +220,7 @@ func TestReloadRotatesSecretUnderLoad(t *testing.T) {
 	defer cancel()
 	stop := make(chan struct{})
 	var reloaded atomic.Bool
-	var ok, okAfter atomic.Int32
+	var ok, okAfter counter
 	var mu sync.Mutex
 	var failures []string
 	var wg sync.WaitGroup
@@ -254,14 +239,16 @@ func TestReloadRotatesSecretUnderLoad(t *testing.T) {
 					mu.Unlock()
 					continue
 				}
-				ok.Add(1)
+				ok.add()
 				if after {
-					okAfter.Add(1)
+					okAfter.add()
 				}
 			}
 		})
 	}
-	waitFor(t, func() bool { return ok.Load() >= 40 }, "calls before the rotation")
+	if !ok.atLeast(40, 20*time.Second) {
+		t.Fatal("timed out waiting for calls before the rotation")
+	}
 
 	fake.AcceptSecret(rotClientID, rotSecretB)
 	fake.RevokeSecret(rotClientID, rotSecretA)
@@ -272,13 +259,15 @@ func TestReloadRotatesSecretUnderLoad(t *testing.T) {
 		t.Fatalf("the rotation reload was not applied:\n%s", out)
 	}
 	reloaded.Store(true)
-	waitFor(t, func() bool { return okAfter.Load() >= 40 }, "calls after the rotation")
+	if !okAfter.atLeast(40, 20*time.Second) {
+		t.Fatal("timed out waiting for calls after the rotation")
+	}
 	close(stop)
 	wg.Wait()
 
-	t.Logf("%d calls succeeded, %d of them after the reload", ok.Load(), okAfter.Load())
+	t.Logf("%d calls succeeded, %d of them after the reload", ok.load(), okAfter.load())
 	if len(failures) > 0 {
-		t.Errorf("%d of %d calls failed across the rotation; first: %s", len(failures), int(ok.Load())+len(failures), failures[0])
+		t.Errorf("%d of %d calls failed across the rotation; first: %s", len(failures), int(ok.load())+len(failures), failures[0])
 	}
 	if got := fake.TokenRequests(rotSecretA); got != tokensA {
 		t.Errorf("token requests with A grew from %d to %d after the reload", tokensA, got)
@@ -286,7 +275,7 @@ func TestReloadRotatesSecretUnderLoad(t *testing.T) {
 	if got := fake.TokenRequests(rotSecretB); got != 1 {
 		t.Errorf("token requests with B = %d, want 1 (one new token source, checked and then used)", got)
 	}
-	if n := s.listChanged.Load(); n != 0 {
+	if n := s.listChanged.load(); n != 0 {
 		t.Errorf("a rotation that changes no tool sent %d list_changed notifications, want 0", n)
 	}
 	if strings.Contains(s.log.String(), rotSecretA) || strings.Contains(s.log.String(), rotSecretB) {
@@ -303,17 +292,6 @@ func TestReloadRotatesSecretUnderLoad(t *testing.T) {
 	}
 	if got := fake.TokenRequests(rotSecretB); got != 2 {
 		t.Errorf("after the tokens expired, token requests with B = %d, want 2", got)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -394,7 +372,7 @@ func TestReloadRefusesBadConfiguration(t *testing.T) {
 		}
 		writeFile(t, configFile, configText)
 		writeFile(t, secretFile, secret+"\n")
-		out := s.reload(t)
+		out := s.reload(t, st.want...)
 		if !strings.Contains(out, "reload refused; the previous configuration keeps serving") {
 			t.Errorf("%s: not refused:\n%s", st.name, out)
 			continue
@@ -411,7 +389,7 @@ func TestReloadRefusesBadConfiguration(t *testing.T) {
 			t.Errorf("%s: call after the refused reload failed: %s", st.name, msg)
 		}
 	}
-	if n := s.listChanged.Load(); n != 0 {
+	if n := s.listChanged.load(); n != 0 {
 		t.Errorf("refused reloads sent %d list_changed notifications, want 0", n)
 	}
 	if got := fake.TokenRequests("secret-wrong-000000"); got != 1 {
@@ -444,16 +422,29 @@ func TestReloadAddsConnection(t *testing.T) {
 		t.Fatalf("tools at start: %v", names)
 	}
 
-	writeFile(t, configFile, "connections:\n  - app: github\n  - app: slack\n")
-	if out := s.reload(t); !strings.Contains(out, "configuration reloaded") {
-		t.Fatalf("reload not applied:\n%s", out)
+	// reloadTo applies config and returns the tools after it and the
+	// list_changed notifications it sent. The reload publishes its tools
+	// (sending its notifications) before it logs its outcome, which reload
+	// waits for: on stdio they go out ahead of the response to the later
+	// tools/list, so none is still to come.
+	reloadTo := func(config string) (names []string, notes int32) {
+		t.Helper()
+		before := s.listChanged.load()
+		writeFile(t, configFile, config)
+		if out := s.reload(t); !strings.Contains(out, "configuration reloaded") {
+			t.Fatalf("reload not applied:\n%s", out)
+		}
+		if !s.listChanged.atLeast(before+1, 20*time.Second) {
+			t.Fatal("no tools/list_changed")
+		}
+		names = s.tools(t)
+		return names, s.listChanged.load() - before
 	}
-	waitFor(t, func() bool { return s.listChanged.Load() >= 1 }, "tools/list_changed")
-	time.Sleep(300 * time.Millisecond) // a second notification would arrive by now
-	if n := s.listChanged.Load(); n != 1 {
+
+	names, n := reloadTo("connections:\n  - app: github\n  - app: slack\n")
+	if n != 1 {
 		t.Errorf("adding a connection sent %d list_changed notifications, want 1", n)
 	}
-	names := s.tools(t)
 	if !hasToolPrefix(names, "slack_") || !hasToolPrefix(names, "github_") {
 		t.Fatalf("tools after adding slack: %v", names)
 	}
@@ -464,16 +455,11 @@ func TestReloadAddsConnection(t *testing.T) {
 		t.Errorf("token requests = %d, want 1: the added connection shares the running client", got)
 	}
 
-	writeFile(t, configFile, "connections:\n  - app: slack\n")
-	if out := s.reload(t); !strings.Contains(out, "configuration reloaded") {
-		t.Fatalf("reload not applied:\n%s", out)
+	names, n = reloadTo("connections:\n  - app: slack\n")
+	if n != 1 {
+		t.Errorf("removing a connection sent %d list_changed notifications, want 1", n)
 	}
-	waitFor(t, func() bool { return s.listChanged.Load() >= 2 }, "the second tools/list_changed")
-	time.Sleep(300 * time.Millisecond)
-	if n := s.listChanged.Load(); n != 2 {
-		t.Errorf("removing a connection sent %d list_changed notifications, want 1", n-1)
-	}
-	if names := s.tools(t); hasToolPrefix(names, "github_") {
+	if hasToolPrefix(names, "github_") {
 		t.Errorf("github tools still listed after removing it: %v", names)
 	}
 	res, err := s.call(t.Context(), "github_get_repository", `{"repoFullname":"octo/hello"}`)
@@ -482,22 +468,18 @@ func TestReloadAddsConnection(t *testing.T) {
 	}
 }
 
-// startEnv is the environment of the in-process start-up tests.
+// startEnv is the environment of the in-process start-up tests: the test
+// client of pdtest.New's fake.
 func startEnv(api string, extra map[string]string) func(string) string {
-	env := map[string]string{
-		"NO_COLOR":                      "1",
+	env := serverEnv(api, "github,slack", map[string]string{
 		"PIPEDREAM_CLIENT_ID":           pdtest.TestClientID,
 		"PIPEDREAM_CLIENT_SECRET":       pdtest.TestClientSecret,
 		"PIPEDREAM_PROJECT_ID":          pdtest.TestProjectID,
 		"PIPEDREAM_PROJECT_ENVIRONMENT": "development",
-		"PIPEDREAM_BASE_URL":            api,
-		"PIPEDREAM_APPS":                "github,slack",
 		"PIPEDREAM_EXTERNAL_USER_ID":    rotUser,
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	return func(k string) string { return env[k] }
+	})
+	maps.Copy(env, extra)
+	return getenvOf(env)
 }
 
 // TestStartRejectsBadCredentials runs the program against the fake with
@@ -581,16 +563,27 @@ func TestStartRejectsBadCredentials(t *testing.T) {
 	}
 }
 
-// serveInProcess runs serve over stdio in process; closing the returned
-// writer ends it.
-func serveInProcess(t *testing.T, getenv func(string) string, args ...string) (*syncBuffer, io.WriteCloser, <-chan error) {
+// serveInProcess runs serve over stdio in process, with the environment of
+// startEnv and extra, against fake served on loopback. stop ends it (its
+// input closes) and fails the test if serve failed.
+func serveInProcess(t *testing.T, fake *pdtest.Fake, extra map[string]string, args ...string) (logs *syncBuffer, stop func()) {
 	t.Helper()
+	api := httptest.NewServer(fake)
+	t.Cleanup(api.Close)
 	in, w := io.Pipe()
-	logs := &syncBuffer{}
+	logs = &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- Run(t.Context(), append([]string{"serve"}, args...), getenv, in, io.Discard, logs) }()
+	go func() {
+		done <- Run(t.Context(), append([]string{"serve"}, args...), startEnv(api.URL, extra), in, io.Discard, logs)
+	}()
 	t.Cleanup(func() { _ = w.Close() })
-	return logs, w, done
+	return logs, func() {
+		t.Helper()
+		_ = w.Close()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}
 }
 
 // TestStartChecksEachCredentialSetOnce: before serving, each distinct
@@ -600,22 +593,17 @@ func TestStartChecksEachCredentialSetOnce(t *testing.T) {
 	t.Parallel()
 	fake := pdtest.New(pdtest.Config{})
 	fake.AcceptSecret("second-client", "second-secret")
-	api := httptest.NewServer(fake)
-	defer api.Close()
 	configPath := filepath.Join(t.TempDir(), "c.yaml")
 	writeFile(t, configPath, "connections:\n  - app: github\n  - app: slack\n  - app: notion\n    client_id: second-client\n    client_secret: second-secret\n")
-	logs, stdin, done := serveInProcess(t, startEnv(api.URL, map[string]string{"PIPEDREAM_APPS": ""}), "--config", configPath)
-	waitFor(t, func() bool { return strings.Count(logs.String(), "catalog loaded") == 3 }, "three catalogs")
+	logs, stop := serveInProcess(t, fake, map[string]string{"PIPEDREAM_APPS": ""}, "--config", configPath)
+	awaitLog(t, logs, "three catalogs", func(log string) bool { return strings.Count(log, "catalog loaded") == 3 })
 	if a, b := fake.TokenRequests(pdtest.TestClientSecret), fake.TokenRequests("second-secret"); a != 1 || b != 1 {
 		t.Errorf("token requests per credential set = %d and %d, want 1 and 1", a, b)
 	}
 	if n := fake.Count(pdtest.EndpointAccounts); n != 2 {
 		t.Errorf("project-scoped reads = %d, want 2 (one per credential set)", n)
 	}
-	_ = stdin.Close()
-	if err := <-done; err != nil {
-		t.Errorf("serve: %v", err)
-	}
+	stop()
 }
 
 // TestStartWhenAPIFails: a 5xx at start is not a configuration error. The
@@ -625,21 +613,16 @@ func TestStartWhenAPIFails(t *testing.T) {
 	t.Parallel()
 	fake := pdtest.New(pdtest.Config{})
 	fake.InjectFault(pdtest.Fault{Endpoint: pdtest.EndpointAll, Status: 503})
-	api := httptest.NewServer(fake)
-	defer api.Close()
-	logs, stdin, done := serveInProcess(t, startEnv(api.URL, nil))
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "serving") }, "the server to start")
+	logs, stop := serveInProcess(t, fake, nil)
+	awaitLog(t, logs, "the server to start", func(log string) bool { return strings.Contains(log, "serving") })
 	if !strings.Contains(logs.String(), "could not check the Pipedream credentials") {
 		t.Errorf("no warning about the unchecked credentials:\n%s", logs.String())
 	}
 	fake.ClearFaults()
-	waitFor(t, func() bool {
-		return strings.Contains(logs.String(), "Pipedream credentials checked") && strings.Count(logs.String(), "catalog loaded") == 2
-	}, "the background check and the catalogs")
-	_ = stdin.Close()
-	if err := <-done; err != nil {
-		t.Errorf("serve: %v", err)
-	}
+	awaitLog(t, logs, "the background check and the catalogs", func(log string) bool {
+		return strings.Contains(log, "Pipedream credentials checked") && strings.Count(log, "catalog loaded") == 2
+	})
+	stop()
 }
 
 // TestStartRejectedLater: when the API was down at start and then rejects
@@ -648,15 +631,18 @@ func TestStartRejectedLater(t *testing.T) {
 	t.Parallel()
 	fake := pdtest.New(pdtest.Config{})
 	fake.InjectFault(pdtest.Fault{Endpoint: pdtest.EndpointToken, Status: 502})
-	api := httptest.NewServer(fake)
-	defer api.Close()
-	logs, stdin, done := serveInProcess(t, startEnv(api.URL, map[string]string{"PIPEDREAM_CLIENT_SECRET": "stale-secret"}))
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "serving") }, "the server to start")
+	logs, stop := serveInProcess(t, fake, map[string]string{"PIPEDREAM_CLIENT_SECRET": "stale-secret"})
+	awaitLog(t, logs, "the server to start", func(log string) bool { return strings.Contains(log, "serving") })
 	fake.ClearFaults()
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "Pipedream rejected the OAuth client") }, "the rejection")
-	_ = stdin.Close()
-	if err := <-done; err != nil {
-		t.Errorf("serve: %v", err)
+	awaitLog(t, logs, "the rejection", func(log string) bool { return strings.Contains(log, "Pipedream rejected the OAuth client") })
+	stop()
+}
+
+// awaitLog fails the test unless cond holds for the log within 20s.
+func awaitLog(t *testing.T, logs *syncBuffer, what string, cond func(log string) bool) {
+	t.Helper()
+	if !logs.awaitLog(20*time.Second, cond) {
+		t.Fatalf("timed out waiting for %s:\n%s", what, logs)
 	}
 }
 
@@ -669,7 +655,7 @@ func newTestReloader(t *testing.T, getenv func(string) string, args ...string) *
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Resolve(cf, getenv, nil)
+	cfg, err := config.Resolve(cf, getenv, config.SandboxApps{})
 	if err != nil {
 		t.Fatal(err)
 	}

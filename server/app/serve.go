@@ -56,11 +56,18 @@ func parseFlags(env *cmdEnv, name, usage string, args []string, extra func(fs *f
 		}
 		return nil, nil, &exitError{code: 2, err: err}
 	}
-	cfg, err := config.Resolve(cf, env.getenv, pdtest.NewSandbox().Apps())
+	cfg, err := config.Resolve(cf, env.getenv, sandboxApps())
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, fs, nil
+}
+
+// sandboxApps are the sandbox catalog's apps, for resolving --sandbox
+// configurations.
+func sandboxApps() config.SandboxApps {
+	f := pdtest.NewSandbox()
+	return config.SandboxApps{Default: f.Apps(), All: f.AllApps()}
 }
 
 // newLogger builds the slog logger: tint text on stderr (colour only on a
@@ -83,6 +90,7 @@ type backend struct {
 	log     *slog.Logger
 	clients map[config.Credentials]*pdclient.Client
 	conns   []tools.Connection
+	open    *tools.OpenCatalog // --app '*'; nil without it
 	set     *tools.Set
 	fake    *pdtest.Server
 	// unchecked are the credential sets whose check was inconclusive (the API
@@ -130,7 +138,7 @@ func newRuntime(cfg *config.Config, log *slog.Logger, onChange func()) (*backend
 	set, err := tools.New(tools.Options{
 		Connections: rt.conns, Workflows: flows, Logger: log,
 		CallTimeout: cfg.CallTimeout, ResultLimit: cfg.ResultLimit, RefreshEvery: cfg.CatalogTTL,
-		WebhookURI: webhookURI, OnChange: onChange,
+		WebhookURI: webhookURI, OnChange: onChange, ToolMode: cfg.ToolMode, Open: rt.open,
 	})
 	if err != nil {
 		rt.Close()

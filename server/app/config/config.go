@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
 // Environment variables read by Resolve. The PIPEDREAM_ names are the ones the
@@ -48,7 +50,7 @@ const (
 	defaultUserClaim       = "sub"
 	defaultOAuth           = "user"
 	defaultWorkflowAuth    = "oauth"
-	defaultToolMode        = "direct"
+	defaultToolMode        = tools.ToolModeDirect
 	defaultBaseURL         = "https://api.pipedream.com"
 	defaultWorkflowDomain  = "m.pipedream.net"
 	sandboxEnvironment     = "development"
@@ -110,11 +112,6 @@ type Credentials struct {
 	Environment  string // development | production
 	BaseURL      string // API origin, default https://api.pipedream.com
 }
-
-// ToolModes are the values of --tool-mode: direct serves one tool per action,
-// catalog a few fixed tools that search and run every action, auto catalog
-// mode when direct mode would serve more than 40 tools.
-var ToolModes = []string{"direct", "catalog", "auto"}
 
 // OpenCatalog is the App of the connection that serves every app of the
 // Pipedream registry (--app '*'), found through the app directory and loaded

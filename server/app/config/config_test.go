@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-var testSandboxApps = []string{"github", "google_sheets", "slack"}
+var testSandboxApps = SandboxApps{Default: []string{"github", "google_sheets", "slack"}, All: []string{"github", "google_sheets", "slack", "trello"}}
 
 // validEnv is a complete real-credential environment for one stdio user.
 func validEnv() map[string]string {
@@ -494,7 +494,7 @@ workflows:
 		{
 			name: "sandbox catalog does not have the app",
 			args: []string{"--sandbox", "--app", "hubspot"},
-			want: []string{`app "hubspot" is not in the sandbox catalog (from --app): the sandbox has github, google_sheets, slack`},
+			want: []string{`app "hubspot" is not in the sandbox catalog (from --app): the sandbox has github, google_sheets, slack, trello`},
 		},
 	}
 	for _, tt := range tests {
@@ -829,8 +829,8 @@ func TestConfigSandbox(t *testing.T) {
 		if !cfg.Sandbox || cfg.ExternalUserID != "demo-user" {
 			t.Errorf("sandbox = %v, user = %q", cfg.Sandbox, cfg.ExternalUserID)
 		}
-		if got := connectionNames(cfg); !slices.Equal(got, testSandboxApps) {
-			t.Errorf("connections = %q, want every sandbox app %q", got, testSandboxApps)
+		if got := connectionNames(cfg); !slices.Equal(got, testSandboxApps.Default) {
+			t.Errorf("connections = %q, want every default sandbox app %q", got, testSandboxApps.Default)
 		}
 		for _, c := range cfg.Connections {
 			if c.Credentials != (Credentials{Environment: "development"}) || c.OAuth != "user" {

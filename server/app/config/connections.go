@@ -12,9 +12,9 @@ import (
 // connections builds the connections from --app/PIPEDREAM_APPS (the flag beats the
 // variable) and the file's connections: list; with --sandbox and none named, one per
 // sandbox app.
-func (r *resolver) connections(cfg *Config, defaults []credLayer, sandboxApps []string) []Connection {
-	cs := &connectionSet{r: r, cfg: cfg, sandboxApps: sandboxApps, seen: map[string]string{}}
-	slugs, src := r.appSlugs(cfg, sandboxApps)
+func (r *resolver) connections(cfg *Config, defaults []credLayer, sandbox SandboxApps) []Connection {
+	cs := &connectionSet{r: r, cfg: cfg, sandboxApps: sandbox.All, seen: map[string]string{}}
+	slugs, src := r.appSlugs(cfg, sandbox.Default)
 	oauth := strings.ToLower(r.cf.oauth)
 	if oauth != "user" && oauth != "admin" {
 		r.probs.add("invalid --oauth %q: use user or admin", r.cf.oauth)
@@ -38,7 +38,8 @@ func (r *resolver) connections(cfg *Config, defaults []credLayer, sandboxApps []
 }
 
 // appSlugs returns the apps named by --app (or PIPEDREAM_APPS) and where they
-// came from; with --sandbox and no connection named anywhere, every sandbox app.
+// came from; with --sandbox and no connection named anywhere, the sandbox's
+// default apps.
 func (r *resolver) appSlugs(cfg *Config, sandboxApps []string) ([]string, string) {
 	apps := sourced{strings.Join(r.cf.apps, ","), "--app"}
 	if len(r.cf.apps) == 0 {

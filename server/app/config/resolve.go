@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pipedream-mcp/pipedream-mcp/server"
+	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
 // resolver carries the state of one Resolve call.
@@ -76,10 +77,17 @@ func (r *resolver) filePath(p string) string {
 	return filepath.Join(r.fileDir, p)
 }
 
+// SandboxApps are the apps of the sandbox's catalog: Default is what --sandbox
+// serves when no app is named, All what it can serve when named (and through
+// the open catalog).
+type SandboxApps struct {
+	Default, All []string
+}
+
 // Resolve merges flags (which beat env), env (getenv), and the YAML file named
-// by --config. sandboxApps is the list of sandbox app slugs (used when --sandbox and
-// no app is named). A *Error lists every problem found.
-func Resolve(cf *Flags, getenv func(string) string, sandboxApps []string) (*Config, error) {
+// by --config; sandbox names the sandbox's apps (used with --sandbox). A
+// *Error lists every problem found.
+func Resolve(cf *Flags, getenv func(string) string, sandbox SandboxApps) (*Config, error) {
 	r := &resolver{cf: cf, set: cf.setFlags(), getenv: getenv, file: &fileConfig{}, secrets: map[string]secretRead{}}
 	cfg := &Config{ConfigFile: cf.configFile}
 	if cf.configFile != "" {
@@ -104,7 +112,7 @@ func Resolve(cf *Flags, getenv func(string) string, sandboxApps []string) (*Conf
 	}
 
 	cfg.WorkflowDomain = r.workflowDomain()
-	cfg.Connections = r.connections(cfg, defaults, sandboxApps)
+	cfg.Connections = r.connections(cfg, defaults, sandbox)
 	cfg.Workflows = r.workflows(cfg, defaults)
 	r.checkToolMode(cfg)
 
@@ -171,7 +179,7 @@ func (r *resolver) resolveServer(cfg *Config) {
 
 	mode := first(r.flagVal("tool-mode", cf.toolMode), r.envVal(EnvToolMode), fileVal("tool_mode", f.ToolMode))
 	cfg.ToolMode = strings.ToLower(firstOf(mode.val, defaultToolMode))
-	if !slices.Contains(ToolModes, cfg.ToolMode) {
+	if tools.CheckToolMode(cfg.ToolMode) != nil {
 		r.probs.add("invalid tool mode %q (from %s): use direct, catalog or auto", mode.val, mode.src)
 	}
 
@@ -297,8 +305,8 @@ func (r *resolver) checkToolMode(cfg *Config) {
 	mode := first(r.flagVal("tool-mode", r.cf.toolMode), r.envVal(EnvToolMode), fileVal("tool_mode", r.file.ToolMode))
 	switch {
 	case mode.val == "":
-		cfg.ToolMode = "catalog"
-	case cfg.ToolMode == "direct":
+		cfg.ToolMode = tools.ToolModeCatalog
+	case cfg.ToolMode == tools.ToolModeDirect:
 		r.probs.add("the open catalog (app %q) reaches every app through catalog mode, and the tool mode is direct (from %s): use --tool-mode catalog or auto", OpenCatalog, mode.src)
 	}
 }

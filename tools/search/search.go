@@ -1,0 +1,256 @@
+package search
+
+// DefaultLimit is the number of hits Search returns when Query.Limit is not
+// positive.
+const DefaultLimit = 8
+
+// maxConcepts caps the distinct words of a query that are scored, and
+// maxQueryLen the bytes of query text read.
+const (
+	maxConcepts = 32
+	maxQueryLen = 2000
+)
+
+// Ranking factors applied on top of BM25F.
+const (
+	// coverageFloor is the share of its score a doc keeps when it matches
+	// none of the query's weight; matching all of it keeps everything.
+	coverageFloor = 0.35
+	// allCoveredBonus multiplies the score of a doc that matches every word
+	// of a query of two words or more (directly or through a synonym).
+	allCoveredBonus = 1.15
+	// verbBonus multiplies the score of a doc whose verb is the query's
+	// verb; a synonym of the verb earns its synonym weight of it.
+	verbBonus = 0.3
+	// otherAppFactor multiplies the score of a doc whose app is not one the
+	// query names, when it names one.
+	otherAppFactor = 0.6
+	// surfaceBonus is the bonus of a doc whose name holds every query word
+	// exactly as written (not only its stem): "row" prefers "Add Single Row"
+	// to "Add Multiple Rows". It grows with the share of such words.
+	surfaceBonus = 0.1
+	// primaryShare: a concept's alternatives weighing at least this share of
+	// its strongest set its idf.
+	primaryShare = 0.8
+)
+
+// Query is one search.
+type Query struct {
+	// Text is what the agent wrote: words in any order, app names included
+	// (only its first 2,000 bytes are read).
+	Text string
+	// App, when set, keeps only the docs of this app slug.
+	App string
+	// Limit is the most hits to return; DefaultLimit when not positive.
+	Limit int
+	// Filter, when set, keeps only the docs it returns true for. It runs
+	// before the limit is applied, on scored candidates only; it must not
+	// modify the Doc.
+	Filter func(*Doc) bool
+}
+
+// Hit is one search result.
+type Hit struct {
+	Doc
+	// Score is the doc's relevance: higher is better; only the order is
+	// meaningful.
+	Score float64
+}
+
+// Search returns the docs that best match q, best first, at most q.Limit
+// (DefaultLimit when not positive). A doc must match at least one query word
+// (or a synonym or near spelling of one) to be returned. A query without any
+// indexable word (empty or only stopwords) and with q.App set lists that
+// app's docs by tool name; without q.App it returns nothing.
+func (ix *Index) Search(q Query) []Hit {
+	if ix == nil {
+		return nil
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	cands, _ := ix.rank(q, limit)
+	if len(cands) == 0 {
+		return nil
+	}
+	hits := make([]Hit, len(cands))
+	for i, c := range cands {
+		hits[i] = Hit{Doc: ix.docs[c.doc], Score: c.score}
+	}
+	return hits
+}
+
+// rank scores the docs for q, best first; limit < 0 means every match. It
+// also returns the score a doc would get if it matched every query word as
+// strongly as BM25 allows (0 without words): an absolute scale for scores.
+func (ix *Index) rank(q Query, limit int) (ranked []cand, ceiling float64) {
+	if len(q.Text) > maxQueryLen {
+		q.Text = q.Text[:maxQueryLen]
+	}
+	appID := int32(-1)
+	if q.App != "" {
+		id, ok := ix.appIndex[q.App]
+		if !ok {
+			return nil, 0
+		}
+		appID = id
+	}
+	concepts := ix.concepts(q.Text)
+	if len(concepts) == 0 {
+		if appID < 0 {
+			return nil, 0
+		}
+		return ix.browse(appID, q.Filter, limit), 0
+	}
+
+	sc := ix.scratch.Get().(*scratch)
+	defer ix.scratch.Put(sc)
+	sc.reset()
+
+	// Each concept scores a doc by its best alternative: the alternative's
+	// weight times its BM25F saturation, times the concept's idf. The idf is
+	// that of the concept's primary alternatives (the word itself, else its
+	// strongest matches; the union of their docs), shared by all its
+	// alternatives: a synonym does not count more for being a rarer word.
+	var totalImportance float64
+	for ci := range concepts {
+		c := &concepts[ci]
+		primaryDF := -1
+		for _, a := range c.alts {
+			if primaryDF < 0 && a.weight < primaryShare*c.alts[0].weight {
+				primaryDF = len(sc.ctouched)
+			}
+			for _, p := range ix.postings[ix.postStart[a.term]:ix.postStart[a.term+1]] {
+				d := p.doc
+				if sc.curW[d] == 0 {
+					sc.ctouched = append(sc.ctouched, d)
+				}
+				if v := a.weight * float64(p.sat); v > sc.cur[d] {
+					sc.cur[d] = v
+				}
+				if a.weight > sc.curW[d] {
+					sc.curW[d] = a.weight
+				}
+			}
+		}
+		if primaryDF < 0 {
+			primaryDF = len(sc.ctouched)
+		}
+		idf := ix.idf(primaryDF)
+		c.importance = idf * c.alts[0].weight
+		totalImportance += c.importance
+		bit := uint64(1) << uint(ci)
+		for _, d := range sc.ctouched {
+			if appID < 0 || ix.docApp[d] == appID {
+				if sc.mask[d] == 0 {
+					sc.touched = append(sc.touched, d)
+				}
+				sc.total[d] += idf * sc.cur[d]
+				sc.cov[d] += idf * sc.curW[d]
+				sc.mask[d] |= bit
+			}
+			sc.cur[d], sc.curW[d] = 0, 0
+		}
+		sc.ctouched = sc.ctouched[:0]
+	}
+
+	// Words of the query as written that the action's name holds as written.
+	surfaceWords := 0
+	seenSurface := make(map[string]bool)
+	splitWords(q.Text, func(w []byte) {
+		if len(w) < 2 || stopwords[string(w)] || seenSurface[string(w)] {
+			return
+		}
+		seenSurface[string(w)] = true
+		surfaceWords++
+		for _, d := range ix.surface[string(w)] {
+			if sc.mask[d] != 0 && sc.surf[d] < 255 {
+				sc.surf[d]++
+			}
+		}
+	})
+
+	// Apps the query names: the docs of other apps are worth less.
+	var mentioned []bool
+	if appID < 0 {
+		mentioned = ix.mentionedApps(concepts)
+	}
+
+	var verb *concept
+	for ci := range concepts {
+		if concepts[ci].verb {
+			verb = &concepts[ci]
+			break
+		}
+	}
+	if verb == nil && isQuestion(q.Text) {
+		verb = ix.readVerb()
+	}
+	allBits := uint64(1)<<uint(len(concepts)) - 1
+	ceiling = totalImportance
+	if len(concepts) > 1 {
+		ceiling *= allCoveredBonus
+	}
+	if verb != nil {
+		ceiling *= 1 + verbBonus
+	}
+
+	top := &hitHeap{ix: ix}
+	for _, d := range sc.touched {
+		if q.Filter != nil && !q.Filter(&ix.docs[d]) {
+			continue
+		}
+		score := sc.total[d]
+		if totalImportance > 0 {
+			score *= coverageFloor + (1-coverageFloor)*sc.cov[d]/totalImportance
+		}
+		if len(concepts) > 1 && sc.mask[d] == allBits {
+			score *= allCoveredBonus
+		}
+		if verb != nil {
+			score *= ix.verbFactor(verb, d)
+		}
+		if mentioned != nil && !mentioned[ix.docApp[d]] {
+			score *= otherAppFactor
+		}
+		if sc.surf[d] > 0 {
+			score *= 1 + surfaceBonus*float64(sc.surf[d])/float64(surfaceWords)
+		}
+		top.offer(cand{doc: d, score: score}, limit)
+	}
+
+	return top.sorted(), ceiling
+}
+
+// verbFactor is the bonus of doc d for the query's verb concept.
+func (ix *Index) verbFactor(verb *concept, d int32) float64 {
+	v := ix.docVerb[d]
+	if v < 0 {
+		return 1
+	}
+	if v == verb.exact {
+		return 1 + verbBonus
+	}
+	for _, s := range verb.verbSyns {
+		if s.term == v {
+			return 1 + verbBonus*s.weight
+		}
+	}
+	return 1
+}
+
+// browse lists an app's docs that pass filter, by tool name, with score 0.
+func (ix *Index) browse(app int32, filter func(*Doc) bool, limit int) []cand {
+	var out []cand
+	for _, d := range ix.apps[app].docs {
+		if limit >= 0 && len(out) >= limit {
+			break
+		}
+		if filter != nil && !filter(&ix.docs[d]) {
+			continue
+		}
+		out = append(out, cand{doc: d})
+	}
+	return out
+}
