@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -247,26 +248,23 @@ func (s *Set) prepareSearch(ctx context.Context, a searchArgs) ([]string, *mcp.C
 func (s *Set) connectedApps(ctx context.Context, hits []search.Hit) map[string]bool {
 	out := map[string]bool{}
 	snap := s.snap.Load()
-	seen := map[Connect]bool{}
+	type whose struct {
+		client Connect
+		admin  bool
+		svc    string
+	}
+	seen := map[whose]bool{}
 	for _, h := range hits {
 		t := snap.byName[h.Doc.Tool]
-		if t == nil || seen[t.conn.Client] {
+		if t == nil {
 			continue
 		}
-		seen[t.conn.Client] = true
-		user, ok := s.endUser(ctx, t.conn.Admin, t.conn.ServiceUser, nil)
-		if !ok {
+		w := whose{t.conn.Client, t.conn.Admin, t.conn.ServiceUser}
+		if seen[w] {
 			continue
 		}
-		accts, err := t.conn.Client.ListAccounts(ctx, user, "")
-		if err != nil {
-			continue // connected stays false; the run says what is missing
-		}
-		for _, ac := range accts {
-			if ac.Healthy && !ac.Dead {
-				out[ac.AppSlug()] = true
-			}
-		}
+		seen[w] = true
+		maps.Copy(out, s.connectedSlugs(ctx, t.conn.Connection))
 	}
 	return out
 }

@@ -45,6 +45,9 @@ const (
 	appsPerSearch = 3
 	// moreApps is how many further matching apps a search names.
 	moreApps = 5
+	// minAppScore is the share of the best directory match's score another
+	// app needs to be loaded or named.
+	minAppScore = 0.4
 )
 
 // openCatalog is the live state of an open catalog.
@@ -121,17 +124,7 @@ func (o *openCatalog) prepareSearch(ctx context.Context, s *Set, a searchArgs) (
 		}
 		return nil, nil
 	}
-	var load, more []string
-	for _, h := range dir.Search(search.Query{Text: a.Query, Limit: appsPerSearch + moreApps}) {
-		slug := h.Doc.App
-		switch {
-		case s.hasApp(slug):
-		case len(load) < appsPerSearch:
-			load = append(load, slug)
-		default:
-			more = append(more, slug)
-		}
-	}
+	load, more := o.appsFor(ctx, s, dir, a.Query)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for _, slug := range load {
@@ -146,8 +139,61 @@ func (o *openCatalog) prepareSearch(ctx context.Context, s *Set, a searchArgs) (
 		}()
 	}
 	wg.Wait()
-	sort.Strings(more)
 	return more, nil
+}
+
+// appsFor picks the apps a search loads before ranking and the further
+// matching apps it names: the apps the query names ("my trello board"), then
+// the best matches of the directory's names, descriptions and categories
+// ("our CRM"), the apps the caller has an account for first.
+func (o *openCatalog) appsFor(ctx context.Context, s *Set, dir *search.Index, query string) (load, more []string) {
+	named := dir.Apps(query)
+	var matched []string
+	hits := dir.Search(search.Query{Text: query, Limit: appsPerSearch + moreApps})
+	for _, h := range hits {
+		if h.Score >= minAppScore*hits[0].Score { // drop matches on a common word only
+			matched = append(matched, h.Doc.App)
+		}
+	}
+	connected := s.connectedSlugs(ctx, o.cfg.Template)
+	byAccount := func(list []string) []string {
+		out := slices.Clone(list)
+		sort.SliceStable(out, func(i, j int) bool { return connected[out[i]] && !connected[out[j]] })
+		return out
+	}
+	loadFrom := byAccount(append(named, matched...))
+	seen := map[string]bool{}
+	for _, slug := range loadFrom {
+		switch {
+		case seen[slug] || s.hasApp(slug):
+		case len(load) < appsPerSearch:
+			load = append(load, slug)
+		case len(more) < moreApps:
+			more = append(more, slug)
+		}
+		seen[slug] = true
+	}
+	return load, more
+}
+
+// connectedSlugs reports the apps the caller has a healthy account for, from
+// one (cached) listing of their accounts; empty when that fails.
+func (s *Set) connectedSlugs(ctx context.Context, c Connection) map[string]bool {
+	out := map[string]bool{}
+	user, ok := s.endUser(ctx, c.Admin, c.ServiceUser, nil)
+	if !ok || c.Client == nil {
+		return out
+	}
+	accts, err := c.Client.ListAccounts(ctx, user, "")
+	if err != nil {
+		return out
+	}
+	for _, ac := range accts {
+		if ac.Healthy && !ac.Dead {
+			out[ac.AppSlug()] = true
+		}
+	}
+	return out
 }
 
 // mapsKeys returns m's keys.
