@@ -142,6 +142,7 @@ type Client struct {
 	userAgent string
 
 	baseHTTP *http.Client // as given by WithHTTPClient (or a default)
+	budget   *readBudget  // component reads, shared by the project's clients
 	http     *http.Client // baseHTTP with the auth transport
 	tokens   *tokenCache
 	retry    RetryPolicy
@@ -231,6 +232,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	c.retry = c.retry.withDefaults()
 	c.redact = newRedactor(cfg.ClientSecret)
+	c.budget = componentBudget(base.Scheme+"://"+base.Host, cfg.ProjectID)
 
 	baseRT := c.baseHTTP.Transport
 	if baseRT == nil {
@@ -573,6 +575,11 @@ func (c *Client) get(ctx context.Context, rel string, query url.Values, v any) e
 
 // getLimit is get reading at most limit bytes of the body (see doLimit).
 func (c *Client) getLimit(ctx context.Context, rel string, query url.Values, v any, limit int64) error {
+	if isComponentRead(rel) {
+		if err := c.waitComponentRead(ctx); err != nil {
+			return err
+		}
+	}
 	req, err := c.newRequest(ctx, http.MethodGet, rel, query, nil)
 	if err != nil {
 		return err
