@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -121,22 +122,30 @@ func TestAccountsCacheExpires(t *testing.T) {
 	})
 	cfg := f.config()
 	cfg.AccountsTTL = 40 * time.Millisecond
-	c, err := New(cfg)
+	c, err := New(cfg, f.inMemory())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 2 {
-		if _, err := c.ListAccounts(t.Context(), "u", "slack"); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) { // the TTL runs on the bubble's fake clock
+		list := func() {
+			t.Helper()
+			if _, err := c.ListAccounts(t.Context(), "u", "slack"); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	time.Sleep(70 * time.Millisecond)
-	if _, err := c.ListAccounts(t.Context(), "u", "slack"); err != nil {
-		t.Fatal(err)
-	}
-	if got := f.apiCalls.Load(); got != 2 {
-		t.Errorf("requests = %d, want 2", got)
-	}
+		list()
+		list()
+		time.Sleep(39 * time.Millisecond)
+		list()
+		if got := f.apiCalls.Load(); got != 1 {
+			t.Errorf("requests within the TTL = %d, want 1", got)
+		}
+		time.Sleep(31 * time.Millisecond) // 70ms after the fetch
+		list()
+		if got := f.apiCalls.Load(); got != 2 {
+			t.Errorf("requests = %d, want 2", got)
+		}
+	})
 }
 
 // TestInvalidationDuringFetch checks that a list fetched before an
@@ -146,8 +155,10 @@ func TestInvalidationDuringFetch(t *testing.T) {
 	f := newFake(t)
 	gate := make(chan struct{})
 	var n atomic.Int32
+	started := make(chan struct{})
 	f.handle("GET /v1/connect/proj_test1/accounts", func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) == 1 {
+			close(started)
 			<-gate
 			writeJSON(w, 200, `{"data":[]}`)
 			return
@@ -163,10 +174,9 @@ func TestInvalidationDuringFetch(t *testing.T) {
 		}
 		done <- got
 	}()
-	for n.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	c.InvalidateAccounts("u", "slack") // the user just connected an account
+	<-started // the first fetch is at the API, held by the gate
+	// The user just connected an account.
+	c.InvalidateAccounts("u", "slack")
 	close(gate)
 	if got := <-done; len(got) != 0 {
 		t.Errorf("first call = %v", accountIDs(got))

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -143,6 +144,7 @@ func TestListActionsFillsSlimItems(t *testing.T) {
 	var inFlight, maxInFlight atomic.Int32
 	var mu sync.Mutex
 	read := map[string]int{}
+	var gate chan struct{} // made in the bubble: a read held here is durably blocked
 	f.handle("GET /v1/connect/proj_test1/actions/{key}", func(w http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("key")
 		mu.Lock()
@@ -156,17 +158,34 @@ func TestListActionsFillsSlimItems(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		<-gate
 		if key == "slack-gone" {
 			writeJSON(w, 404, `{"error":"not found"}`)
 			return
 		}
 		writeJSON(w, 200, map[string]any{"data": fullAction(key)})
 	})
-	got, err := f.client().ListActions(t.Context(), "slack")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.client(f.inMemory())
+	var got []Component
+	synctest.Test(t, func(t *testing.T) {
+		gate = make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			var err error
+			got, err = c.ListActions(t.Context(), "slack")
+			done <- err
+		}()
+		// Every single read that may start has started and is held: as many
+		// as the limit allows, and no more.
+		synctest.Wait()
+		if n, reads := inFlight.Load(), len(slim)+1; n != min(fillConcurrency, int32(reads)) {
+			t.Errorf("%d single reads at once for %d slim items, want the limit %d", n, reads, fillConcurrency)
+		}
+		close(gate)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 	if len(got) != len(items) {
 		t.Fatalf("got %d actions, want %d", len(got), len(items))
 	}
@@ -231,48 +250,54 @@ func TestListActionsCacheAndCollapse(t *testing.T) {
 	f := newFake(t)
 	var n atomic.Int32
 	var extra atomic.Bool
+	var gate chan struct{} // made in the bubble: the first list request waits here
 	f.handle("GET /v1/connect/proj_test1/actions", func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
-		time.Sleep(50 * time.Millisecond) // let concurrent callers pile up
+		<-gate
 		data := []any{fullAction("slack-a")}
 		if extra.Load() {
 			data = append(data, fullAction("slack-b"))
 		}
 		writeJSON(w, 200, map[string]any{"data": data, "page_info": map[string]any{}})
 	})
-	c := f.client()
+	c := f.client(f.inMemory())
 
 	const callers = 20
-	var wg sync.WaitGroup
-	for range callers {
-		wg.Go(func() {
-			got, err := c.ListActions(t.Context(), "slack")
-			if err != nil || len(got) != 1 {
-				t.Errorf("ListActions = %v, %v", keys(got), err)
-			}
-		})
-	}
-	wg.Wait()
-	if got := n.Load(); got != 1 {
-		t.Errorf("list requests for %d concurrent callers = %d, want 1", callers, got)
-	}
-	got, _ := c.ListActions(t.Context(), "slack")
-	got[0].Key = "mutated by the caller"
-	if n.Load() != 1 {
-		t.Errorf("a cached catalog was fetched again")
-	}
-	if again, _ := c.ListActions(t.Context(), "slack"); again[0].Key != "slack-a" {
-		t.Errorf("a caller's change reached the cache: %q", again[0].Key)
-	}
+	synctest.Test(t, func(t *testing.T) { // the whole test: the gate belongs to the bubble
+		gate = make(chan struct{})
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() {
+				got, err := c.ListActions(t.Context(), "slack")
+				if err != nil || len(got) != 1 {
+					t.Errorf("ListActions = %v, %v", keys(got), err)
+				}
+			})
+		}
+		synctest.Wait() // every caller has piled up behind the request the gate holds
+		close(gate)
+		wg.Wait()
+		if got := n.Load(); got != 1 {
+			t.Errorf("list requests for %d concurrent callers = %d, want 1", callers, got)
+		}
+		got, _ := c.ListActions(t.Context(), "slack")
+		got[0].Key = "mutated by the caller"
+		if n.Load() != 1 {
+			t.Errorf("a cached catalog was fetched again")
+		}
+		if again, _ := c.ListActions(t.Context(), "slack"); again[0].Key != "slack-a" {
+			t.Errorf("a caller's change reached the cache: %q", again[0].Key)
+		}
 
-	extra.Store(true)
-	fresh, err := c.RefreshActions(t.Context(), "slack")
-	if err != nil || len(fresh) != 2 || n.Load() != 2 {
-		t.Fatalf("RefreshActions = %v, %v after %d requests", keys(fresh), err, n.Load())
-	}
-	if cached, _ := c.ListActions(t.Context(), "slack"); len(cached) != 2 || n.Load() != 2 {
-		t.Errorf("after refresh: %v after %d requests; want the refreshed catalog from the cache", keys(cached), n.Load())
-	}
+		extra.Store(true)
+		fresh, err := c.RefreshActions(t.Context(), "slack")
+		if err != nil || len(fresh) != 2 || n.Load() != 2 {
+			t.Fatalf("RefreshActions = %v, %v after %d requests", keys(fresh), err, n.Load())
+		}
+		if cached, _ := c.ListActions(t.Context(), "slack"); len(cached) != 2 || n.Load() != 2 {
+			t.Errorf("after refresh: %v after %d requests; want the refreshed catalog from the cache", keys(cached), n.Load())
+		}
+	})
 }
 
 func TestListActionsCacheExpires(t *testing.T) {
@@ -285,64 +310,76 @@ func TestListActionsCacheExpires(t *testing.T) {
 	})
 	cfg := f.config()
 	cfg.CatalogTTL = 50 * time.Millisecond
-	c, err := New(cfg)
+	c, err := New(cfg, f.inMemory())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 2 {
-		if _, err := c.ListActions(t.Context(), "slack"); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) { // the TTL runs on the bubble's fake clock
+		list := func() {
+			t.Helper()
+			if _, err := c.ListActions(t.Context(), "slack"); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	time.Sleep(80 * time.Millisecond)
-	if _, err := c.ListActions(t.Context(), "slack"); err != nil {
-		t.Fatal(err)
-	}
-	if got := n.Load(); got != 2 {
-		t.Errorf("list requests = %d, want 2 (one per TTL)", got)
-	}
+		list()
+		list()
+		time.Sleep(49 * time.Millisecond)
+		list()
+		if got := n.Load(); got != 1 {
+			t.Errorf("list requests within the TTL = %d, want 1", got)
+		}
+		time.Sleep(31 * time.Millisecond) // 80ms after the fetch
+		list()
+		if got := n.Load(); got != 2 {
+			t.Errorf("list requests = %d, want 2 (one per TTL)", got)
+		}
+	})
 }
 
 func TestCollapsedFetchSurvivesTheFirstCallerLeaving(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
-	gate := make(chan struct{})
+	var gate chan struct{} // made in the bubble: the list request waits here
 	var n atomic.Int32
 	f.handle("GET /v1/connect/proj_test1/actions", func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
 		<-gate
 		writeJSON(w, 200, map[string]any{"data": []any{fullAction("slack-a")}})
 	})
-	c := f.client()
-	ctxA, cancelA := context.WithCancel(t.Context())
-	errA := make(chan error, 1)
-	go func() {
-		_, err := c.ListActions(ctxA, "slack")
-		errA <- err
-	}()
-	for n.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	resB := make(chan []Component, 1)
-	go func() {
-		got, err := c.ListActions(t.Context(), "slack")
-		if err != nil {
-			t.Error(err)
+	c := f.client(f.inMemory())
+	synctest.Test(t, func(t *testing.T) {
+		gate = make(chan struct{})
+		ctxA, cancelA := context.WithCancel(t.Context())
+		errA := make(chan error, 1)
+		go func() {
+			_, err := c.ListActions(ctxA, "slack")
+			errA <- err
+		}()
+		synctest.Wait() // A's fetch is at the API, held by the gate
+		if n.Load() != 1 {
+			t.Fatalf("list requests = %d, want A's one", n.Load())
 		}
-		resB <- got
-	}()
-	time.Sleep(20 * time.Millisecond)
-	cancelA()
-	if err := <-errA; !errors.Is(err, context.Canceled) {
-		t.Errorf("A: err = %v, want Canceled", err)
-	}
-	close(gate)
-	if got := <-resB; len(got) != 1 {
-		t.Errorf("B got %v", keys(got))
-	}
-	if n.Load() != 1 {
-		t.Errorf("list requests = %d, want 1", n.Load())
-	}
+		resB := make(chan []Component, 1)
+		go func() {
+			got, err := c.ListActions(t.Context(), "slack")
+			if err != nil {
+				t.Error(err)
+			}
+			resB <- got
+		}()
+		synctest.Wait() // B waits on the same fetch
+		cancelA()
+		if err := <-errA; !errors.Is(err, context.Canceled) {
+			t.Errorf("A: err = %v, want Canceled", err)
+		}
+		close(gate)
+		if got := <-resB; len(got) != 1 {
+			t.Errorf("B got %v", keys(got))
+		}
+		if n.Load() != 1 {
+			t.Errorf("list requests = %d, want 1", n.Load())
+		}
+	})
 }
 
 func TestGetAction(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
+	"testing/synctest"
 )
 
 func TestListApps(t *testing.T) {
@@ -48,28 +48,34 @@ func TestGetAppCachedAndCollapsed(t *testing.T) {
 			t.Parallel()
 			f := newFake(t)
 			var n atomic.Int32
+			var gate chan struct{} // made in the bubble: the app request waits here
 			f.handle("GET /v1/connect/apps/{app}", func(w http.ResponseWriter, r *http.Request) {
 				n.Add(1)
 				if r.PathValue("app") != "slack" {
 					t.Errorf("app = %q", r.PathValue("app"))
 				}
-				time.Sleep(30 * time.Millisecond)
+				<-gate
 				writeJSON(w, 200, body)
 			})
-			c := f.client()
-			var wg sync.WaitGroup
-			for range 10 {
-				wg.Go(func() {
-					app, err := c.GetApp(t.Context(), "slack")
-					if err != nil || app.Name != "Slack" || app.AuthType != "oauth" {
-						t.Errorf("GetApp = %+v, %v", app, err)
-					}
-				})
-			}
-			wg.Wait()
-			if _, err := c.GetApp(t.Context(), "slack"); err != nil {
-				t.Fatal(err)
-			}
+			c := f.client(f.inMemory())
+			synctest.Test(t, func(t *testing.T) {
+				gate = make(chan struct{})
+				var wg sync.WaitGroup
+				for range 10 {
+					wg.Go(func() {
+						app, err := c.GetApp(t.Context(), "slack")
+						if err != nil || app.Name != "Slack" || app.AuthType != "oauth" {
+							t.Errorf("GetApp = %+v, %v", app, err)
+						}
+					})
+				}
+				synctest.Wait() // every caller waits on the one request the gate holds
+				close(gate)
+				wg.Wait()
+				if _, err := c.GetApp(t.Context(), "slack"); err != nil {
+					t.Fatal(err)
+				}
+			})
 			if n.Load() != 1 {
 				t.Errorf("requests = %d, want 1", n.Load())
 			}

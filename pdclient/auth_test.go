@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -17,35 +18,41 @@ func accountHandler(w http.ResponseWriter, r *http.Request) {
 func TestTokenFetchedOnceForConcurrentCalls(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
-	f.tokenGate = make(chan struct{})
 	f.handle("GET /v1/connect/proj_test1/accounts/{id}", accountHandler)
-	c := f.client()
+	c := f.client(f.inMemory())
 
-	const n = 50
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			_, err := c.GetAccount(t.Context(), "apn_1")
-			errs <- err
-		})
-	}
-	// Let every call queue up behind the one token request, then answer it.
-	time.Sleep(100 * time.Millisecond)
-	close(f.tokenGate)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		f.tokenGate = make(chan struct{})
+		const n = 50
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Go(func() {
+				_, err := c.GetAccount(t.Context(), "apn_1")
+				errs <- err
+			})
 		}
-	}
-	if got := f.tokenCalls.Load(); got != 1 {
-		t.Errorf("token requests = %d, want 1", got)
-	}
-	if got := f.apiCalls.Load(); got != n {
-		t.Errorf("API requests = %d, want %d", got, n)
-	}
+		// Every call has queued behind the one token request, which the gate
+		// holds; then answer it.
+		synctest.Wait()
+		if got := f.tokenCalls.Load(); got != 1 {
+			t.Errorf("token requests with %d calls waiting = %d, want 1", n, got)
+		}
+		close(f.tokenGate)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := f.tokenCalls.Load(); got != 1 {
+			t.Errorf("token requests = %d, want 1", got)
+		}
+		if got := f.apiCalls.Load(); got != n {
+			t.Errorf("API requests = %d, want %d", got, n)
+		}
+	})
 }
 
 func TestTokenMargin(t *testing.T) {
@@ -210,43 +217,46 @@ func TestTokenEndpointErrors(t *testing.T) {
 func TestCancelledWaiterDoesNotBreakTokenFetch(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
-	f.tokenGate = make(chan struct{})
-	c := f.client()
+	c := f.client(f.inMemory())
 
-	ctxA, cancelA := context.WithCancel(t.Context())
-	errA := make(chan error, 1)
-	go func() {
-		_, err := c.AccessToken(ctxA)
-		errA <- err
-	}()
-	for f.tokenCalls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	tokB := make(chan string, 1)
-	go func() {
-		tok, err := c.AccessToken(t.Context())
-		if err != nil {
-			t.Error(err)
+	synctest.Test(t, func(t *testing.T) {
+		f.tokenGate = make(chan struct{})
+		ctxA, cancelA := context.WithCancel(t.Context())
+		errA := make(chan error, 1)
+		go func() {
+			_, err := c.AccessToken(ctxA)
+			errA <- err
+		}()
+		synctest.Wait() // A's fetch is at the token endpoint, held by the gate
+		if got := f.tokenCalls.Load(); got != 1 {
+			t.Fatalf("token requests = %d, want A's one", got)
 		}
-		tokB <- tok
-	}()
-	time.Sleep(20 * time.Millisecond) // B waits on the same fetch
-	cancelA()
-	select {
-	case err := <-errA:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("A: err = %v, want context.Canceled", err)
+		tokB := make(chan string, 1)
+		go func() {
+			tok, err := c.AccessToken(t.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			tokB <- tok
+		}()
+		synctest.Wait() // B waits on the same fetch
+		cancelA()
+		select {
+		case err := <-errA:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("A: err = %v, want context.Canceled", err)
+			}
+		case <-time.After(2 * time.Second): // fake clock: fires only if A never returns
+			t.Fatal("A did not return after its context was cancelled")
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("A did not return after its context was cancelled")
-	}
-	close(f.tokenGate)
-	if tok := <-tokB; tok != f.tokenAt(0) {
-		t.Errorf("B got %q, want %q", tok, f.tokenAt(0))
-	}
-	if got := f.tokenCalls.Load(); got != 1 {
-		t.Errorf("token requests = %d, want 1", got)
-	}
+		close(f.tokenGate)
+		if tok := <-tokB; tok != f.tokenAt(0) {
+			t.Errorf("B got %q, want %q", tok, f.tokenAt(0))
+		}
+		if got := f.tokenCalls.Load(); got != 1 {
+			t.Errorf("token requests = %d, want 1", got)
+		}
+	})
 }
 
 func TestCheckCredentials(t *testing.T) {

@@ -421,15 +421,9 @@ func (c *Client) apiPath(req *http.Request) string {
 	return p
 }
 
-// do sends req, retrying as kind allows, checks the response and decodes a
-// successful body into v (when v is not nil), reading at most maxResponseBytes
-// of it.
-func (c *Client) do(req *http.Request, kind retryKind, v any) error {
-	return c.doLimit(req, kind, v, maxResponseBytes)
-}
-
-// doLimit is do reading at most limit bytes of a successful body: a larger one
-// is an error that wraps ErrResponseTooLarge. It is, with newRequest, the only
+// doLimit sends req, retrying as kind allows, checks the response and
+// decodes a successful body into v (when v is not nil), reading at most limit
+// bytes of it: a larger one is an error that wraps ErrResponseTooLarge. It is, with newRequest, the only
 // code that touches HTTP.
 func (c *Client) doLimit(req *http.Request, kind retryKind, v any, limit int64) error {
 	ctx := req.Context()

@@ -15,16 +15,31 @@ import (
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
-// logSink is a goroutine-safe log buffer.
+// logSink is a goroutine-safe log buffer that tells when it is written to.
 type logSink struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu      sync.Mutex
+	b       strings.Builder
+	written chan struct{} // closed at the next write
 }
 
 func (s *logSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.written != nil {
+		close(s.written)
+		s.written = nil
+	}
 	return s.b.Write(p)
+}
+
+// next returns a channel closed at the next write.
+func (s *logSink) next() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.written == nil {
+		s.written = make(chan struct{})
+	}
+	return s.written
 }
 
 func (s *logSink) String() string {
@@ -80,15 +95,22 @@ func TestRefreshPastListingBoundKeepsLastGoodCatalog(t *testing.T) {
 	go func() { defer close(done); set.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	deadline := time.Now().Add(60 * time.Second)
-	for strings.Count(logs.String(), "serving the last good catalog") < 2 {
+	// Each log line may be a refresh's outcome: check the tools after every
+	// one, until two failed refreshes are logged.
+	deadline := time.After(60 * time.Second)
+	for {
+		written := logs.next()
 		if got := toolNames(set); !slices.Equal(got, want) {
 			t.Fatalf("the tools changed to %d tools after a refresh past the listing bound (want the last good %d)", len(got), len(want))
 		}
-		if time.Now().After(deadline) {
+		if strings.Count(logs.String(), "serving the last good catalog") >= 2 {
+			break
+		}
+		select {
+		case <-written:
+		case <-deadline:
 			t.Fatalf("no failed refresh logged; logs:\n%s", logs.String())
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	if got := toolNames(set); !slices.Equal(got, want) {
 		t.Errorf("tools = %d names, want the last good %d", len(got), len(want))

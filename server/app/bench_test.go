@@ -27,7 +27,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -68,59 +67,15 @@ const (
 
 var benchArgs = map[string]any{"conversation": "C00001000", "text": "Deploy finished"}
 
-var (
-	benchBinOnce sync.Once
-	benchBinPath string
-	benchBinErr  error
-)
-
-// benchBinary builds pipedream-mcp once per test process.
-func benchBinary(b *testing.B) string {
-	b.Helper()
-	benchBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pdmcp-bench-")
-		if err != nil {
-			benchBinErr = err
-			return
-		}
-		benchBinPath = filepath.Join(dir, "pipedream-mcp")
-		out, err := exec.Command("go", "build", "-o", benchBinPath, moduleRoot).CombinedOutput()
-		if err != nil {
-			benchBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if benchBinErr != nil {
-		b.Fatal(benchBinErr)
-	}
-	return benchBinPath
-}
-
 // benchProc is a child process of the benchmark.
 type benchProc struct {
 	cmd    *exec.Cmd
 	url    string // base URL, when it serves HTTP
-	stderr *benchLog
+	stderr *syncBuffer
 }
 
-type benchLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *benchLog) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.buf.Len() > 1<<20 { // keep the start, where startup problems are
-		return len(p), nil
-	}
-	return s.buf.Write(p)
-}
-
-func (s *benchLog) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+// newBenchLog keeps the first MiB a process logs, where start-up problems are.
+func newBenchLog() *syncBuffer { return &syncBuffer{max: 1 << 20} }
 
 func (p *benchProc) pid() int { return p.cmd.Process.Pid }
 
@@ -181,9 +136,9 @@ func benchRSS(b *testing.B, pid int) (cur, peak int64) {
 // benchStartAPI runs `pipedream-mcp sandbox-api` and returns it with its URL.
 func benchStartAPI(b *testing.B, args ...string) *benchProc {
 	b.Helper()
-	cmd := exec.Command(benchBinary(b), append([]string{"sandbox-api", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(builtBinary(b), append([]string{"sandbox-api", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "NO_COLOR=1"}
-	p := &benchProc{cmd: cmd, stderr: &benchLog{}}
+	p := &benchProc{cmd: cmd, stderr: newBenchLog()}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -201,30 +156,14 @@ func benchStartAPI(b *testing.B, args ...string) *benchProc {
 	return p
 }
 
-// benchServerEnv is the environment of a server using the fake at apiURL through
-// the real-credentials path.
-func benchServerEnv(apiURL, apps string) []string {
-	return []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "NO_COLOR=1",
-		"PIPEDREAM_CLIENT_ID=" + pdtest.SandboxClientID,
-		"PIPEDREAM_CLIENT_SECRET=" + pdtest.SandboxClientSecret,
-		"PIPEDREAM_PROJECT_ID=" + pdtest.SandboxProjectID,
-		"PIPEDREAM_PROJECT_ENVIRONMENT=" + pdtest.SandboxEnvironment,
-		"PIPEDREAM_BASE_URL=" + apiURL,
-		"PIPEDREAM_APPS=" + apps,
-		"PIPEDREAM_EXTERNAL_USER_ID=" + benchUser,
-	}
-}
-
-func benchPort(b *testing.B) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+// benchEnv is the environment of a server using the fake at apiURL through
+// the real-credentials path, with the sandbox's own secret (what
+// `pipedream-mcp sandbox-api` accepts) and the benchmark's user.
+func benchEnv(apiURL, apps string) map[string]string {
+	return serverEnv(apiURL, apps, map[string]string{
+		"PIPEDREAM_CLIENT_SECRET":    pdtest.SandboxClientSecret,
+		"PIPEDREAM_EXTERNAL_USER_ID": benchUser,
+	})
 }
 
 // benchStartHTTP runs `pipedream-mcp serve --transport <transport>` (http or
@@ -232,35 +171,17 @@ func benchPort(b *testing.B) string {
 // deployed: one audit line per call goes to stderr (drained, not kept).
 func benchStartHTTP(b *testing.B, apiURL, apps, transport string, args ...string) *benchProc {
 	b.Helper()
-	port := benchPort(b)
-	cmd := exec.Command(benchBinary(b), append([]string{"serve", "--transport", transport, "--addr", "127.0.0.1:" + port, "--auth", "none"}, args...)...)
-	cmd.Env = benchServerEnv(apiURL, apps)
-	p := &benchProc{cmd: cmd, url: "http://127.0.0.1:" + port, stderr: &benchLog{}}
+	port := freePort(b)
+	cmd := exec.Command(builtBinary(b), append([]string{"serve", "--transport", transport, "--addr", "127.0.0.1:" + port, "--auth", "none"}, args...)...)
+	cmd.Env = envList(benchEnv(apiURL, apps))
+	p := &benchProc{cmd: cmd, url: "http://127.0.0.1:" + port, stderr: newBenchLog()}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(p.stop)
-	benchWaitReady(b, p.url, p.stderr)
+	waitReady(b, p.url, 60*time.Second, p.stderr)
 	return p
-}
-
-func benchWaitReady(b *testing.B, base string, stderr fmt.Stringer) {
-	b.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("the server at %s did not become ready\n%s", base, stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // benchResponse is a JSON-RPC response.
@@ -432,9 +353,9 @@ func (c *benchStdio) call(method string, params any) (benchResponse, error) {
 // benchStartStdio runs `pipedream-mcp serve` on stdio and initializes it.
 func benchStartStdio(b *testing.B, apiURL, apps string) (*benchProc, *benchStdio) {
 	b.Helper()
-	cmd := exec.Command(benchBinary(b), "serve")
-	cmd.Env = benchServerEnv(apiURL, apps)
-	p := &benchProc{cmd: cmd, stderr: &benchLog{}}
+	cmd := exec.Command(builtBinary(b), "serve")
+	cmd.Env = envList(benchEnv(apiURL, apps))
+	p := &benchProc{cmd: cmd, stderr: newBenchLog()}
 	cmd.Stderr = p.stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -707,28 +628,20 @@ func BenchmarkColdStartListTools(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		port := benchPort(b)
+		port := freePort(b)
 		base := "http://127.0.0.1:" + port
-		env := map[string]string{
-			"PIPEDREAM_CLIENT_ID": pdtest.SandboxClientID, "PIPEDREAM_CLIENT_SECRET": pdtest.SandboxClientSecret,
-			"PIPEDREAM_PROJECT_ID": pdtest.SandboxProjectID, "PIPEDREAM_PROJECT_ENVIRONMENT": pdtest.SandboxEnvironment,
-			"PIPEDREAM_BASE_URL": api.URL, "PIPEDREAM_APPS": strings.Join(apps, ","), "PIPEDREAM_EXTERNAL_USER_ID": benchUser,
-		}
+		env := benchEnv(api.URL, strings.Join(apps, ","))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		stderr := &benchLog{}
+		stderr := newBenchLog()
 		b.StartTimer()
 		go func() {
 			done <- Run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port, "--log-level", "warn"},
-				func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, stderr)
+				getenvOf(env), strings.NewReader(""), io.Discard, stderr)
 		}()
-		for { // listening, not ready
-			resp, err := http.Get(base + "/healthz")
-			if err == nil {
-				resp.Body.Close()
-				break
-			}
-			time.Sleep(2 * time.Millisecond)
+		// Listening, not ready: the clients below arrive during the load.
+		if !eventually(60*time.Second, func() bool { return httpStatus(base+"/healthz") != 0 }) {
+			b.Fatalf("the server did not listen\n%s", stderr)
 		}
 		hc := benchHTTPClient(clients)
 		var wg sync.WaitGroup
@@ -904,6 +817,8 @@ func BenchmarkMemoryCatalog(b *testing.B) {
 		}
 		_ = json.Unmarshal(r.Result, &list)
 		ntools = len(list.Tools)
+		// A measurement pause, not an ordering: the server's RSS is read
+		// after it has sat idle with its catalogs loaded for a moment.
 		time.Sleep(500 * time.Millisecond)
 		cur, peak := benchRSS(b, srv.pid())
 		srv.stop()
@@ -925,22 +840,18 @@ func BenchmarkMemoryCatalog(b *testing.B) {
 // live heap it added (after GC), catalogs, tools and caches included.
 func benchInProcessHeap(b *testing.B, apiURL, apps string) uint64 {
 	b.Helper()
-	port := benchPort(b)
+	port := freePort(b)
 	base := "http://127.0.0.1:" + port
-	env := map[string]string{
-		"PIPEDREAM_CLIENT_ID": pdtest.SandboxClientID, "PIPEDREAM_CLIENT_SECRET": pdtest.SandboxClientSecret,
-		"PIPEDREAM_PROJECT_ID": pdtest.SandboxProjectID, "PIPEDREAM_PROJECT_ENVIRONMENT": pdtest.SandboxEnvironment,
-		"PIPEDREAM_BASE_URL": apiURL, "PIPEDREAM_APPS": apps, "PIPEDREAM_EXTERNAL_USER_ID": benchUser,
-	}
+	env := benchEnv(apiURL, apps)
 	before := benchLiveHeap()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	stderr := &benchLog{}
+	stderr := newBenchLog()
 	go func() {
 		done <- Run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port},
-			func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, stderr)
+			getenvOf(env), strings.NewReader(""), io.Discard, stderr)
 	}()
-	benchWaitReady(b, base, stderr)
+	waitReady(b, base, 60*time.Second, stderr)
 	after := benchLiveHeap()
 	cancel()
 	if err := <-done; err != nil {
@@ -997,6 +908,8 @@ func BenchmarkIdleSessions(b *testing.B) {
 					}
 				}
 				open(20) // warm up: connection pool, first-use allocations
+				// Measurement pauses, not orderings: RSS is read after the
+				// server has sat idle a moment, before and after the sessions.
 				time.Sleep(200 * time.Millisecond)
 				before, _ := benchRSS(b, srv.pid())
 				b.StartTimer()
@@ -1080,34 +993,10 @@ func benchOpenSSE(ctx context.Context, hc *http.Client, base string) error {
 // server, the fake and the client all in this process: cheap enough for CI,
 // and the one to profile (go test -bench ServerCallInProcess -cpuprofile).
 func BenchmarkServerCallInProcess(b *testing.B) {
-	fake := pdtest.NewSandbox()
-	api, err := fake.Start("127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer api.Close()
-	port := benchPort(b)
-	base := "http://127.0.0.1:" + port
-	env := map[string]string{
-		"PIPEDREAM_CLIENT_ID": pdtest.SandboxClientID, "PIPEDREAM_CLIENT_SECRET": pdtest.SandboxClientSecret,
-		"PIPEDREAM_PROJECT_ID": pdtest.SandboxProjectID, "PIPEDREAM_PROJECT_ENVIRONMENT": pdtest.SandboxEnvironment,
-		"PIPEDREAM_BASE_URL": api.URL, "PIPEDREAM_APPS": benchApps, "PIPEDREAM_EXTERNAL_USER_ID": benchUser,
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	stderr := &benchLog{}
-	go func() {
-		done <- Run(ctx, []string{"serve", "--transport", "http", "--addr", "127.0.0.1:" + port},
-			func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, stderr)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Errorf("serve: %v\n%s", err, stderr)
-		}
-	}()
-	benchWaitReady(b, base, stderr)
-	s, err := newBenchSession(ctx, benchHTTPClient(2), base+"/mcp")
+	srv := startServer(b, serverOptions{apps: benchApps, auth: "none", logLevel: "info",
+		env: map[string]string{"PIPEDREAM_EXTERNAL_USER_ID": benchUser}})
+	ctx := context.Background()
+	s, err := newBenchSession(ctx, benchHTTPClient(2), srv.url+"/mcp")
 	if err != nil {
 		b.Fatal(err)
 	}

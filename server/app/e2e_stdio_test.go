@@ -5,12 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,51 +16,13 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// moduleRoot is the main package, relative to this one.
-const moduleRoot = "../.."
-
-// builtBinary builds the pipedream-mcp binary once per test process.
-func builtBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pdmcp-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "pipedream-mcp")
-		out, err := exec.Command("go", "build", "-o", binPath, moduleRoot).CombinedOutput()
-		if err != nil {
-			buildErr = err
-			binPath = string(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v\n%s", buildErr, binPath)
-	}
-	return binPath
-}
-
-// cleanEnv is a minimal environment: no Pipedream variables leak in from the
-// developer's shell.
-func cleanEnv(extra ...string) []string {
-	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "NO_COLOR=1"}, extra...)
-}
-
 // TestStdioBinarySandbox drives the built binary over stdio with the mcp-go
 // client: handshake, tools/list, a successful call, a Connect Link.
 func TestStdioBinarySandbox(t *testing.T) {
 	bin := builtBinary(t)
-	var stderr bytes.Buffer
-	var mu sync.Mutex
+	stderr := &syncBuffer{}
 	c, err := client.NewStdioMCPClientWithOptions(bin, cleanEnv(), []string{"--sandbox"},
-		transport.WithCommandStderrWriter(lockedWriter{&mu, &stderr}))
+		transport.WithCommandStderrWriter(stderr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,9 +73,7 @@ func TestStdioBinarySandbox(t *testing.T) {
 	if !res.IsError || sc["status"] != "account_required" || !strings.Contains(sc["connect_url"].(string), "&app=notion") {
 		t.Errorf("want account_required with a Connect Link, got %v", sc)
 	}
-	mu.Lock()
 	logs := stderr.String()
-	mu.Unlock()
 	if !strings.Contains(logs, "SANDBOX") {
 		t.Errorf("the sandbox must be announced on stderr:\n%s", logs)
 	}
@@ -173,15 +130,4 @@ func TestStdioOnlyFrames(t *testing.T) {
 			t.Errorf("no response with id %v; stderr:\n%s", id, stderr.String())
 		}
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

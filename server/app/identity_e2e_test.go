@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
@@ -57,14 +55,14 @@ func TestIdentitySourcesPerTransport(t *testing.T) {
 		for _, transportName := range []string{"http", "sse"} {
 			t.Run(auth+"/"+transportName, func(t *testing.T) {
 				t.Parallel()
-				rs := startRel(t, relOptions{transport: transportName, auth: auth})
+				rs := startServer(t, serverOptions{transport: transportName, auth: auth})
 				for _, ep := range endpoints {
 					if ep.transport != transportName {
 						continue
 					}
 					for _, src := range sources {
 						before := runsOf(rs.fake, pdtest.DemoUser)
-						c := dialWith(t, rs.url+ep.path+src.query, rs.credential(t, pdtest.DemoUser), src.headers, ep.legacy)
+						c := dial(t, rs.url+ep.path+src.query, rs.credential(t, pdtest.DemoUser), dialOptions{legacy: ep.legacy, headers: src.headers})
 						args := src.args
 						if args == "" {
 							args = getRepo
@@ -99,52 +97,13 @@ func TestIdentitySourcesPerTransport(t *testing.T) {
 	}
 }
 
-// dialWith opens a session at url with the bearer credential and extra headers.
-func dialWith(t *testing.T, url, credential string, extra map[string]string, legacy bool) *client.Client {
-	t.Helper()
-	headers := map[string]string{"Authorization": "Bearer " + credential}
-	for k, v := range extra {
-		headers[k] = v
-	}
-	var c *client.Client
-	var err error
-	if strings.Contains(url, "/sse") {
-		c, err = client.NewSSEMCPClient(url, client.WithHeaders(headers))
-	} else {
-		var tr *transport.StreamableHTTP
-		tr, err = transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(headers))
-		if err == nil {
-			var opts []client.ClientOption
-			if legacy {
-				opts = append(opts, client.WithProtocolVersion(mcp.LATEST_LEGACY_PROTOCOL_VERSION))
-			}
-			c = client.NewClient(tr, opts...)
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatalf("start %s: %v", url, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "identity", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatalf("initialize %s: %v", url, err)
-	}
-	return c
-}
-
 // TestTrustClientUserRefusedOverHTTP: the flag that lets stdio clients name
 // their user is a start-up error on HTTP and SSE, from a flag or the file.
 func TestTrustClientUserRefusedOverHTTP(t *testing.T) {
 	t.Parallel()
 	for _, tr := range []string{"http", "sse"} {
 		var stderr strings.Builder
-		env := map[string]string{"PIPEDREAM_APPS": "slack", "PD_MCP_JWT_SECRET": relJWTSecret}
+		env := map[string]string{"PIPEDREAM_APPS": "slack", "PD_MCP_JWT_SECRET": plantedJWTSecret}
 		err := Run(t.Context(), []string{"serve", "--sandbox", "--transport", tr, "--addr", "127.0.0.1:0", "--trust-client-user"},
 			func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, &stderr)
 		code := ExitCode(err, &stderr)

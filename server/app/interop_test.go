@@ -10,13 +10,11 @@ package app
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
 	"os/exec"
 	"reflect"
 	"slices"
@@ -43,7 +41,7 @@ const (
 // the kernel picked.
 type binServer struct {
 	base string // http://127.0.0.1:<port>
-	log  *e2eLog
+	log  *syncBuffer
 }
 
 // startBinary runs the built binary with --sandbox and args on 127.0.0.1:0,
@@ -59,7 +57,7 @@ func startBinary(t *testing.T, args ...string) *binServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &binServer{log: &e2eLog{}}
+	s := &binServer{log: &syncBuffer{}}
 	addr := make(chan string, 1)
 	readDone := make(chan struct{})
 	go func() {
@@ -97,20 +95,8 @@ func startBinary(t *testing.T, args ...string) *binServer {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("server did not listen within 20s; log:\n%s", s.log)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(s.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready within 20s; log:\n%s", s.log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitReady(t, s.base, 20*time.Second, s.log)
+	return s
 }
 
 // interopSession is what the tests need from a connected client, whichever
@@ -371,17 +357,14 @@ func TestInteropGoClients(t *testing.T) {
 					t.Parallel()
 					ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 					defer cancel()
-					var stderr bytes.Buffer
-					var mu sync.Mutex
+					stderr := &syncBuffer{}
 					diag := func() string {
 						if srv := servers[tr]; srv != nil {
 							return srv.log.String()
 						}
-						mu.Lock()
-						defer mu.Unlock()
 						return stderr.String()
 					}
-					s, err := cl.connect(ctx, t, tr, era, servers[tr], lockedWriter{&mu, &stderr})
+					s, err := cl.connect(ctx, t, tr, era, servers[tr], stderr)
 					if err != nil {
 						t.Fatalf("connect: %v\nserver log:\n%s", err, diag())
 					}

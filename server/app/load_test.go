@@ -25,7 +25,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -101,7 +100,7 @@ func TestLoadFakeAPI(t *testing.T) {
 		t.Skip("started by TestLoad in a child process")
 	}
 	fake := pdtest.NewSandbox()
-	fake.AcceptSecret(pdtest.SandboxClientID, relClientSecret)
+	fake.AcceptSecret(pdtest.SandboxClientID, plantedClientSecret)
 	for i := range envInt("PDMCP_LOAD_USERS", 50) {
 		for _, app := range []string{"slack", "github"} {
 			fake.AddAccount(pdtest.Account{ExternalUserID: loadUser(i), App: app, Name: app, Healthy: true})
@@ -176,57 +175,24 @@ func startLoadFake(t *testing.T, users int, latency time.Duration) (string, func
 	return url, stop
 }
 
-// loadServer starts `pipedream-mcp serve` in process on the fake.
+// loadServer starts `pipedream-mcp serve` in process on the fake (see
+// startServer); stop shuts it down and fails the test on any error it logged.
 func loadServer(t *testing.T, apiURL, transportName string) (string, func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	env := map[string]string{
-		"PIPEDREAM_CLIENT_ID":           pdtest.SandboxClientID,
-		"PIPEDREAM_CLIENT_SECRET":       relClientSecret,
-		"PIPEDREAM_PROJECT_ID":          pdtest.SandboxProjectID,
-		"PIPEDREAM_PROJECT_ENVIRONMENT": pdtest.SandboxEnvironment,
-		"PIPEDREAM_BASE_URL":            apiURL,
-		"PIPEDREAM_APPS":                "slack,github",
-		"PD_MCP_JWT_SECRET":             relJWTSecret,
-		"NO_COLOR":                      "1",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	logs := &e2eLog{}
-	go func() {
-		done <- Run(ctx, []string{"serve", "--transport", transportName, "--addr", addr, "--auth", "jwt",
-			"--log-level", "warn", "--shutdown-timeout", "10s"}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, logs)
-	}()
-	url := "http://" + addr
-	if !relWaitFor(30*time.Second, func() bool {
-		resp, err := http.Get(url + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}) {
-		t.Fatalf("the %s server did not become ready\n%s", transportName, logs)
-	}
+	s := startServer(t, serverOptions{apps: "slack,github", transport: transportName, baseURL: apiURL, logLevel: "warn"})
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
+			if err := s.shutdown(t); err != nil {
 				t.Errorf("%s server: %v", transportName, err)
 			}
-			if s := logs.String(); strings.Contains(s, "ERR") || strings.Contains(s, "panic") {
-				t.Errorf("%s server logged errors:\n%s", transportName, tail(s, 30))
+			if logs := s.stderr.String(); strings.Contains(logs, "ERR") || strings.Contains(logs, "panic") {
+				t.Errorf("%s server logged errors:\n%s", transportName, tail(logs, 30))
 			}
 		})
 	}
 	t.Cleanup(stop)
-	return url, stop
+	return s.url, stop
 }
 
 // loadStats collects what the sessions saw.
@@ -372,6 +338,12 @@ func snapshot(target int, settle time.Duration) memSnapshot {
 	return memSnapshot{Goroutines: n, HeapAlloc: m.HeapAlloc, HeapInuse: m.HeapInuse}
 }
 
+// stableGoroutines waits until the goroutine count stops changing, and
+// returns it.
+func stableGoroutines(wait time.Duration) int {
+	return stableCount(wait, goruntime.NumGoroutine)
+}
+
 // TestLoad runs the harness and fails on any protocol error, any error
 // result, a run lost or repeated, or goroutines and heap that do not return
 // to their level before the sessions opened.
@@ -387,11 +359,7 @@ func TestLoad(t *testing.T) {
 	sseURL, stopSSE := loadServer(t, apiURL, "sse")
 	tokens := make([]string, users)
 	for i := range tokens {
-		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": loadUser(i), "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(relJWTSecret))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[i] = tok
+		tokens[i] = mintJWT(t, jwt.MapClaims{"sub": loadUser(i), "exp": time.Now().Add(time.Hour).Unix()})
 	}
 	idle := snapshot(0, time.Second)
 
@@ -416,6 +384,8 @@ func TestLoad(t *testing.T) {
 			url = sseURL + "/sse"
 		}
 		wg.Go(func() {
+			// Load shaping, not an ordering: session i opens i/total of the
+			// way into the ramp, so the sessions do not all handshake at once.
 			time.Sleep(time.Duration(i) * ramp / time.Duration(max(total, 1)))
 			c := loadSession(ctx, st, tr, url, tokens[i%users], i%2 == 0, deadline, i)
 			if c != nil {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	mcpclient "github.com/mark3labs/mcp-go/client"
@@ -726,38 +727,55 @@ func TestSplitArgs(t *testing.T) {
 	}
 }
 
+// TestProgress runs the spinner on the fake clock of a synctest bubble: its
+// delay and ticks pass exactly as the test sleeps.
 func TestProgress(t *testing.T) {
 	t.Parallel()
 	t.Run("shown after the delay and erased", func(t *testing.T) {
 		t.Parallel()
-		var buf bytes.Buffer
-		stop := startProgress(&buf, true, 10*time.Millisecond, "Loading the catalogs")
-		time.Sleep(150 * time.Millisecond)
-		stop()
-		out := buf.String()
-		expectContains(t, "progress", out, "Loading the catalogs", "\r\x1b[K")
-		if !strings.HasSuffix(out, "\r\x1b[K") {
-			t.Errorf("the line is not erased at the end: %q", out)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			buf := &syncBuffer{}
+			stop := startProgress(buf, true, 10*time.Millisecond, "Loading the catalogs")
+			time.Sleep(9 * time.Millisecond)
+			synctest.Wait()
+			if buf.Len() != 0 {
+				t.Errorf("printed %q before the delay", buf.String())
+			}
+			time.Sleep(141 * time.Millisecond) // 150ms in all: shown at 10ms, ticked at 110ms
+			stop()
+			out := buf.String()
+			expectContains(t, "progress", out, "Loading the catalogs", "\r\x1b[K")
+			if !strings.HasSuffix(out, "\r\x1b[K") {
+				t.Errorf("the line is not erased at the end: %q", out)
+			}
+			if n := strings.Count(out, "Loading the catalogs"); n != 2 {
+				t.Errorf("the line was drawn %d times in 150ms, want 2 (at 10ms and 110ms): %q", n, out)
+			}
+		})
 	})
 	t.Run("nothing for a fast load", func(t *testing.T) {
 		t.Parallel()
-		var buf bytes.Buffer
-		stop := startProgress(&buf, true, time.Hour, "Loading")
-		stop()
-		if buf.Len() != 0 {
-			t.Errorf("printed %q", buf.String())
-		}
+		synctest.Test(t, func(t *testing.T) {
+			buf := &syncBuffer{}
+			stop := startProgress(buf, true, time.Hour, "Loading")
+			time.Sleep(time.Hour - time.Millisecond)
+			stop()
+			if buf.Len() != 0 {
+				t.Errorf("printed %q", buf.String())
+			}
+		})
 	})
 	t.Run("nothing when not a terminal", func(t *testing.T) {
 		t.Parallel()
-		var buf bytes.Buffer
-		stop := startProgress(&buf, false, 0, "Loading")
-		time.Sleep(20 * time.Millisecond)
-		stop()
-		if buf.Len() != 0 {
-			t.Errorf("printed %q", buf.String())
-		}
+		synctest.Test(t, func(t *testing.T) {
+			buf := &syncBuffer{}
+			stop := startProgress(buf, false, 0, "Loading")
+			time.Sleep(time.Second)
+			stop()
+			if buf.Len() != 0 {
+				t.Errorf("printed %q", buf.String())
+			}
+		})
 	})
 }
 

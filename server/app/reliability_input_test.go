@@ -121,7 +121,8 @@ type stdioPeer struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	in     io.WriteCloser
-	stderr *e2eLog
+	stderr *syncBuffer
+	read   wakeup // at every message read from stdout
 	mu     sync.Mutex
 	byID   map[string]map[string]any
 	nulls  []map[string]any
@@ -131,7 +132,7 @@ type stdioPeer struct {
 func startStdio(t *testing.T, args ...string) *stdioPeer {
 	t.Helper()
 	bin := builtBinary(t)
-	p := &stdioPeer{t: t, stderr: &e2eLog{}, byID: map[string]map[string]any{}, eof: make(chan struct{})}
+	p := &stdioPeer{t: t, stderr: &syncBuffer{}, byID: map[string]map[string]any{}, eof: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = cleanEnv()
 	p.cmd.Stderr = p.stderr
@@ -167,6 +168,7 @@ func startStdio(t *testing.T, args ...string) *stdioPeer {
 						p.nulls = append(p.nulls, msg)
 					}
 					p.mu.Unlock()
+					p.read.notify()
 				}
 			}
 			if err != nil {
@@ -188,7 +190,7 @@ func (p *stdioPeer) send(frame string) {
 func (p *stdioPeer) await(id string, limit time.Duration) map[string]any {
 	p.t.Helper()
 	var msg map[string]any
-	ok := relWaitFor(limit, func() bool {
+	ok := p.read.await(limit, func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		msg = p.byID[id]
@@ -204,7 +206,7 @@ func (p *stdioPeer) await(id string, limit time.Duration) map[string]any {
 func (p *stdioPeer) awaitNull(n int, limit time.Duration) map[string]any {
 	p.t.Helper()
 	var msg map[string]any
-	ok := relWaitFor(limit, func() bool {
+	ok := p.read.await(limit, func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if len(p.nulls) >= n {
@@ -264,15 +266,23 @@ func TestReliabilityStdioHostileInput(t *testing.T) {
 
 	t.Run("cancelled call", func(t *testing.T) {
 		p.t = t
+		from := p.stderr.Len()
 		p.send(`{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"pd_edge_slow","arguments":{"delay_ms":60000}}}`)
-		time.Sleep(500 * time.Millisecond)
+		// A cancellation that arrives before mcp-go starts the call is
+		// dropped, and the call is queued to a worker. Its handler reads the
+		// user's pd_edge accounts (not read before in this run) before it
+		// runs the action: once the debug log shows that read, the request
+		// is registered for cancellation.
+		accountsRead := "path=/v1/connect/" + pdtest.SandboxProjectID + "/accounts "
+		if !p.stderr.awaitLog(20*time.Second, func(log string) bool { return strings.Contains(log[from:], accountsRead) }) {
+			t.Fatalf("the slow call never read the accounts:\n%s", tail(p.stderr.String()[from:], 20))
+		}
 		p.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow","reason":"the user gave up"}}`)
 		p.send(`{"jsonrpc":"2.0","id":"ping-after-cancel","method":"ping"}`)
 		p.await("ping-after-cancel", 5*time.Second)
 		// The handler saw the cancellation and ended (the audit line), long
 		// before the action's 60 s.
-		if !relWaitFor(10*time.Second, func() bool {
-			logs := p.stderr.String()
+		if !p.stderr.awaitLog(10*time.Second, func(logs string) bool {
 			return strings.Contains(logs, "action=pd_edge-slow") && strings.Contains(logs, "status=timeout")
 		}) {
 			t.Errorf("the cancelled call did not end:\n%s", tail(p.stderr.String(), 20))
@@ -303,42 +313,6 @@ func TestReliabilityStdioHostileInput(t *testing.T) {
 	}
 }
 
-// relPost sends one POST with the legacy protocol headers and returns the
-// status and body. body may be a string or an io.Reader (sent chunked).
-func (rs *relServer) relPost(t *testing.T, path, cred, session string, body any) (int, string) {
-	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case string:
-		rd = strings.NewReader(b)
-	case io.Reader:
-		rd = b
-	}
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, rs.url+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := body.(io.Reader); ok {
-		req.ContentLength = -1 // chunked: the size is not announced
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set(mcp.HeaderProtocolVersion, mcp.LATEST_LEGACY_PROTOCOL_VERSION)
-	if cred != "" {
-		req.Header.Set("Authorization", "Bearer "+cred)
-	}
-	if session != "" {
-		req.Header.Set(mcpserver.HeaderKeySessionID, session)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	return resp.StatusCode, string(b)
-}
-
 // rpcFromBody decodes a JSON-RPC message from a JSON or SSE response body.
 func rpcFromBody(body string) map[string]any {
 	for line := range strings.Lines(body) {
@@ -358,17 +332,22 @@ func rpcFromBody(body string) map[string]any {
 // working.
 func TestReliabilityHTTPHostileInput(t *testing.T) {
 	t.Parallel()
-	rs := startRel(t, relOptions{})
+	rs := startServer(t, serverOptions{})
 	user := pdtest.DemoUser
 	cred := rs.credential(t, user)
-	c := rs.dial(t, user, "/mcp", &atomic.Int32{}) // legacy era: a session
+	c := rs.dial(t, user, "/mcp", listen(&counter{})) // legacy era: a session
 	sid := c.GetSessionId()
+	post := func(t *testing.T, cred string, body any) (int, string) {
+		t.Helper()
+		r := rawPost(t, rs.url+"/mcp", cred, sid, body)
+		return r.status, r.body
+	}
 	good := fmt.Sprintf(`{"jsonrpc":"2.0","id":"good","method":"tools/call","params":{"name":%q,"arguments":%s}}`, toolRepo, getRepo)
 	runsBefore := rs.fake.Count(pdtest.EndpointRun)
 	goodRuns := 0
 	for _, f := range hostileFrames(1 << 20) { // 1 MiB: under the body limit, so the server sees it
 		t.Run(f.name, func(t *testing.T) {
-			status, body := rs.relPost(t, "/mcp", cred, sid, f.frame)
+			status, body := post(t, cred, f.frame)
 			rs.recordText(user, body)
 			if status >= 500 || status == 0 {
 				t.Fatalf("HTTP %d: %.300s", status, body)
@@ -382,7 +361,7 @@ func TestReliabilityHTTPHostileInput(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			status, body = rs.relPost(t, "/mcp", cred, sid, good)
+			status, body = post(t, cred, good)
 			goodRuns++
 			if msg := rpcFromBody(body); status != http.StatusOK || rpcError(msg) != 0 || isErrorResult(msg) {
 				t.Errorf("a good call after %s: HTTP %d %.300s", f.name, status, body)
@@ -398,37 +377,39 @@ func TestReliabilityHTTPHostileInput(t *testing.T) {
 
 	t.Run("oversized bodies", func(t *testing.T) {
 		big := `{"jsonrpc":"2.0","id":"big","method":"tools/call","params":{"name":"` + toolRepo + `","arguments":{"repoFullname":"` + strings.Repeat("z", 5<<20) + `"}}}`
-		if status, body := rs.relPost(t, "/mcp", cred, sid, big); status != http.StatusRequestEntityTooLarge {
+		if status, body := post(t, cred, big); status != http.StatusRequestEntityTooLarge {
 			t.Errorf("5 MiB with Content-Length: HTTP %d %.200s, want 413", status, body)
 		}
-		if status, body := rs.relPost(t, "/mcp", cred, sid, io.MultiReader(strings.NewReader(big))); status != http.StatusRequestEntityTooLarge {
+		if status, body := post(t, cred, io.MultiReader(strings.NewReader(big))); status != http.StatusRequestEntityTooLarge {
 			t.Errorf("5 MiB chunked: HTTP %d %.200s, want 413", status, body)
 		}
-		if status, _ := rs.relPost(t, "/mcp", "", sid, big); status != http.StatusUnauthorized {
+		if status, _ := post(t, "", big); status != http.StatusUnauthorized {
 			t.Errorf("5 MiB without credentials: HTTP %d, want 401 before the body is read", status)
 		}
-		if status, body := rs.relPost(t, "/mcp", cred, sid, good); status != http.StatusOK || isErrorResult(rpcFromBody(body)) {
+		if status, body := post(t, cred, good); status != http.StatusOK || isErrorResult(rpcFromBody(body)) {
 			t.Errorf("a good call after the oversized ones: HTTP %d %.200s", status, body)
 		}
 	})
 
 	t.Run("cancelled call", func(t *testing.T) {
-		testCancelledCall(t, rs, c, user, cancelByContext(t, c))
+		testCancelledCall(t, rs, c, user, cancelByContext(t, rs, c))
 	})
 }
 
 // testCancelledCall has call start a call the fake holds for 3 s and cancel
-// it after 300 ms, then checks that the call ended at once on the server, the
-// upstream run was cancelled (never executed), and the session still works.
-func testCancelledCall(t *testing.T, rs *relServer, c *client.Client, user string, call func(text string)) {
+// it once the call's run is at the fake, then checks that the call ended at
+// once on the server, the upstream run was cancelled (never executed), and
+// the session still works.
+func testCancelledCall(t *testing.T, rs *testServer, c *client.Client, user string, call func(text string)) {
 	rs.fake.SetRunDelay(3 * time.Second)
 	defer rs.fake.SetRunDelay(0)
 	text := "cancel-me-" + rand.Text()[:8]
+	runs, done := rs.tap.runs()
 	call(text)
 	// The server's handler ends at once, before the fake would have answered
 	// (3 s): its audit line says timeout, not success.
-	if !relWaitFor(5*time.Second, func() bool {
-		for line := range strings.Lines(rs.stderr.String()) {
+	if !rs.stderr.awaitLog(5*time.Second, func(log string) bool {
+		for line := range strings.Lines(log) {
 			if strings.Contains(line, "tool call") && strings.Contains(line, "external_user_id="+user) && strings.Contains(line, "status=timeout") {
 				return true
 			}
@@ -437,7 +418,12 @@ func testCancelledCall(t *testing.T, rs *relServer, c *client.Client, user strin
 	}) {
 		t.Errorf("the server did not end the cancelled call:\n%s", tail(rs.stderr.String(), 20))
 	}
-	time.Sleep(3 * time.Second) // the fake would have executed it by now
+	// Once the fake is done with the run (its handler returned), whether it
+	// executed is settled: cancelled upstream, it ends at once unexecuted;
+	// otherwise the fake executes it after its 3 s.
+	if !rs.tap.awaitRuns(10*time.Second, runs+1, done+1) {
+		t.Fatal("the cancelled call's run never ended at the fake")
+	}
 	for _, r := range rs.fake.Runs() {
 		if r.ConfiguredProps["text"] == text && r.Executed {
 			t.Error("the cancelled call's action was executed")
@@ -451,12 +437,27 @@ func testCancelledCall(t *testing.T, rs *relServer, c *client.Client, user strin
 	}
 }
 
+// awaitRunStarted waits until one more actions/run request than runs has
+// reached the fake.
+func awaitRunStarted(t *testing.T, rs *testServer, runs int) {
+	t.Helper()
+	if !rs.tap.awaitRuns(20*time.Second, runs+1, 0) {
+		t.Fatal("the call never reached actions/run")
+	}
+}
+
 // cancelByContext cancels a call the way the mcp-go client does over
-// Streamable HTTP: the request's context ends (the HTTP request is aborted).
-func cancelByContext(t *testing.T, c *client.Client) func(text string) {
+// Streamable HTTP: the request's context ends (the HTTP request is aborted),
+// here once the call's run is at the fake.
+func cancelByContext(t *testing.T, rs *testServer, c *client.Client) func(text string) {
 	return func(text string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
+		runs, _ := rs.tap.runs()
+		go func() {
+			defer cancel()
+			rs.tap.awaitRuns(20*time.Second, runs+1, 0)
+		}()
 		req := mcp.CallToolRequest{}
 		req.Params.Name = toolSend
 		req.Params.Arguments = json.RawMessage(sendArgs(text))
@@ -470,7 +471,7 @@ func cancelByContext(t *testing.T, c *client.Client) func(text string) {
 // and webhook floods over Streamable HTTP.
 func TestReliabilityHTTPAbuse(t *testing.T) {
 	t.Parallel()
-	rs := startRel(t, relOptions{})
+	rs := startServer(t, serverOptions{})
 	demo := rs.credential(t, pdtest.DemoUser)
 	other := rs.credential(t, pdtest.OtherUser)
 	initMsg := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
@@ -524,8 +525,8 @@ func TestReliabilityHTTPAbuse(t *testing.T) {
 		if runs() != before {
 			t.Error("a refused request ran an action")
 		}
-		if status, _ := rs.relPost(t, "/mcp", demo, "", initMsg); status != http.StatusOK {
-			t.Errorf("a good initialize after the refused ones: HTTP %d", status)
+		if r := rawPost(t, rs.url+"/mcp", demo, "", initMsg); r.status != http.StatusOK {
+			t.Errorf("a good initialize after the refused ones: HTTP %d", r.status)
 		}
 	})
 
@@ -572,40 +573,53 @@ func TestReliabilityHTTPAbuse(t *testing.T) {
 		if line, err := bufio.NewReader(conn).ReadString('\n'); err != nil || !strings.Contains(line, "401") {
 			t.Errorf("unauthenticated request with a body that never comes: %q %v, want 401 at once", line, err)
 		}
-		for i := range 5 {
+		// Until every slow client is cut, other clients are served: a probe
+		// a second (the pace of the dribble), each answered.
+		probe := time.NewTicker(time.Second)
+		defer probe.Stop()
+		limit := time.After(25 * time.Second)
+		probes := 0
+		check := func() {
+			probes++
 			if got := rs.status("/healthz"); got != http.StatusOK {
-				t.Errorf("healthz while slow clients hold connections (%d): %d", i, got)
+				t.Errorf("healthz while slow clients hold connections (%d): %d", probes, got)
 			}
-			time.Sleep(time.Second)
 		}
-		for range n {
+		check()
+		for cut := 0; cut < n; {
 			select {
 			case d := <-closed:
+				cut++
 				if d < 8*time.Second || d > 16*time.Second {
 					t.Errorf("a slow client was cut after %v, want about 10 s", d)
 				}
-			case <-time.After(20 * time.Second):
+			case <-probe.C:
+				check()
+			case <-limit:
 				t.Fatal("a slow client's connection stayed open")
 			}
+		}
+		if probes < 5 {
+			t.Errorf("%d healthz probes while the slow clients held connections, want 5 or more", probes)
 		}
 	})
 
 	t.Run("sessions", func(t *testing.T) {
-		c := rs.dial(t, pdtest.DemoUser, "/mcp", &atomic.Int32{})
+		c := rs.dial(t, pdtest.DemoUser, "/mcp", listen(&counter{}))
 		sid := c.GetSessionId()
 		before := runs()
 		call := fmt.Sprintf(`{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":%q,"arguments":%s}}`, toolSend, sendArgs("foreign session"))
-		if status, body := rs.relPost(t, "/mcp", other, sid, call); status != http.StatusForbidden {
-			t.Errorf("another user on the session: HTTP %d %.200s, want 403", status, body)
+		if r := rawPost(t, rs.url+"/mcp", other, sid, call); r.status != http.StatusForbidden {
+			t.Errorf("another user on the session: HTTP %d %.200s, want 403", r.status, r.body)
 		}
 		for range 50 {
-			if status, _ := rs.relPost(t, "/mcp", demo, "mcp-session-"+strings.ToLower(rand.Text()), call); status != http.StatusNotFound {
-				t.Errorf("a guessed session: HTTP %d, want 404", status)
+			if r := rawPost(t, rs.url+"/mcp", demo, "mcp-session-"+strings.ToLower(rand.Text()), call); r.status != http.StatusNotFound {
+				t.Errorf("a guessed session: HTTP %d, want 404", r.status)
 				break
 			}
 		}
-		if status, _ := rs.relPost(t, "/mcp/github", demo, sid, call); status != http.StatusNotFound {
-			t.Errorf("the session on another endpoint: HTTP %d, want 404", status)
+		if r := rawPost(t, rs.url+"/mcp/github", demo, sid, call); r.status != http.StatusNotFound {
+			t.Errorf("the session on another endpoint: HTTP %d, want 404", r.status)
 		}
 		del, _ := http.NewRequest(http.MethodDelete, rs.url+"/mcp", nil)
 		del.Header.Set("Authorization", "Bearer "+other)
@@ -629,7 +643,7 @@ func TestReliabilityHTTPAbuse(t *testing.T) {
 
 	t.Run("webhook flood with bad secrets", func(t *testing.T) {
 		user := rs.newUser("slack")
-		c := rs.dial(t, user, "/mcp", nil)
+		c := rs.dial(t, user, "/mcp", dialOptions{})
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if r := rs.call(ctx, c, user, "notion_search", `{}`); r.status() != "account_required" {
@@ -638,7 +652,7 @@ func TestReliabilityHTTPAbuse(t *testing.T) {
 		acct := rs.fake.AddAccount(pdtest.Account{ExternalUserID: user, App: "notion", Name: "new", Healthy: true})
 		event := fmt.Sprintf(`{"event":"CONNECTION_SUCCESS","connect_token":"ctok_x","environment":"development","account":{"id":%q,"external_id":%q,"healthy":true,"app":{"name_slug":"notion"}}}`, acct.ID, user)
 		linesBefore := strings.Count(rs.stderr.String(), "\n")
-		secrets := []string{relWebhookSecret[:len(relWebhookSecret)-1], relWebhookSecret + "x", strings.ToUpper(relWebhookSecret), "", "%2e%2e", relWebhookSecret + "/"}
+		secrets := []string{plantedWebhookSecret[:len(plantedWebhookSecret)-1], plantedWebhookSecret + "x", strings.ToUpper(plantedWebhookSecret), "", "%2e%2e", plantedWebhookSecret + "/"}
 		for range 300 {
 			secrets = append(secrets, strings.ToLower(rand.Text()))
 		}
@@ -670,7 +684,7 @@ func TestReliabilityHTTPAbuse(t *testing.T) {
 		if grown := strings.Count(rs.stderr.String(), "\n") - linesBefore; grown > 2 {
 			t.Errorf("the flood of %d posts added %d log lines", len(secrets), grown)
 		}
-		resp, err := http.Post(rs.url+"/webhooks/pipedream/"+relWebhookSecret, "application/json", strings.NewReader(event))
+		resp, err := http.Post(rs.url+"/webhooks/pipedream/"+plantedWebhookSecret, "application/json", strings.NewReader(event))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -685,8 +699,8 @@ func TestReliabilityHTTPAbuse(t *testing.T) {
 // cancelled call over legacy SSE with API keys.
 func TestReliabilitySSEAbuse(t *testing.T) {
 	t.Parallel()
-	rs := startRel(t, relOptions{transport: "sse", auth: "keys"})
-	c := rs.dial(t, pdtest.DemoUser, "/sse", nil)
+	rs := startServer(t, serverOptions{transport: "sse", auth: "keys"})
+	c := rs.dial(t, pdtest.DemoUser, "/sse", dialOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if r := rs.call(ctx, c, pdtest.DemoUser, toolSend, sendArgs("over SSE")); r.status() != "success" {
@@ -709,7 +723,7 @@ func TestReliabilitySSEAbuse(t *testing.T) {
 		return resp.StatusCode
 	}
 	post := func(path, key string) int { return postBody(path, key, call) }
-	if got := post("/message?sessionId="+sid, relAPIKeyOther); got != http.StatusForbidden {
+	if got := post("/message?sessionId="+sid, plantedAPIKeyOther); got != http.StatusForbidden {
 		t.Errorf("another user's key on the session: HTTP %d, want 403", got)
 	}
 	if got := post("/message?sessionId="+sid, "not-a-key-not-a-key-0000"); got != http.StatusUnauthorized {
@@ -719,12 +733,12 @@ func TestReliabilitySSEAbuse(t *testing.T) {
 		t.Errorf("no key on the session: HTTP %d, want 401", got)
 	}
 	for range 50 {
-		if got := post("/message?sessionId=mcp-session-"+strings.ToLower(rand.Text()), relAPIKeyDemo); got != http.StatusNotFound {
+		if got := post("/message?sessionId=mcp-session-"+strings.ToLower(rand.Text()), plantedAPIKeyDemo); got != http.StatusNotFound {
 			t.Errorf("a guessed session: HTTP %d, want 404", got)
 			break
 		}
 	}
-	if got := post("/sse/github/message?sessionId="+sid, relAPIKeyDemo); got != http.StatusNotFound {
+	if got := post("/sse/github/message?sessionId="+sid, plantedAPIKeyDemo); got != http.StatusNotFound {
 		t.Errorf("the session on another endpoint: HTTP %d, want 404", got)
 	}
 	if rs.fake.Count(pdtest.EndpointRun) != before {
@@ -736,12 +750,13 @@ func TestReliabilitySSEAbuse(t *testing.T) {
 		// stdio only; here it is sent by hand on the same session).
 		testCancelledCall(t, rs, c, pdtest.DemoUser, func(text string) {
 			msg := fmt.Sprintf(`{"jsonrpc":"2.0","id":"cancel-1","method":"tools/call","params":{"name":%q,"arguments":%s}}`, toolSend, sendArgs(text))
-			if got := postBody("/message?sessionId="+sid, relAPIKeyDemo, msg); got != http.StatusAccepted {
+			runs, _ := rs.tap.runs()
+			if got := postBody("/message?sessionId="+sid, plantedAPIKeyDemo, msg); got != http.StatusAccepted {
 				t.Fatalf("the call: HTTP %d", got)
 			}
-			time.Sleep(300 * time.Millisecond)
+			awaitRunStarted(t, rs, runs) // the call runs: mcp-go can cancel it
 			note := `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"cancel-1","reason":"the user gave up"}}`
-			if got := postBody("/message?sessionId="+sid, relAPIKeyDemo, note); got != http.StatusAccepted {
+			if got := postBody("/message?sessionId="+sid, plantedAPIKeyDemo, note); got != http.StatusAccepted {
 				t.Fatalf("notifications/cancelled: HTTP %d", got)
 			}
 		})
@@ -765,7 +780,7 @@ func sseSessionID(t *testing.T, c *client.Client) string {
 // signed signs claims (JSON) with the planted JWT secret.
 func signed(t *testing.T, claims string) string {
 	t.Helper()
-	return signedWith(t, relJWTSecret, claims)
+	return signedWith(t, plantedJWTSecret, claims)
 }
 
 func signedWith(t *testing.T, secret, claims string) string {

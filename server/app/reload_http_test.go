@@ -96,7 +96,7 @@ func TestReloadJWTSecretAndTLSCertificate(t *testing.T) {
 			return nil
 		}},
 	}}
-	waitFor(t, func() bool {
+	waitFor(t, func() bool { // polled: a child process, and its port is all it offers
 		resp, err := hc.Get(base + "/healthz")
 		if err != nil {
 			return false
@@ -139,7 +139,7 @@ func TestReloadJWTSecretAndTLSCertificate(t *testing.T) {
 		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, func() bool { return strings.Contains(log.String()[from:], "configuration reloaded") }, "the reload")
+		awaitLog(t, log, "the reload", func(l string) bool { return strings.Contains(l[from:], "configuration reloaded") })
 		return log.String()[from:]
 	}
 	writeFile(t, secretFile, secretB+"\n")

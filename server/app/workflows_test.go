@@ -236,27 +236,27 @@ workflows:
 	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServe(t, "--transport", "http", "--auth", "jwt", "--jwt-audience", e2eAudience, "--jwt-issuer", e2eIssuer, "--config", cfgFile)
+	s := startServer(t, serverOptions{logLevel: "info", args: []string{"--jwt-audience", e2eAudience, "--jwt-issuer", e2eIssuer, "--config", cfgFile}})
 	host := pdtest.NewWorkflowHost(s.fake)
 	host.Add(pdtest.Workflow{ID: "ennotify", Apps: []string{"slack"}})
 	host.Add(pdtest.Workflow{ID: "enreport", Apps: []string{"hubspot"}})
 	late.h.Store(host)
 
-	demo := e2eDial(t, s.url+"/mcp", userToken(t, pdtest.DemoUser), false)
-	names := e2eToolNames(t, demo)
+	demo := dial(t, s.url+"/mcp", userToken(t, pdtest.DemoUser), dialOptions{})
+	names := toolNames(t, demo)
 	for _, want := range []string{"notify_team", "nightly_report", "slack_send_message_to_channel"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("tools/list on /mcp lacks %s: %v", want, names)
 		}
 	}
-	if r := e2eCall(t.Context(), demo, "notify_team", `{"text":"hi"}`); r.status() != "success" {
+	if r := callTool(t.Context(), demo, "notify_team", `{"text":"hi"}`); r.status() != "success" {
 		t.Fatalf("notify_team as demo-user: %s", r)
 	}
-	if r := e2eCall(t.Context(), demo, "nightly_report", `{}`); r.status() != "success" {
+	if r := callTool(t.Context(), demo, "nightly_report", `{}`); r.status() != "success" {
 		t.Fatalf("nightly_report: %s", r)
 	}
-	other := e2eDial(t, s.url+"/mcp", userToken(t, pdtest.OtherUser), false)
-	if r := e2eCall(t.Context(), other, "notify_team", `{"text":"hi"}`); r.status() != "account_required" || !strings.Contains(r.text, "&app=slack") {
+	other := dial(t, s.url+"/mcp", userToken(t, pdtest.OtherUser), dialOptions{})
+	if r := callTool(t.Context(), other, "notify_team", `{"text":"hi"}`); r.status() != "account_required" || !strings.Contains(r.text, "&app=slack") {
 		t.Errorf("notify_team as other-user (no slack account): %s", r)
 	}
 	calls := host.Calls()
@@ -270,11 +270,11 @@ workflows:
 	}
 
 	// Workflows belong to the all-connections endpoint only.
-	scoped := e2eDial(t, s.url+"/mcp/slack", userToken(t, pdtest.DemoUser), false)
-	if names := e2eToolNames(t, scoped); slices.Contains(names, "notify_team") || !slices.Contains(names, "slack_send_message_to_channel") {
+	scoped := dial(t, s.url+"/mcp/slack", userToken(t, pdtest.DemoUser), dialOptions{})
+	if names := toolNames(t, scoped); slices.Contains(names, "notify_team") || !slices.Contains(names, "slack_send_message_to_channel") {
 		t.Errorf("tools/list on /mcp/slack = %v, want slack's tools without workflows", names)
 	}
-	if r := e2eCall(t.Context(), scoped, "notify_team", `{"text":"hi"}`); r.err == nil && !r.isError {
+	if r := callTool(t.Context(), scoped, "notify_team", `{"text":"hi"}`); r.err == nil && !r.isError {
 		t.Errorf("notify_team ran on /mcp/slack: %s", r)
 	}
 	if n := len(host.Calls()); n != 3 {
