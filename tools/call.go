@@ -57,7 +57,16 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 
 	// 1. Validate: no upstream call on bad input.
 	raw := rawArguments(req)
-	args, ferrs := t.validator.Validate(raw)
+	v, err := t.validator()
+	if err != nil {
+		// The translator only writes schemas that compile (FuzzTranslate);
+		// this is a fault of this server, not of the call.
+		base.Status = StatusError
+		base.Errors = []string{"this tool's input schema does not compile: " + err.Error()}
+		base.Next = "This is a fault of the server; tell the operator. Other tools still work."
+		return base, "", ""
+	}
+	args, ferrs := v.Validate(raw)
 	if len(ferrs) > 0 {
 		return invalidArgs(base, ferrs, fmt.Sprintf("Fix the fields above and call %s again.", callAgain(ctx, t.name))), "", ""
 	}

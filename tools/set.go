@@ -135,7 +135,10 @@ type actionTool struct {
 	name      string
 	component pdclient.Component
 	tr        *schema.Translation
-	validator *schema.Validator
+	// validator is compiled on the first call: compiling every schema of a
+	// large catalog up front costs seconds and most of the memory, and most
+	// actions are never called.
+	validator func() (*schema.Validator, error)
 	tool      mcp.Tool
 	// appProp is the app prop _account_id chooses for (the connection's app,
 	// or the first app prop when the action has none for it).
@@ -519,10 +522,7 @@ func (s *Set) buildTool(c *connState, comp pdclient.Component, name string) (t *
 		// Only app props of other apps: run with the caller's account of the first.
 		appProp, appPropApp = tr.AppProps[0].Name, tr.AppProps[0].App
 	}
-	v, err := schema.NewValidator(tr)
-	if err != nil {
-		return nil, fmt.Errorf("its schema does not compile: %w", err)
-	}
+	v := sync.OnceValues(func() (*schema.Validator, error) { return schema.NewValidator(tr) })
 	tool := mcp.NewToolWithRawSchema(name, actionDescription(name, comp, tr), tr.Schema)
 	tool.Annotations = annotations(comp)
 	if _, err := json.Marshal(tool); err != nil {

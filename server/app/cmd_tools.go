@@ -133,6 +133,7 @@ type toolTables struct {
 	actions, shown      int                 // actions in the list; tools matching the search
 	actionKeys          map[string][]string // connection -> its action keys
 	nHelpers, nWorkflow int
+	catalog             bool // the list is catalog mode's
 }
 
 // groupTools sorts list into one table per connection, workflows and helpers,
@@ -142,6 +143,7 @@ func groupTools(s *session, list *toolsList, search string) *toolTables {
 	for _, t := range list.tools {
 		info, isAction := s.rt.set.Action(t.tool.Name)
 		helper := tools.IsHelper(t.tool.Name)
+		tt.catalog = tt.catalog || t.tool.Name == tools.ToolSearchActions
 		switch {
 		case isAction:
 			tt.actions++
@@ -185,6 +187,10 @@ func printToolsTable(w io.Writer, st style, s *session, list *toolsList, onlyCon
 	var warnings []string
 	for _, c := range s.rt.conns {
 		if onlyConn != "" && c.Name != onlyConn {
+			continue
+		}
+		if tt.catalog {
+			fmt.Fprintf(w, "%s: %s, found with %s and run with %s\n\n", st.bold(c.Name), plural(status[c.Name].Tools, "action", "actions"), tools.ToolSearchActions, tools.ToolRunAction)
 			continue
 		}
 		if warn := printConnectionTable(w, st, c, status[c.Name], tt, search); warn != "" {
