@@ -94,6 +94,37 @@ type connectionSet struct {
 	out         []Connection
 }
 
+// checkOpen checks the open catalog's connection: no name, valid app globs.
+func (cs *connectionSet) checkOpen(c Connection, where string) {
+	r := cs.r
+	if c.Name != OpenCatalog {
+		r.probs.add("the open catalog (app: %q, %s) takes no name: each app's tools are named after the app", OpenCatalog, where)
+	}
+	for _, g := range append(slices.Clone(c.IncludeApps), c.ExcludeApps...) {
+		if _, err := path.Match(g, ""); err != nil {
+			r.probs.add("invalid app glob %q (%s): use path.Match syntax, e.g. google_*", g, where)
+		}
+	}
+}
+
+// checkApp checks an app's connection: its name, its slug (in the sandbox's
+// catalog with --sandbox), and that it has no app globs.
+func (cs *connectionSet) checkApp(c Connection, where string) {
+	r := cs.r
+	if !connectionNamePattern.MatchString(c.Name) {
+		r.probs.add("invalid connection name %q (%s): use 1 to 32 of a-z, A-Z, 0-9, _ and -", c.Name, where)
+	}
+	if len(c.IncludeApps)+len(c.ExcludeApps) > 0 {
+		r.probs.add("include_apps and exclude_apps (%s) apply only to the open catalog (app: %q)", where, OpenCatalog)
+	}
+	switch {
+	case !appSlugPattern.MatchString(c.App):
+		r.probs.add("invalid app slug %q (%s): slugs are lower case, like slack or google_sheets (pipedream-mcp apps QUERY finds them)", c.App, where)
+	case cs.cfg.Sandbox && len(cs.sandboxApps) > 0 && !slices.Contains(cs.sandboxApps, c.App):
+		r.probs.add("app %q is not in the sandbox catalog (%s): the sandbox has %s", c.App, where, strings.Join(cs.sandboxApps, ", "))
+	}
+}
+
 // add checks c (defined at where) and keeps it unless its name is taken.
 func (cs *connectionSet) add(c Connection, where string) {
 	r := cs.r
@@ -102,27 +133,10 @@ func (cs *connectionSet) add(c Connection, where string) {
 		return
 	}
 	cs.seen[c.Name] = where
-	open := c.App == OpenCatalog
-	switch {
-	case open && c.Name != OpenCatalog:
-		r.probs.add("the open catalog (app: %q, %s) takes no name: each app's tools are named after the app", OpenCatalog, where)
-	case !open && !connectionNamePattern.MatchString(c.Name):
-		r.probs.add("invalid connection name %q (%s): use 1 to 32 of a-z, A-Z, 0-9, _ and -", c.Name, where)
-	}
-	if !open && len(c.IncludeApps)+len(c.ExcludeApps) > 0 {
-		r.probs.add("include_apps and exclude_apps (%s) apply only to the open catalog (app: %q)", where, OpenCatalog)
-	}
-	for _, g := range append(slices.Clone(c.IncludeApps), c.ExcludeApps...) {
-		if _, err := path.Match(g, ""); err != nil {
-			r.probs.add("invalid app glob %q (%s): use path.Match syntax, e.g. google_*", g, where)
-		}
-	}
-	if open {
-		// Every app of the registry: nothing more to check here.
-	} else if !appSlugPattern.MatchString(c.App) {
-		r.probs.add("invalid app slug %q (%s): slugs are lower case, like slack or google_sheets (pipedream-mcp apps QUERY finds them)", c.App, where)
-	} else if cs.cfg.Sandbox && len(cs.sandboxApps) > 0 && !slices.Contains(cs.sandboxApps, c.App) {
-		r.probs.add("app %q is not in the sandbox catalog (%s): the sandbox has %s", c.App, where, strings.Join(cs.sandboxApps, ", "))
+	if c.App == OpenCatalog {
+		cs.checkOpen(c, where)
+	} else {
+		cs.checkApp(c, where)
 	}
 	if c.OAuth == "admin" && c.ExternalUserID == "" && !cs.cfg.Sandbox {
 		r.probs.owned(fmt.Sprintf("connection %q", c.Name), "admin connection needs a service identity (%s): set external_user_id: on the connection, --external-user-id or "+EnvExternalUserID)
