@@ -8,9 +8,16 @@
 // BM25F over five fields (app, action name, action key, prop labels and
 // description) on lightly stemmed tokens, with query-time verb and noun
 // synonyms, typo tolerance for words the index does not know, a bonus when the
-// query's verb is the action's verb, and a coverage factor that prefers actions
-// matching every part of the query. Results are deterministic: equal scores are
-// ordered by tool name.
+// query's verb is the action's verb, a coverage factor that prefers actions
+// matching every part of the query, and a bonus for an action whose name the
+// query explains in full. Queries are read as agents write them: values
+// (e-mail addresses, URLs) are dropped, brand names stay whole ("GitHub"),
+// phrasal verbs become plain ones ("set up" -> create), and some words are
+// verbs only when they start a request ("file a bug", "text the customer").
+// Results are deterministic: equal scores are ordered by tool name.
+//
+// tools/search_eval_test.go measures the ranking on the sandbox catalog
+// against hand-judged agent tasks (tools/testdata/search_eval.json).
 package search
 
 // Doc is one action as the index sees it. Only Tool must be set; the index

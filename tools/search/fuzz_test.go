@@ -10,7 +10,8 @@ import (
 // plain go test it runs the seeds only.
 func FuzzSearch(f *testing.F) {
 	for _, s := range []string{"", "post a message to slack", "SendMessageToChannel", "ünïcode ☃ 日本語",
-		"[See the documentation](https://x)", "a\x00b\xffc", "slack_send_mesage", "what is new", "-_-_-"} {
+		"[See the documentation](https://x)", "a\x00b\xffc", "slack_send_mesage", "what is new", "-_-_-",
+		"let the team know in #deploys", "let", "look him up", "make a", "to-do", "jane@acme.com", "#", "-a-", "GitHub issue"} {
 		f.Add(s, "slack")
 		f.Add(s, "")
 	}

@@ -2,6 +2,7 @@ package search
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ type Index struct {
 
 	surface map[string][]int32 // lower-case word of a name, unstemmed -> docs
 
+	nameStart []int32 // doc -> first of its name's terms in nameTerms; len(docs)+1 entries
+	nameTerms []int32 // the distinct terms of each doc's name, doc after doc
+
 	docApp  []int32 // doc -> app id
 	docVerb []int32 // doc -> term id of the action's verb, or -1
 	isVerb  []bool  // term id -> some doc has it as its verb
@@ -35,6 +39,7 @@ type Index struct {
 
 	apps     []appInfo        // app id -> app, sorted by slug
 	appIndex map[string]int32 // slug -> app id
+	appStems map[string]bool  // every stem of an app's phrases
 
 	scratch sync.Pool // *scratch sized for len(docs)
 }
@@ -61,10 +66,11 @@ func Build(docs []Doc) *Index {
 		docVerb:  make([]int32, len(docs)),
 		toolOrd:  make([]int32, len(docs)),
 		appIndex: make(map[string]int32),
+		appStems: make(map[string]bool),
 		surface:  make(map[string][]int32),
 	}
 	n := len(docs)
-	ix.scratch.New = func() any { return newScratch(n) }
+	ix.nameStart = make([]int32, n+1)
 
 	// Pass 1: tokenize every field, count term frequencies per doc.
 	type entry struct {
@@ -109,8 +115,11 @@ func Build(docs []Doc) *Index {
 			} else {
 				toks = fieldTokens(tk, toks[:0], doc, f)
 			}
-			for _, t := range toks {
+			for i, t := range toks {
 				id := termID(t)
+				if f == fieldName && !slices.Contains(toks[:i], t) {
+					ix.nameTerms = append(ix.nameTerms, id)
+				}
 				for int(id) >= len(slot) {
 					slot = append(slot, 0)
 				}
@@ -131,6 +140,7 @@ func Build(docs []Doc) *Index {
 		for _, e := range entries[docStart[d]:] {
 			slot[e.term] = 0
 		}
+		ix.nameStart[d+1] = int32(len(ix.nameTerms))
 		ix.addSurface(d, doc.Name)
 		ix.docVerb[d] = -1
 		if v := actionVerb(tk, doc); v != "" {
@@ -191,6 +201,8 @@ func Build(docs []Doc) *Index {
 		}
 	}
 	ix.buildOrder()
+	nt := len(ix.terms)
+	ix.scratch.New = func() any { return newScratch(n, nt) }
 	return ix
 }
 
@@ -302,6 +314,9 @@ func (ix *Index) buildOrder() {
 				if !seenPhrase[a][k] {
 					seenPhrase[a][k] = true
 					app.phrases = append(app.phrases, ph)
+					for _, t := range ph {
+						ix.appStems[t] = true
+					}
 				}
 			}
 		}

@@ -1,7 +1,9 @@
 package search
 
 import (
+	"slices"
 	"sort"
+	"strings"
 )
 
 // alt is one way a query word can match: a term of the index and the weight
@@ -89,49 +91,129 @@ func appWords(ix *Index, concepts []concept) map[string]bool {
 
 // concepts turns query text into scored concepts: its distinct stems, each
 // with its synonyms (and, for a stem the index does not know, its near
-// spellings) that the index holds. Stems matching nothing are dropped.
+// spellings) that the index holds. Stems matching nothing are dropped. The
+// query's verb is its first word that is a verb: a word of a verb group or
+// an action's verb anywhere, and a lead verb (leadVerbs) as the request's
+// first word other than an app's name; in a question about things ("who
+// attended ..."), not a verb in the past.
 func (ix *Index) concepts(text string) []concept {
-	stems := tokenize(nil, text, nil)
-	out := make([]concept, 0, len(stems))
-	seen := make(map[string]bool, len(stems))
+	words := ix.queryWords(text)
+	out := make([]concept, 0, len(words))
+	seen := make(map[string]bool, len(words))
 	verbTaken := false
-	for _, s := range stems {
-		if seen[s] || len(out) == maxConcepts {
+	leadSeen := false
+	whQuestion := len(words) > 0 && whWords[words[0]]
+	var buf [4]string
+	for _, w := range words {
+		for _, s := range tokenize(buf[:0], w, nil) {
+			lead := false
+			if !leadSeen && !ix.appStems[s] {
+				lead, leadSeen = true, true
+			}
+			if seen[s] || len(out) == maxConcepts {
+				continue
+			}
+			seen[s] = true
+			lv, isLeadVerb := leadVerbSyns[w]
+			c, isVerb := ix.concept(s, lv, lead && isLeadVerb)
+			if whQuestion && pastTense(w) {
+				isVerb = false // "what meetings have people booked"
+			}
+			if len(c.alts) == 0 {
+				continue
+			}
+			if isVerb && !verbTaken && (c.exact >= 0 || len(c.verbSyns) > 0) {
+				c.verb = true
+				verbTaken = true
+			}
+			out = append(out, c)
+		}
+	}
+	return dropVerbEchoes(out)
+}
+
+// pastTense reports whether a word as written is a verb's past form:
+// "-ed" or an irregular form ("sent").
+func pastTense(w string) bool {
+	if _, ok := irregular[w]; ok {
+		return true
+	}
+	return len(w) > 4 && strings.HasSuffix(w, "ed") && !strings.HasSuffix(w, "eed")
+}
+
+// dropVerbEchoes drops the words that only repeat the query's verb: "new" in
+// "create a new page" or "add a new row" adds nothing to the verb, and would
+// count its matches twice.
+func dropVerbEchoes(cs []concept) []concept {
+	vi := slices.IndexFunc(cs, func(c concept) bool { return c.verb })
+	if vi < 0 {
+		return cs
+	}
+	out := cs[:0]
+	for i, c := range cs {
+		if i != vi && c.exact >= 0 && echoes(&cs[vi], c.exact) {
 			continue
 		}
-		seen[s] = true
-		c := concept{exact: -1}
-		if id, ok := ix.vocab[s]; ok {
-			c.exact = id
-			c.alts = append(c.alts, alt{id, 1})
+		out = append(out, c)
+	}
+	return out
+}
+
+// echoes reports whether term is the verb concept v's word or a near
+// synonym of it.
+func echoes(v *concept, term int32) bool {
+	for _, a := range v.alts {
+		if a.term == term && a.weight >= weightMid {
+			return true
 		}
-		isVerb := verbStems[s] || (c.exact >= 0 && ix.isVerb[c.exact])
+	}
+	return false
+}
+
+// concept is the concept of stem s; isLeadVerb says that it is the request's
+// first word and a lead verb, lv. isVerb reports whether it may play the
+// query's verb.
+func (ix *Index) concept(s string, lv leadVerb, isLeadVerb bool) (c concept, isVerb bool) {
+	c.exact = -1
+	noun := !isLeadVerb || lv.keepNoun
+	if id, ok := ix.vocab[s]; ok && noun {
+		c.exact = id
+		c.alts = append(c.alts, alt{id, 1})
+	}
+	isVerb = verbStems[s] || isLeadVerb ||
+		(c.exact >= 0 && ix.isVerb[c.exact] && !ix.appStems[s])
+	if noun {
 		for _, syn := range synonyms[s] {
 			id, ok := ix.vocab[syn.stem]
 			if !ok {
 				continue
 			}
-			c.alts = append(c.alts, alt{id, syn.weight})
-			if syn.verb {
+			c.alts = appendAlt(c.alts, alt{id, syn.weight})
+			if syn.verb && (isLeadVerb || verbStems[s]) {
 				c.verbSyns = append(c.verbSyns, alt{id, syn.weight})
 			}
 		}
-		if c.exact < 0 {
+	}
+	if isLeadVerb {
+		for _, v := range lv.to {
+			if id, ok := ix.vocab[v]; ok {
+				c.alts = appendAlt(c.alts, alt{id, weightLoose})
+				c.verbSyns = appendAlt(c.verbSyns, alt{id, weightLoose})
+			}
+		}
+		if id, ok := ix.vocab[s]; ok && ix.isVerb[id] {
+			c.exact = id // an action's verb: the verb bonus is its own
+		}
+	}
+	if c.exact < 0 && noun {
+		if _, known := ix.vocab[s]; !known {
 			for _, f := range ix.fuzzy(s) {
 				c.alts = appendAlt(c.alts, f)
 			}
 		}
-		if len(c.alts) == 0 {
-			continue
-		}
-		sort.SliceStable(c.alts, func(i, j int) bool { return c.alts[i].weight > c.alts[j].weight })
-		if isVerb && !verbTaken && (c.exact >= 0 || len(c.verbSyns) > 0) {
-			c.verb = true
-			verbTaken = true
-		}
-		out = append(out, c)
 	}
-	return out
+	sort.SliceStable(c.alts, func(i, j int) bool { return c.alts[i].weight > c.alts[j].weight })
+	return c, isVerb
 }
 
 // appendAlt adds a to alts unless its term is there already.

@@ -1,5 +1,7 @@
 package search
 
+import "slices"
+
 // DefaultLimit is the number of hits Search returns when Query.Limit is not
 // positive.
 const DefaultLimit = 8
@@ -25,10 +27,16 @@ const (
 	// otherAppFactor multiplies the score of a doc whose app is not one the
 	// query names, when it names one.
 	otherAppFactor = 0.6
-	// surfaceBonus is the bonus of a doc whose name holds every query word
-	// exactly as written (not only its stem): "row" prefers "Add Single Row"
-	// to "Add Multiple Rows". It grows with the share of such words.
+	// surfaceBonus is the bonus of a doc whose name holds the query words it
+	// shares with the query exactly as written (not only their stems): "row"
+	// prefers "Add Single Row" to "Add Multiple Rows", "owners" prefers "List
+	// Owners" to "Get Owner". It grows with the share of such words.
 	surfaceBonus = 0.1
+	// nameBonus is the bonus of a doc whose name the query explains in full:
+	// every word of the action's name is a query word or one of their
+	// synonyms ("add a card" explains "Create Card", only half of "Add
+	// Comment"). It grows with the weighted share of such name words.
+	nameBonus = 0.3
 	// primaryShare: a concept's alternatives weighing at least this share of
 	// its strongest set its idf.
 	primaryShare = 0.8
@@ -156,14 +164,12 @@ func (ix *Index) rank(q Query, limit int) (ranked []cand, ceiling float64) {
 	}
 
 	// Words of the query as written that the action's name holds as written.
-	surfaceWords := 0
 	seenSurface := make(map[string]bool)
 	splitWords(q.Text, func(w []byte) {
 		if len(w) < 2 || stopwords[string(w)] || seenSurface[string(w)] {
 			return
 		}
 		seenSurface[string(w)] = true
-		surfaceWords++
 		for _, d := range ix.surface[string(w)] {
 			if sc.mask[d] != 0 && sc.surf[d] < 255 {
 				sc.surf[d]++
@@ -187,6 +193,26 @@ func (ix *Index) rank(q Query, limit int) (ranked []cand, ceiling float64) {
 	if verb == nil && isQuestion(q.Text) {
 		verb = ix.readVerb()
 	}
+	// What each term of the index is worth to the query, for nameBonus.
+	setW := func(alts []alt) {
+		for _, a := range alts {
+			if w := float32(a.weight); w > sc.termW[a.term] {
+				if sc.termW[a.term] == 0 {
+					sc.wterms = append(sc.wterms, a.term)
+				}
+				sc.termW[a.term] = w
+			}
+		}
+	}
+	for ci := range concepts {
+		if !ix.namesMentionedApp(&concepts[ci], mentioned) {
+			setW(concepts[ci].alts)
+		}
+	}
+	if verb != nil {
+		setW(verb.verbSyns)
+	}
+
 	allBits := uint64(1)<<uint(len(concepts)) - 1
 	ceiling = totalImportance
 	if len(concepts) > 1 {
@@ -195,12 +221,17 @@ func (ix *Index) rank(q Query, limit int) (ranked []cand, ceiling float64) {
 	if verb != nil {
 		ceiling *= 1 + verbBonus
 	}
+	ceiling *= 1 + nameBonus
+
+	// The most the bonuses applied last can multiply a score by: a doc whose
+	// score times this cannot beat the worst of a full heap is skipped.
+	maxLate := (1 + nameBonus) * (1 + surfaceBonus)
+	if verb != nil {
+		maxLate *= 1 + verbBonus
+	}
 
 	top := &hitHeap{ix: ix}
 	for _, d := range sc.touched {
-		if q.Filter != nil && !q.Filter(&ix.docs[d]) {
-			continue
-		}
 		score := sc.total[d]
 		if totalImportance > 0 {
 			score *= coverageFloor + (1-coverageFloor)*sc.cov[d]/totalImportance
@@ -208,19 +239,58 @@ func (ix *Index) rank(q Query, limit int) (ranked []cand, ceiling float64) {
 		if len(concepts) > 1 && sc.mask[d] == allBits {
 			score *= allCoveredBonus
 		}
-		if verb != nil {
-			score *= ix.verbFactor(verb, d)
-		}
 		if mentioned != nil && !mentioned[ix.docApp[d]] {
 			score *= otherAppFactor
 		}
-		if sc.surf[d] > 0 {
-			score *= 1 + surfaceBonus*float64(sc.surf[d])/float64(surfaceWords)
+		if limit > 0 && len(top.items) == limit && score*maxLate < top.items[0].score {
+			continue
+		}
+		if q.Filter != nil && !q.Filter(&ix.docs[d]) {
+			continue
+		}
+		if verb != nil {
+			score *= ix.verbFactor(verb, d)
+		}
+		if names := ix.nameTerms[ix.nameStart[d]:ix.nameStart[d+1]]; len(names) > 0 {
+			var explained float32
+			exact := 0
+			for _, t := range names {
+				w := sc.termW[t]
+				explained += w
+				if w == 1 {
+					exact++
+				}
+			}
+			score *= 1 + nameBonus*float64(explained)/float64(len(names))
+			if sc.surf[d] > 0 {
+				score *= 1 + surfaceBonus*min(1, float64(sc.surf[d])/float64(max(exact, 1)))
+			}
 		}
 		top.offer(cand{doc: d, score: score}, limit)
 	}
 
 	return top.sorted(), ceiling
+}
+
+// namesMentionedApp reports whether concept c is a word of the name of an app
+// the query names ("sheet" in "add a row to my Google Sheet"): it names the
+// app, not what to do in it.
+func (ix *Index) namesMentionedApp(c *concept, mentioned []bool) bool {
+	if c.exact < 0 || mentioned == nil {
+		return false
+	}
+	t := ix.terms[c.exact]
+	for a, ok := range mentioned {
+		if !ok {
+			continue
+		}
+		for _, p := range ix.apps[a].phrases {
+			if slices.Contains(p, t) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // verbFactor is the bonus of doc d for the query's verb concept.

@@ -27,12 +27,13 @@ type synGroup struct {
 // than one group. Keep it small: every entry widens every query that has it.
 var synonymTable = []synGroup{
 	// Verbs.
-	{true, weightLoose, "send post notify publish dm"},
+	{true, weightLoose, "send post notify publish dm tell inform announce broadcast"},
 	{true, weightLoose, "find search get list lookup look retrieve fetch query show read view browse"},
 	{true, weightMid, "find search lookup look query"},
 	{true, weightMid, "get retrieve fetch read"},
 	{true, weightLoose, "create add new make insert generate open upsert append"},
-	{true, weightLoose, "update edit modify change set rename patch upsert close"},
+	{true, weightMid, "create add new make"},
+	{true, weightLoose, "update edit modify change set rename patch upsert close fix amend reschedule postpone"},
 	{true, weightLoose, "delete remove archive trash erase destroy clear cancel"},
 	{true, weightLoose, "invite add join"},
 	{true, weightLoose, "upload attach"},
@@ -47,8 +48,10 @@ var synonymTable = []synGroup{
 	{true, weightLoose, "reply respond answer comment"},
 	// Nouns.
 	{false, weightLoose, "ticket issue bug task card todo"},
-	{false, weightLoose, "row record entry item"},
-	{false, weightLoose, "email mail message"},
+	{false, weightMid, "bug issue defect"},
+	{false, weightLoose, "row record entry item line"},
+	{false, weightLoose, "email mail message inbox mailbox"},
+	{false, weightLoose, "message announcement notification"},
 	{false, weightClose, "message msg"},
 	{false, weightLoose, "contact person people lead customer client"},
 	{false, weightLoose, "user member person people teammate employee"},
@@ -61,6 +64,8 @@ var synonymTable = []synGroup{
 	{false, weightClose, "document doc"},
 	{false, weightLoose, "spreadsheet sheet worksheet workbook"},
 	{false, weightLoose, "event meeting appointment calendar"},
+	{false, weightLoose, "meeting call conference webinar"},
+	{false, weightLoose, "attendee attend participant registrant invitee guest"},
 	{false, weightClose, "repo repository"},
 	{false, weightLoose, "repo repository project"},
 	{false, weightLoose, "comment reply note"},
@@ -74,8 +79,12 @@ var synonymTable = []synGroup{
 	{false, weightLoose, "reminder remind"},
 	{false, weightLoose, "workflow automation flow"},
 	{false, weightLoose, "invoice bill"},
-	{false, weightLoose, "reaction react emoji"},
+	{false, weightLoose, "reaction react emoji thumb"},
 	{false, weightLoose, "description summary"},
+	{false, weightLoose, "form survey questionnaire poll"},
+	{false, weightLoose, "response answer submission"},
+	{false, weightMid, "subscriber subscribe signup"},
+	{false, weightLoose, "text paragraph sentence content"},
 }
 
 // oneWay holds synonyms that apply in one direction only: "message bob"
@@ -93,6 +102,10 @@ var oneWay = []struct {
 	{"email", true, weightLoose, "send"},
 	{"notification", true, weightLoose, "notify send"},
 	{"gsheet", false, weightClose, "sheet spreadsheet"},
+	{"text", false, weightMid, "sms"},
+	{"reminder", false, weightLoose, "task todo"},
+	{"remind", false, weightLoose, "task todo"},
+	{"done", false, weightLoose, "complete close resolve finish"},
 }
 
 // questionWords start a question ("what meetings do I have today"): a query
@@ -100,7 +113,11 @@ var oneWay = []struct {
 // is one of readVerbs earn a synonym's verb bonus.
 var (
 	questionWords = toSet(`what whats which who when where how any is are do does did`)
-	readVerbs     = stems("list get find search retrieve fetch query show read view lookup")
+	// whWords start a question about things ("which deals closed", "who
+	// attended"), where a verb in the past describes them rather than asks
+	// for an action; "how do I send ..." still asks to send.
+	whWords   = toSet(`what whats which who whom whose when where`)
+	readVerbs = stems("list get find search retrieve fetch query show read view lookup")
 )
 
 func stems(words string) []string {
@@ -122,7 +139,8 @@ type synonym struct {
 // kept when a pair appears in more than one group.
 var synonyms = buildSynonyms()
 
-// verbStems holds every stem that appears in a verb group.
+// verbStems holds every stem that appears in a verb group: such a word plays
+// the query's verb wherever it stands.
 var verbStems = func() map[string]bool {
 	m := make(map[string]bool)
 	for _, g := range synonymTable {
@@ -132,13 +150,66 @@ var verbStems = func() map[string]bool {
 			}
 		}
 	}
+	return m
+}()
+
+// leadVerbs are words that are verbs only when they start a request, as an
+// imperative ("file a bug", "log a call", "text the customer"), and nouns
+// anywhere else ("upload a file", "the call log"). At the start, a word
+// plays the query's verb with these verbs as its synonyms; a word whose noun
+// sense would mislead there ("file", "log") loses it (keepNoun false). The
+// one-way verb synonyms of oneWay ("message bob") are lead verbs too.
+var leadVerbs = []struct {
+	from     string
+	keepNoun bool
+	to       string
+}{
+	{"file", false, "create add submit"},
+	{"log", false, "create add"},
+	{"record", false, "create add"},
+	{"raise", false, "create"},
+	{"jot", false, "create add"},
+	{"draft", true, "create"},
+	{"tag", true, "add"},
+	{"label", true, "add"},
+	{"bill", true, "create send"},
+	{"ask", true, "send"},
+	{"call", true, ""},
+	{"ping", true, "send notify"},
+	{"pull", true, "get list fetch"},
+	{"remind", true, "create"},
+}
+
+// leadVerbSyns maps a lead verb as written (an imperative is the base form:
+// "record a payment", not "records") to its verb synonyms and whether it
+// keeps its noun sense, the one-way verb synonyms included.
+var leadVerbSyns = func() map[string]leadVerb {
+	m := make(map[string]leadVerb)
 	for _, o := range oneWay {
 		if o.verb {
-			m[stem(o.from)] = true
+			lv := m[o.from]
+			lv.keepNoun = true
+			for _, to := range strings.Fields(o.to) {
+				lv.to = append(lv.to, stem(to))
+			}
+			m[o.from] = lv
 		}
+	}
+	for _, l := range leadVerbs {
+		lv := leadVerb{keepNoun: l.keepNoun}
+		for _, to := range strings.Fields(l.to) {
+			lv.to = append(lv.to, stem(to))
+		}
+		m[l.from] = lv
 	}
 	return m
 }()
+
+// leadVerb is what a lead verb means at the start of a query.
+type leadVerb struct {
+	to       []string // verb synonyms (stems)
+	keepNoun bool     // the word still matches as itself and its noun synonyms
+}
 
 func buildSynonyms() map[string][]synonym {
 	type key struct{ from, to string }

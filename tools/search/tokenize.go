@@ -13,10 +13,10 @@ import (
 var stopwords = toSet(`a an the and or but nor to of in on at by for from with into onto
 	as is are was were be been being am it its this that these those there
 	i me my mine we us our ours you your yours he him his she her they them their
-	please pls can could would should will shall may might must do does did done
+	please pls can could would should will shall may might must do does did
 	want wanna need needs how what which who whom whose when where why
 	some any all each every via using about also just then than so if not no
-	up have has had let lets etc eg ie`)
+	up out have has had let lets etc eg ie`)
 
 // descStopwords are dropped from descriptions only: the boilerplate of
 // Pipedream descriptions ("[See the documentation](https://...)").

@@ -11,13 +11,16 @@ type scratch struct {
 	mask                  []uint64
 	surf                  []uint8
 	touched, ctouched     []int32
+	termW                 []float32 // term -> the weight a query word gives it
+	wterms                []int32   // terms with a termW set
 }
 
-func newScratch(n int) *scratch {
+func newScratch(n, terms int) *scratch {
 	return &scratch{
 		total: make([]float64, n), cov: make([]float64, n),
 		cur: make([]float64, n), curW: make([]float64, n),
 		mask: make([]uint64, n), surf: make([]uint8, n),
+		termW: make([]float32, terms),
 	}
 }
 
@@ -30,8 +33,12 @@ func (s *scratch) reset() {
 	for _, d := range s.touched {
 		s.total[d], s.cov[d], s.mask[d], s.surf[d] = 0, 0, 0, 0
 	}
+	for _, t := range s.wterms {
+		s.termW[t] = 0
+	}
 	s.touched = s.touched[:0]
 	s.ctouched = s.ctouched[:0]
+	s.wterms = s.wterms[:0]
 }
 
 // cand is a scored doc.
