@@ -101,11 +101,13 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 
 	// 4. Run.
 	maps.Copy(configured, appValues)
-	return s.run(ctx, t, user, acct.ID, configured, dynamicID, base)
+	return s.run(ctx, t, user, acct.ID, configured, dynamicID, args.DynamicPropsID != "", base)
 }
 
 // run runs the action with the configured props and shapes its result.
-func (s *Set) run(ctx context.Context, t *actionTool, user, accountID string, configured map[string]any, dynamicID string, base Result) (Result, string, string) {
+// givenID says the dynamic props id came from the caller (not from a reload
+// this call made), so a refusal of it is the caller's to fix.
+func (s *Set) run(ctx context.Context, t *actionTool, user, accountID string, configured map[string]any, dynamicID string, givenID bool, base Result) (Result, string, string) {
 	runReq := pdclient.RunActionRequest{
 		ID:              t.component.Key,
 		ExternalUserID:  user,
@@ -131,6 +133,13 @@ func (s *Set) run(ctx context.Context, t *actionTool, user, accountID string, co
 		base.Resource = findResource(resp.Ret)
 	}
 	if err != nil {
+		if givenID && staleDynamicProps(err, dynamicID) {
+			next := fmt.Sprintf("%s, or leave %s out and call %s again (the server then reloads the fields itself).", describeAgain(t), schema.ArgDynamicPropsID, callAgain(ctx, t.name))
+			if !t.tr.Dynamic {
+				next = fmt.Sprintf("This tool's fields do not depend on each other: leave %s out and call %s again.", schema.ArgDynamicPropsID, callAgain(ctx, t.name))
+			}
+			return dynamicPropsRefused(base, dynamicID, next), accountID, user
+		}
 		return s.failure(ctx, base, err, true), accountID, user
 	}
 	base.Status = StatusSuccess
@@ -183,6 +192,10 @@ func (s *Set) reload(ctx context.Context, t *actionTool, user string, appValues,
 		ConfiguredProps: cp, DynamicPropsID: dynamicID,
 	})
 	if err != nil {
+		if dynamicID != "" && staleDynamicProps(err, dynamicID) {
+			r := dynamicPropsRefused(base, dynamicID, fmt.Sprintf("Leave %s out and call %s (tool=%q) again with the values chosen so far: it answers with a fresh id.", schema.ArgDynamicPropsID, ToolDescribe, t.name))
+			return "", nil, &r
+		}
 		r := s.failure(ctx, base, err, false)
 		return "", nil, &r
 	}
@@ -207,6 +220,53 @@ func invalidArgs(base Result, ferrs []schema.FieldError, next string) Result {
 	}
 	base.Next = next
 	return base
+}
+
+// staleDynamicProps reports whether err is Pipedream refusing the dynamic
+// props id sent (unknown, expired, or issued for another component or user).
+// The API has no code for it: it answers with an error observation (HTTP 200)
+// or a 4xx whose message names the id or the dynamic props, or with the
+// error the contract documents for a call whose dynamic props it lacks.
+func staleDynamicProps(err error, id string) bool {
+	if id == "" {
+		return false
+	}
+	var msgs []string
+	var ce *pdclient.ComponentError
+	var ae *pdclient.APIError
+	switch {
+	case errors.As(err, &ce):
+		msgs = ce.Messages
+	case errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500 && ae.StatusCode != 401 && ae.StatusCode != 403 && ae.StatusCode != 429:
+		msgs = []string{ae.Message, ae.Body, string(ae.Details)}
+	default:
+		return false
+	}
+	id = strings.ToLower(id)
+	for _, m := range msgs {
+		m = strings.ToLower(m)
+		if strings.Contains(m, id) || strings.Contains(m, "dynamic props") || strings.Contains(m, "dynamic_props") ||
+			strings.Contains(m, "dynamicprops") || strings.Contains(m, "undefined is not an array or an array-like") {
+			return true
+		}
+	}
+	return false
+}
+
+// dynamicPropsRefused is the invalid_arguments answer to a dynamic props id
+// Pipedream refused: nothing ran, and next says how to get a fresh one.
+func dynamicPropsRefused(base Result, id, next string) Result {
+	base.Status = StatusInvalidArgs
+	base.Summary, base.Ret, base.Exports, base.Resource = "", nil, nil, nil
+	base.ExecutedAt, base.DurationMS = "", nil
+	base.Errors = []string{fmt.Sprintf("%s: Pipedream does not know %q for this tool and user (unknown, expired, or issued for another tool or user)", schema.ArgDynamicPropsID, id)}
+	base.Next = next
+	return base
+}
+
+// describeAgain tells the agent how to get a fresh dynamic props id for t.
+func describeAgain(t *actionTool) string {
+	return fmt.Sprintf("Call %s again (tool=%q, configured_props: the values chosen so far) for a fresh %s and pass it back", ToolDescribe, t.name, schema.ArgDynamicPropsID)
 }
 
 func otherExports(ex map[string]json.RawMessage) map[string]json.RawMessage {
@@ -247,7 +307,14 @@ func (s *Set) failure(ctx context.Context, base Result, err error, run bool) Res
 		if len(base.Errors) == 0 {
 			base.Errors = []string{err.Error()}
 		}
-		base.Next = "The action reported the error above. Fix the arguments it names, or check the account's permissions, then retry."
+		if run {
+			base.Next = "The action reported the error above. Fix the arguments it names, or check the account's permissions, then retry."
+			break
+		}
+		// Reading options or reloading fields failed: the component's code
+		// for the form reported it, and no action ran.
+		base.Head = "Pipedream could not prepare the action's fields; nothing was run:"
+		base.Next = "Nothing was run. Fix the values named above, or check the account's permissions, then retry."
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		base.Status = StatusTimeout
 		if ctx.Err() == context.Canceled {
@@ -350,11 +417,18 @@ func (s *Set) resolveAccount(ctx context.Context, c *connState, app, user, reque
 		}
 		mine = append(mine, a)
 	}
+	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Created().After(mine[j].Created()) })
 	if requested != "" {
 		for i := range mine {
-			if mine[i].ID == requested {
-				return &mine[i], nil
+			if mine[i].ID != requested {
+				continue
 			}
+			if !mine[i].Healthy || mine[i].Dead {
+				// Pipedream already says it cannot run: no call is made with it.
+				r := s.reconnectRequired(ctx, c, app, user, base, mine[i], healthyAccount(mine))
+				return nil, &r
+			}
+			return &mine[i], nil
 		}
 		r := base
 		r.Status = StatusInvalidArgs
@@ -362,14 +436,57 @@ func (s *Set) resolveAccount(ctx context.Context, c *connState, app, user, reque
 		r.Next = fmt.Sprintf("Call pipedream_accounts (app=%q) to list your accounts, or leave %s out to use the newest healthy one.", app, schema.ArgAccountID)
 		return nil, &r
 	}
-	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Created().After(mine[j].Created()) })
-	for i := range mine {
-		if mine[i].Healthy && !mine[i].Dead {
-			return &mine[i], nil
-		}
+	if a := healthyAccount(mine); a != nil {
+		return a, nil
 	}
 	r := s.accountRequired(ctx, c, app, user, base, len(mine) > 0)
 	return nil, &r
+}
+
+// healthyAccount is the first healthy account of accts (newest first), or nil.
+func healthyAccount(accts []pdclient.Account) *pdclient.Account {
+	for i := range accts {
+		if accts[i].Healthy && !accts[i].Dead {
+			return &accts[i]
+		}
+	}
+	return nil
+}
+
+// reconnectRequired answers a call that names an account of the caller's that
+// Pipedream reports unhealthy or dead: account_required with a Connect Link to
+// reconnect it (user connections), or a note for the administrator (admin
+// connections); other, a healthy account of the app, is offered when there is one.
+func (s *Set) reconnectRequired(ctx context.Context, c *connState, app, user string, base Result, acct pdclient.Account, other *pdclient.Account) Result {
+	base.Status = StatusAccountRequired
+	base.App = app
+	base.AccountID = acct.ID
+	base.Head = "The account chosen must be reconnected; nothing was run:"
+	state := "unhealthy: Pipedream could not refresh its credentials"
+	if acct.Dead {
+		state = "no longer active"
+	}
+	base.Errors = []string{fmt.Sprintf("%s: the %s account %s is %s", schema.ArgAccountID, app, acct.ID, state)}
+	alt := ""
+	if other != nil {
+		alt = fmt.Sprintf("\nOr call again with %s=%q (healthy), or leave %s out to use the newest healthy account.", schema.ArgAccountID, other.ID, schema.ArgAccountID)
+	}
+	if c.Admin {
+		base.Next = fmt.Sprintf("An administrator must reconnect the %s account %s of the service identity %q in Pipedream Connect; no link is offered here because anyone using it would attach their account to the shared identity.%s", app, acct.ID, user, alt)
+		return base
+	}
+	link, err := s.connectLink(ctx, c, app, user)
+	if err != nil {
+		base.Errors = append(base.Errors, "a Connect Link could not be created: "+err.Error())
+		base.Next = "Retry in a little while to get a link to reconnect the account." + alt
+		return base
+	}
+	if acct.Error != "" {
+		base.Errors = append(base.Errors, "Pipedream: "+acct.Error)
+	}
+	base.ConnectURL = link
+	base.Next = fmt.Sprintf("Ask the user to open this link to reconnect their %s account, then retry: %s%s", app, link, alt)
+	return base
 }
 
 func (s *Set) accountRequired(ctx context.Context, c *connState, app, user string, base Result, unhealthy bool) Result {

@@ -341,10 +341,15 @@ func (s *Set) unknownTool(ctx context.Context, name string) *mcp.CallToolResult 
 		return t != nil && (scope == "" || t.conn.Name == scope)
 	})
 	msg := fmt.Sprintf("tool: %q is not an action tool of this server", name)
-	next := "Use a tool name from tools/list or from pipedream_search_actions (the pipedream_* helpers and workflows have no fields to list or describe)."
+	// Name only a way to find tools that this caller is served.
+	find := "tools/list"
+	if s.modeFor(ctx, snap) == ToolModeCatalog {
+		find = ToolSearchActions
+	}
+	next := fmt.Sprintf("Use a tool name from %s (the pipedream_* helpers and workflows have no fields to list or describe).", find)
 	if len(near) > 0 {
 		msg += " (closest: " + strings.Join(near, ", ") + ")"
-		next = fmt.Sprintf("Did you mean %s? Or find the right tool with %s.", strings.Join(near, " or "), ToolSearchActions)
+		next = fmt.Sprintf("Did you mean %s? Or find the right tool with %s.", strings.Join(near, " or "), find)
 	}
 	return helperError(StatusInvalidArgs, msg, next)
 }

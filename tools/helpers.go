@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -32,7 +34,8 @@ func IsHelper(name string) bool {
 	return slices.Contains(helperNames, name) || slices.Contains(catalogNames, name)
 }
 
-// Helper input schemas: plain objects every host accepts.
+// Helper input schemas, in the portable profile (a session's schema profile
+// reshapes them in Filter, as it does every tool's).
 const (
 	listOptionsSchema = `{"type":"object","properties":{` +
 		`"tool":{"type":"string","description":"Name of the tool whose field needs a value, e.g. slack_send_message_to_channel."},` +
@@ -40,14 +43,14 @@ const (
 		`"configured_props":{"type":"object","description":"Values already chosen for the tool's other fields, keyed by argument name. Fields often depend on earlier ones (a sheet on a drive, labels on a repository).","additionalProperties":true},` +
 		`"query":{"type":"string","description":"Optional search text, for fields that support searching."},` +
 		`"page_token":{"type":"string","description":"next_page_token from a previous answer, to get the next page."},` +
-		`"_account_id":{"type":"string","description":"Connected account to use (apn_...); default: the newest healthy account."},` +
-		`"_dynamic_props_id":{"type":"string","description":"dyp_... id from pipedream_describe, for fields that appeared after a reload."}` +
+		`"_account_id":{"type":"string","description":"The _account_id the tool will run with, if any."},` +
+		`"_dynamic_props_id":{"type":"string","description":"dyp_... from pipedream_describe, for fields that appeared after a reload."}` +
 		`},"required":["tool","prop"],"additionalProperties":false}`
 	describeSchema = `{"type":"object","properties":{` +
 		`"tool":{"type":"string","description":"Name of the tool to describe."},` +
 		`"configured_props":{"type":"object","description":"Values chosen so far, keyed by argument name; the answer lists the fields these values reveal.","additionalProperties":true},` +
-		`"_account_id":{"type":"string","description":"Connected account to use (apn_...); default: the newest healthy account."},` +
-		`"_dynamic_props_id":{"type":"string","description":"dyp_... id from a previous pipedream_describe answer."}` +
+		`"_account_id":{"type":"string","description":"The _account_id the tool will run with, if any."},` +
+		`"_dynamic_props_id":{"type":"string","description":"dyp_... from a previous pipedream_describe answer."}` +
 		`},"required":["tool"],"additionalProperties":false}`
 	accountsSchema = `{"type":"object","properties":{` +
 		`"app":{"type":"string","description":"App slug (e.g. slack). Default: every app this server serves."}` +
@@ -64,7 +67,7 @@ func (s *Set) helperTools() []mcpserver.ServerTool {
 	}
 	return []mcpserver.ServerTool{
 		mk(ToolListOptions, "List valid values for a field",
-			"Lists the valid values of a tool field whose values come from the connected app (channels, repositories, spreadsheets, ...). Answers {\"options\": [{\"label\", \"value\"}], \"next_page_token\"}; pass the value (not the label) to the tool. Pass next_page_token back to get more; it is absent when there is nothing more.",
+			"Lists the valid values of a tool field whose values come from the connected app (channels, repositories, spreadsheets, ...). Answers {\"options\": [{\"label\", \"value\"}], \"next_page_token\"}; pass the value (not the label) to the tool. Pass next_page_token back to get more; it is absent when there is nothing more. A value you already know (an ID) may be given to the tool without listing.",
 			listOptionsSchema, s.handleListOptions),
 		mk(ToolDescribe, "Describe a tool's current fields",
 			"Returns the full input schema of a tool whose fields depend on other fields (for example the columns of a chosen spreadsheet), given the values chosen so far. Answers {\"tool\", \"input_schema\", \"dynamic_props_id\"}; pass dynamic_props_id back to the tool as _dynamic_props_id along with the revealed fields.",
@@ -236,13 +239,90 @@ func (s *Set) handleListOptions(ctx context.Context, req mcp.CallToolRequest) (*
 	}
 	resp, err := t.conn.Client.ConfigureProp(ctx, creq)
 	if err != nil {
-		r := s.failure(ctx, Result{Action: t.component.Key, App: t.conn.App}, err, false)
-		if r.Status == StatusError {
-			r.Next = "Listing values failed. Fields this one depends on may be missing from configured_props; set them and retry."
-		}
-		return toolResult(r, s.opts.ResultLimit), nil
+		return toolResult(s.optionsFailure(ctx, pc, arg, a.DynamicPropsID, err), s.opts.ResultLimit), nil
 	}
 	return structured(optionsResult(resp, page, arg.UseQuery, a.Query)), nil
+}
+
+// optionsFailure maps a failed listing of arg's values to a result. Nothing
+// ran: a refused dynamic props id and a field that must be set first are
+// the caller's to fix (invalid_arguments, naming the step); any other error
+// the component reported says so without claiming an action ran.
+func (s *Set) optionsFailure(ctx context.Context, pc *preparedCall, arg schema.Arg, dynamicID string, err error) Result {
+	t := pc.t
+	base := Result{Action: t.component.Key, Version: t.component.Version, App: t.conn.App, AccountID: pc.account.ID}
+	if staleDynamicProps(err, dynamicID) {
+		return dynamicPropsRefused(base, dynamicID, fmt.Sprintf("%s, or leave %s out to list the values of the tool's own fields.", describeAgain(t), schema.ArgDynamicPropsID))
+	}
+	r := s.failure(ctx, base, err, false)
+	var ce *pdclient.ComponentError
+	if !errors.As(err, &ce) {
+		return r
+	}
+	if parent, ok := missingParent(t, arg, pc.args.Values, ce.Messages); ok {
+		r.Status = StatusInvalidArgs
+		r.Head = ""
+		r.Next = fmt.Sprintf("Set %s first: pass it in configured_props (e.g. {%q: <value>}), then call %s again for %s.", parent.Name, parent.Name, ToolListOptions, arg.Name)
+		if parent.RemoteOptions {
+			r.Next += fmt.Sprintf(" Its values: call %s (tool=%q, prop=%q).", ToolListOptions, t.name, parent.Name)
+		}
+		return r
+	}
+	r.Head = fmt.Sprintf("Listing the values of %s failed; nothing was run:", arg.Name)
+	r.Next = "Nothing was run. Fields this one depends on may be missing from configured_props"
+	if unset := unsetEarlierFields(t, arg, pc.args.Values); len(unset) > 0 {
+		r.Next += " (not set yet: " + strings.Join(unset, ", ") + ")"
+	}
+	r.Next += "; set them and retry, or check the account's permissions."
+	return r
+}
+
+// quotedName matches a name quoted in an error message: "x", 'x' or `x`.
+var quotedName = regexp.MustCompile("[\"'`]([A-Za-z_$][A-Za-z0-9_$.\\-]*)[\"'`]")
+
+// missingParent finds the field an options error asks to set first: another
+// field of the tool, quoted in the message (as in `"repoFullname" must be
+// configured before ...` or `Cannot read properties of undefined (reading
+// 'baseId')`), that configured_props does not set.
+func missingParent(t *actionTool, arg schema.Arg, given map[string]any, msgs []string) (schema.Arg, bool) {
+	for _, m := range msgs {
+		for _, sub := range quotedName.FindAllStringSubmatch(m, -1) {
+			p, ok := t.tr.Arg(sub[1])
+			if !ok {
+				p, ok = t.tr.ArgForProp(sub[1])
+			}
+			if ok && p.Name != arg.Name && !isSet(given[p.Name]) {
+				return p, true
+			}
+		}
+	}
+	return schema.Arg{}, false
+}
+
+// unsetEarlierFields names the fields before arg that configured_props leaves
+// unset and that other fields typically depend on (required, remote options or
+// reloading ones): the likely parents of arg, at most three.
+func unsetEarlierFields(t *actionTool, arg schema.Arg, given map[string]any) []string {
+	var out []string
+	for _, a := range t.tr.Args {
+		if a.Name == arg.Name || len(out) == 3 {
+			break
+		}
+		if (a.Required || a.RemoteOptions || a.ReloadProps) && !isSet(given[a.Name]) {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+func isSet(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case string:
+		return v != ""
+	}
+	return true
 }
 
 // optionsArg finds the field whose values are asked for; a field with static

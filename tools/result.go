@@ -43,6 +43,10 @@ type Result struct {
 
 	// Next is the sentence that tells the agent what to do next (text only).
 	Next string `json:"-"`
+	// Head, when set, replaces the status's default first line of the text
+	// (text only): an error that is not an action's failure must not read
+	// "The action ran and failed".
+	Head string `json:"-"`
 }
 
 // Resource is the created or fetched entity's id and link, when ret carries
@@ -120,6 +124,9 @@ func toolResult(r Result, limit int) *mcp.CallToolResult {
 	var text strings.Builder
 	head := r.Summary
 	if head == "" {
+		head = r.Head
+	}
+	if head == "" {
 		head = defaultHeadline(r)
 	}
 	text.WriteString(head)
@@ -170,6 +177,10 @@ func defaultHeadline(r Result) string {
 		}
 		return "Succeeded."
 	case StatusError:
+		if r.ExecutedAt == "" {
+			// No run reached Pipedream: never claim one did.
+			return "Failed; nothing was run:"
+		}
 		return "The action ran and failed:"
 	case StatusInvalidArgs:
 		return "Invalid arguments; nothing was run:"

@@ -416,6 +416,7 @@ func (s *Set) workflowResponse(ctx context.Context, wt *workflowTool, base Resul
 		base.Next = "The workflow may or may not have run; check its effect before retrying."
 	default:
 		base.Status = StatusError
+		base.Head = "The workflow answered with an error:"
 		base.Errors = []string{fmt.Sprintf("the workflow answered HTTP %d: %s", code, shortText(text))}
 		base.Next = "See the workflow's response below: fix what it names and retry. (A 404 can also mean no workflow is deployed at this endpoint: then tell the operator.)"
 	}
@@ -426,6 +427,7 @@ func (s *Set) workflowResponse(ctx context.Context, wt *workflowTool, base Resul
 // run for an end user (kind is not connectErrNone); nothing was run.
 func (s *Set) connectErrorResult(ctx context.Context, wt *workflowTool, base Result, user string, kind connectErr, app string) Result {
 	w := wt.flow
+	base.Head = "Pipedream refused to run the workflow; nothing was run:"
 	switch kind {
 	case connectErrNoUser:
 		base.Status = StatusError
