@@ -90,6 +90,22 @@ func TestCatalogModeE2E(t *testing.T) {
 		t.Errorf("describe: %v", sc)
 	}
 
+	// The open catalog: nothing loaded at start; a search naming an app loads
+	// it, and a run of an app not loaded yet loads that one.
+	open := startBinary(t, "--transport", "http", "--app", "*")
+	ocs := connectSDK(ctx, t, open.base+"/mcp")
+	if names, _ := sdkToolNames(ctx, t, ocs); !slices.Equal(names, fixed) {
+		t.Errorf("open catalog lists %q", names)
+	}
+	sc, text = sdkCall(ctx, t, ocs, tools.ToolSearchActions, map[string]any{"query": "refund a stripe payment", "limit": 3})
+	if results, _ := sc["results"].([]any); len(results) == 0 || results[0].(map[string]any)["tool"] != "stripe_create_refund" {
+		t.Errorf("open catalog search: %v\n%s", sc, text)
+	}
+	sc, text = sdkCall(ctx, t, ocs, tools.ToolRunReadAction, map[string]any{"tool": "zendesk_list_tickets", "arguments": map[string]any{}})
+	if sc["status"] != "success" {
+		t.Errorf("open catalog run of an app not loaded: %v\n%s", sc, text)
+	}
+
 	direct := startBinary(t, "--transport", "http")
 	names, _ = sdkToolNames(ctx, t, connectSDK(ctx, t, direct.base+"/mcp"))
 	if slices.Contains(names, tools.ToolSearchActions) || len(names) < 100 {
