@@ -66,6 +66,17 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd, args = args[0], args[1:]
 	}
 	env := &cmdEnv{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if cmd == "serve" && len(args) > 0 {
+		switch args[0] {
+		case "--version", "-version":
+			cmd, args = "version", args[1:]
+		case "--help", "-help", "-h":
+			// The commands first, then the server's flags, on stdout.
+			printUsage(stdout)
+			fmt.Fprintln(stdout)
+			env.stderr = stdout
+		}
+	}
 	c, ok := commandTable()[cmd]
 	if !ok {
 		if cmd == "help" {

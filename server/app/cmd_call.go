@@ -19,7 +19,8 @@ Runs one tool exactly as an MCP client's tools/call would, as the configured end
 user (--external-user-id, PIPEDREAM_EXTERNAL_USER_ID; demo-user with --sandbox),
 and prints the result's text (the summary first), then its structured JSON.
 The arguments are a JSON object: given after the tool name, read from standard
-input with -, or from a file with --args-file; none means {}.
+input with -, or from a file with --args-file; none means {}. With --json it
+prints exactly the tools/call result object instead.
 
 Exit status: 0 when the result is a success, 1 when it is an error result
 (isError: invalid arguments, no connected account, the action failed, ...),
@@ -34,8 +35,10 @@ Examples:
 
 func cmdCall(env *cmdEnv, args []string) error {
 	var argsFile string
+	var asJSON bool
 	cfg, fs, pos, err := parsePeople(env, "call", callUsage, args, func(fs *flag.FlagSet) {
 		fs.StringVar(&argsFile, "args-file", "", "read the arguments (a JSON object) from this file; - for standard input")
+		fs.BoolVar(&asJSON, "json", false, "print exactly the tools/call result object (JSON), for scripts: call --json ... | jq .structuredContent.status")
 	})
 	if err != nil {
 		return err
@@ -96,7 +99,13 @@ func cmdCall(env *cmdEnv, args []string) error {
 	if err != nil {
 		return failf("tools/call %s: %v", name, err)
 	}
-	if err := printCallResult(env.stdout, res); err != nil {
+	if asJSON {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return failf("encode the result: %v", err)
+		}
+		fmt.Fprintln(env.stdout, string(b))
+	} else if err := printCallResult(env.stdout, res); err != nil {
 		return err
 	}
 	if res.IsError {

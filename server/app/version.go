@@ -45,8 +45,12 @@ func versionLine() string {
 func cmdVersion(env *cmdEnv, args []string) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
+	// Accepted like every command's, and changes nothing: the version needs no
+	// configuration.
+	fs.Bool("sandbox", false, "accepted for symmetry with the other commands; ignored")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: pipedream-mcp version\n\nPrints the version, commit and Go version. Needs no configuration.")
+		fmt.Fprintln(fs.Output(), "Usage: pipedream-mcp version\n\nPrints the version, commit and Go version (also: pipedream-mcp --version). Needs no configuration.")
+		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
