@@ -41,37 +41,61 @@ func stripLinks(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '[':
-			// [text](url)
-			end := strings.IndexByte(s[i:], ']')
-			if end > 0 && i+end+1 < len(s) && s[i+end+1] == '(' {
-				closeParen := strings.IndexByte(s[i+end+1:], ')')
-				if closeParen > 0 {
-					text := s[i+1 : i+end]
-					if !boilerplateLink(text) {
-						b.WriteString(text)
-					}
-					i += end + 1 + closeParen + 1
-					continue
-				}
-			}
-		case c == '(' && hasURLPrefix(s[i+1:]):
-			if end := strings.IndexByte(s[i:], ')'); end > 0 {
-				i += end + 1
+		// Only these bytes start a link or a URL; skip the call for others.
+		if c := s[i]; c == '[' || c == '(' || c == 'h' || c == 'w' {
+			if next := skipLink(&b, s, i); next > i {
+				i = next
 				continue
 			}
-		case hasURLPrefix(s[i:]) && (i == 0 || !isWordByte(s[i-1])):
-			for i < len(s) && s[i] != ' ' && s[i] != '\n' && s[i] != '\t' && s[i] != ')' {
-				i++
-			}
-			continue
 		}
-		b.WriteByte(c)
+		b.WriteByte(s[i])
 		i++
 	}
 	return b.String()
+}
+
+// skipLink reads the Markdown link, parenthesized URL or bare URL that starts
+// at s[i], writes the text kept of it (a link's text unless boilerplate) to b
+// and returns the index just after it; it returns i when none starts there.
+func skipLink(b *strings.Builder, s string, i int) int {
+	switch c := s[i]; {
+	case c == '[':
+		return skipMarkdownLink(b, s, i)
+	case c == '(' && hasURLPrefix(s[i+1:]):
+		if end := strings.IndexByte(s[i:], ')'); end > 0 {
+			return i + end + 1
+		}
+	case hasURLPrefix(s[i:]) && (i == 0 || !isWordByte(s[i-1])):
+		return skipURL(s, i)
+	}
+	return i
+}
+
+// skipMarkdownLink reads "[text](url)" at s[i] (a "["), writes text to b
+// unless it is boilerplate and returns the index just after it; it returns i
+// when s[i:] does not start with such a link.
+func skipMarkdownLink(b *strings.Builder, s string, i int) int {
+	end := strings.IndexByte(s[i:], ']')
+	if end <= 0 || i+end+1 >= len(s) || s[i+end+1] != '(' {
+		return i
+	}
+	closeParen := strings.IndexByte(s[i+end+1:], ')')
+	if closeParen <= 0 {
+		return i
+	}
+	if text := s[i+1 : i+end]; !boilerplateLink(text) {
+		b.WriteString(text)
+	}
+	return i + end + 1 + closeParen + 1
+}
+
+// skipURL returns the index just after the bare URL at s[i]: at the next
+// white space or ")".
+func skipURL(s string, i int) int {
+	for i < len(s) && s[i] != ' ' && s[i] != '\n' && s[i] != '\t' && s[i] != ')' {
+		i++
+	}
+	return i
 }
 
 func hasURLPrefix(s string) bool {

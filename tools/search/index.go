@@ -73,83 +73,159 @@ func Build(docs []Doc) *Index {
 	ix.nameStart = make([]int32, n+1)
 
 	// Pass 1: tokenize every field, count term frequencies per doc.
-	type entry struct {
-		term int32
-		tf   [numFields]uint16
-	}
-	var (
-		entries  = make([]entry, 0, 32*n) // all docs' entries, doc after doc
-		docStart = make([]int32, n+1)
-		fieldLen = make([][numFields]uint16, n)
-		totalLen [numFields]float64
-		slot     []int32 // term -> 1 + position in this doc's entries, 0 if none
-		appToks  = make(map[appKey][]string)
-		toks     []string
-		tk       = newTokenizer()
-	)
-	termID := func(s string) int32 {
-		id, ok := ix.vocab[s]
-		if !ok {
-			id = int32(len(ix.terms))
-			ix.vocab[s] = id
-			ix.terms = append(ix.terms, s)
-		}
-		return id
-	}
+	b := newBuilder(ix)
 	for d := range docs {
-		doc := &docs[d]
-		docStart[d] = int32(len(entries))
-		for f := 0; f < numFields; f++ {
-			if f == fieldApp {
-				// Every doc of an app has the same app field.
-				k := appKey{doc.App, doc.AppName, ""}
-				if len(doc.AppAliases) > 0 {
-					k.aliases = strings.Join(doc.AppAliases, "\x00")
-				}
-				t, ok := appToks[k]
-				if !ok {
-					t = fieldTokens(tk, nil, doc, f)
-					appToks[k] = t
-				}
-				toks = append(toks[:0], t...)
-			} else {
-				toks = fieldTokens(tk, toks[:0], doc, f)
-			}
-			for i, t := range toks {
-				id := termID(t)
-				if f == fieldName && !slices.Contains(toks[:i], t) {
-					ix.nameTerms = append(ix.nameTerms, id)
-				}
-				for int(id) >= len(slot) {
-					slot = append(slot, 0)
-				}
-				i := slot[id] - 1
-				if i < 0 {
-					i = int32(len(entries))
-					slot[id] = i + 1
-					entries = append(entries, entry{term: id})
-				}
-				if entries[i].tf[f] < math.MaxUint16 {
-					entries[i].tf[f]++
-				}
-			}
-			l := min(len(toks), math.MaxUint16)
-			fieldLen[d][f] = uint16(l)
-			totalLen[f] += float64(l)
-		}
-		for _, e := range entries[docStart[d]:] {
-			slot[e.term] = 0
-		}
-		ix.nameStart[d+1] = int32(len(ix.nameTerms))
-		ix.addSurface(d, doc.Name)
-		ix.docVerb[d] = -1
-		if v := actionVerb(tk, doc); v != "" {
-			ix.docVerb[d] = termID(v)
-		}
+		b.addDoc(d)
 	}
-	docStart[n] = int32(len(entries))
+	b.docStart[n] = int32(len(b.entries))
 
 	// Pass 2: postings in CSR layout, with BM25F saturation precomputed.
+	ix.buildPostings(b)
+	ix.buildTypoTables()
+	ix.markVerbs()
+	ix.buildOrder()
+	nt := len(ix.terms)
+	ix.scratch.New = func() any { return newScratch(n, nt) }
+	return ix
+}
+
+// docTerm is a term of one doc with its frequency in each field.
+type docTerm struct {
+	term int32
+	tf   [numFields]uint16
+}
+
+// builder is the state of Build's first pass over the docs.
+type builder struct {
+	ix       *Index
+	entries  []docTerm // all docs' terms, doc after doc
+	docStart []int32   // doc -> its first entry; len(docs)+1 entries
+	fieldLen [][numFields]uint16
+	totalLen [numFields]float64
+	slot     []int32 // term -> 1 + position in this doc's entries, 0 if none
+	appToks  map[appKey][]string
+	toks     []string
+	tk       *tokenizer
+}
+
+func newBuilder(ix *Index) *builder {
+	n := len(ix.docs)
+	return &builder{
+		ix:       ix,
+		entries:  make([]docTerm, 0, 32*n),
+		docStart: make([]int32, n+1),
+		fieldLen: make([][numFields]uint16, n),
+		appToks:  make(map[appKey][]string),
+		tk:       newTokenizer(),
+	}
+}
+
+// termID is the id of term s, added to the vocabulary when new.
+func (ix *Index) termID(s string) int32 {
+	id, ok := ix.vocab[s]
+	if !ok {
+		id = int32(len(ix.terms))
+		ix.vocab[s] = id
+		ix.terms = append(ix.terms, s)
+	}
+	return id
+}
+
+// addDoc tokenizes every field of doc d and counts its terms; it also
+// records the doc's name terms, surface words and verb.
+func (b *builder) addDoc(d int) {
+	ix := b.ix
+	doc := &ix.docs[d]
+	b.docStart[d] = int32(len(b.entries))
+	for f := 0; f < numFields; f++ {
+		b.toks = b.fieldTokens(doc, f)
+		for i, t := range b.toks {
+			id := ix.termID(t)
+			if f == fieldName && !slices.Contains(b.toks[:i], t) {
+				ix.nameTerms = append(ix.nameTerms, id)
+			}
+			b.count(id, f)
+		}
+		l := min(len(b.toks), math.MaxUint16)
+		b.fieldLen[d][f] = uint16(l)
+		b.totalLen[f] += float64(l)
+	}
+	for _, e := range b.entries[b.docStart[d]:] {
+		b.slot[e.term] = 0
+	}
+	ix.nameStart[d+1] = int32(len(ix.nameTerms))
+	ix.addSurface(d, doc.Name)
+	ix.docVerb[d] = -1
+	if v := actionVerb(b.tk, doc); v != "" {
+		ix.docVerb[d] = ix.termID(v)
+	}
+}
+
+// fieldTokens returns the stems of field f of doc, in b.toks's memory.
+func (b *builder) fieldTokens(doc *Doc, f int) []string {
+	if f != fieldApp {
+		return fieldTokens(b.tk, b.toks[:0], doc, f)
+	}
+	// Every doc of an app has the same app field.
+	k := appKey{doc.App, doc.AppName, ""}
+	if len(doc.AppAliases) > 0 {
+		k.aliases = strings.Join(doc.AppAliases, "\x00")
+	}
+	t, ok := b.appToks[k]
+	if !ok {
+		t = fieldTokens(b.tk, nil, doc, f)
+		b.appToks[k] = t
+	}
+	return append(b.toks[:0], t...)
+}
+
+// count counts one occurrence of term id in field f of the current doc.
+func (b *builder) count(id int32, f int) {
+	for int(id) >= len(b.slot) {
+		b.slot = append(b.slot, 0)
+	}
+	i := b.slot[id] - 1
+	if i < 0 {
+		i = int32(len(b.entries))
+		b.slot[id] = i + 1
+		b.entries = append(b.entries, docTerm{term: id})
+	}
+	if b.entries[i].tf[f] < math.MaxUint16 {
+		b.entries[i].tf[f]++
+	}
+}
+
+// buildPostings lays out the postings of b's entries, term after term, with
+// each one's BM25F saturation.
+func (ix *Index) buildPostings(b *builder) {
+	n := len(ix.docs)
+	avgLen := averageLengths(&b.totalLen, n)
+	df := make([]int32, len(ix.terms))
+	for _, e := range b.entries {
+		df[e.term]++
+	}
+	ix.postStart = make([]int32, len(ix.terms)+1)
+	for t, c := range df {
+		ix.postStart[t+1] = ix.postStart[t] + c
+	}
+	ix.postings = make([]posting, len(b.entries))
+	fill := make([]int32, len(ix.terms))
+	copy(fill, ix.postStart[:len(ix.terms)])
+	for d := 0; d < n; d++ {
+		var norm [numFields]float64
+		for f := range norm {
+			norm[f] = fieldWeight[f] / (1 - fieldB[f] + fieldB[f]*float64(b.fieldLen[d][f])/avgLen[f])
+		}
+		for _, e := range b.entries[b.docStart[d]:b.docStart[d+1]] {
+			ix.postings[fill[e.term]] = posting{doc: int32(d), sat: saturation(&e, &norm)}
+			fill[e.term]++
+		}
+	}
+}
+
+// averageLengths is the average length of each field over n docs, from
+// their total; 1 when there is none.
+func averageLengths(totalLen *[numFields]float64, n int) [numFields]float64 {
 	var avgLen [numFields]float64
 	for f := range avgLen {
 		avgLen[f] = 1
@@ -157,33 +233,23 @@ func Build(docs []Doc) *Index {
 			avgLen[f] = totalLen[f] / float64(n)
 		}
 	}
-	df := make([]int32, len(ix.terms))
-	for _, e := range entries {
-		df[e.term]++
-	}
-	ix.postStart = make([]int32, len(ix.terms)+1)
-	for t, c := range df {
-		ix.postStart[t+1] = ix.postStart[t] + c
-	}
-	ix.postings = make([]posting, len(entries))
-	fill := make([]int32, len(ix.terms))
-	copy(fill, ix.postStart[:len(ix.terms)])
-	for d := 0; d < n; d++ {
-		var norm [numFields]float64
-		for f := range norm {
-			norm[f] = fieldWeight[f] / (1 - fieldB[f] + fieldB[f]*float64(fieldLen[d][f])/avgLen[f])
-		}
-		for _, e := range entries[docStart[d]:docStart[d+1]] {
-			var tf float64
-			for f, c := range e.tf {
-				if c > 0 {
-					tf += float64(c) * norm[f]
-				}
-			}
-			ix.postings[fill[e.term]] = posting{doc: int32(d), sat: float32(tf / (bm25K1 + tf))}
-			fill[e.term]++
+	return avgLen
+}
+
+// saturation is BM25F's tf/(k1+tf) for e, its field frequencies weighted by
+// norm.
+func saturation(e *docTerm, norm *[numFields]float64) float32 {
+	var tf float64
+	for f, c := range e.tf {
+		if c > 0 {
+			tf += float64(c) * norm[f]
 		}
 	}
+	return float32(tf / (bm25K1 + tf))
+}
+
+// buildTypoTables fills termMask and byLen, for typo matching.
+func (ix *Index) buildTypoTables() {
 	ix.termMask = make([]uint32, len(ix.terms))
 	for t, s := range ix.terms {
 		ix.termMask[t] = letterMask(s)
@@ -193,17 +259,16 @@ func Build(docs []Doc) *Index {
 		}
 		ix.byLen[l] = append(ix.byLen[l], int32(t))
 	}
+}
 
+// markVerbs fills isVerb from docVerb.
+func (ix *Index) markVerbs() {
 	ix.isVerb = make([]bool, len(ix.terms))
 	for _, v := range ix.docVerb {
 		if v >= 0 {
 			ix.isVerb[v] = true
 		}
 	}
-	ix.buildOrder()
-	nt := len(ix.terms)
-	ix.scratch.New = func() any { return newScratch(n, nt) }
-	return ix
 }
 
 // With returns a new Index over the docs of ix and more, a doc of more
@@ -258,6 +323,26 @@ func dedupe(docs []Doc) []Doc {
 
 // buildOrder fills toolOrd, the apps and docApp.
 func (ix *Index) buildOrder() {
+	order := ix.sortByTool()
+	ix.listApps()
+	seenPhrase := make([]map[string]bool, len(ix.apps))
+	for _, d := range order { // tool order, so each app's docs are sorted
+		doc := &ix.docs[d]
+		a := ix.appIndex[doc.App]
+		ix.docApp[d] = a
+		app := &ix.apps[a]
+		app.docs = append(app.docs, d)
+		if seenPhrase[a] == nil {
+			seenPhrase[a] = make(map[string]bool)
+		}
+		for i := -2; i < len(doc.AppAliases); i++ {
+			ix.addAppPhrases(app, seenPhrase[a], appText(doc, i))
+		}
+	}
+}
+
+// sortByTool fills toolOrd and returns the doc ids in tool order.
+func (ix *Index) sortByTool() []int32 {
 	order := make([]int32, len(ix.docs))
 	for i := range order {
 		order[i] = int32(i)
@@ -266,6 +351,11 @@ func (ix *Index) buildOrder() {
 	for rank, d := range order {
 		ix.toolOrd[d] = int32(rank)
 	}
+	return order
+}
+
+// listApps fills apps (each with its slug only) and appIndex, by slug.
+func (ix *Index) listApps() {
 	slugs := make([]string, 0)
 	for _, d := range ix.docs {
 		if _, ok := ix.appIndex[d.App]; !ok {
@@ -279,45 +369,43 @@ func (ix *Index) buildOrder() {
 		ix.appIndex[s] = int32(i)
 		ix.apps[i].slug = s
 	}
-	seenPhrase := make([]map[string]bool, len(slugs))
-	for _, d := range order { // tool order, so each app's docs are sorted
-		doc := &ix.docs[d]
-		a := ix.appIndex[doc.App]
-		ix.docApp[d] = a
-		app := &ix.apps[a]
-		app.docs = append(app.docs, d)
-		if seenPhrase[a] == nil {
-			seenPhrase[a] = make(map[string]bool)
-		}
-		for i := -2; i < len(doc.AppAliases); i++ {
-			p := doc.App
-			switch {
-			case i == -1:
-				p = doc.AppName
-			case i >= 0:
-				p = doc.AppAliases[i]
-			}
-			if seenPhrase[a]["\x00"+p] { // same text as a doc before
-				continue
-			}
-			seenPhrase[a]["\x00"+p] = true
-			toks := tokenize(nil, p, nil)
-			if len(toks) == 0 {
-				continue
-			}
-			phrases := [][]string{toks}
-			if all := appTokens(nil, nil, p); len(all) > len(toks) {
-				phrases = append(phrases, all[len(toks):]) // the words run together
-			}
-			for _, ph := range phrases {
-				k := strings.Join(ph, " ")
-				if !seenPhrase[a][k] {
-					seenPhrase[a][k] = true
-					app.phrases = append(app.phrases, ph)
-					for _, t := range ph {
-						ix.appStems[t] = true
-					}
-				}
+}
+
+// appText is a text that names doc's app: its slug (i == -2), its name (i ==
+// -1) or alias i.
+func appText(doc *Doc, i int) string {
+	switch {
+	case i == -1:
+		return doc.AppName
+	case i >= 0:
+		return doc.AppAliases[i]
+	}
+	return doc.App
+}
+
+// addAppPhrases adds to app the phrases of p, a text that names it: its
+// stems and, for several words, the words run together. seen holds the texts
+// ("\x00" + text) and phrases (stems joined by " ") app has already.
+func (ix *Index) addAppPhrases(app *appInfo, seen map[string]bool, p string) {
+	if seen["\x00"+p] { // same text as a doc before
+		return
+	}
+	seen["\x00"+p] = true
+	toks := tokenize(nil, p, nil)
+	if len(toks) == 0 {
+		return
+	}
+	phrases := [][]string{toks}
+	if all := appTokens(nil, nil, p); len(all) > len(toks) {
+		phrases = append(phrases, all[len(toks):]) // the words run together
+	}
+	for _, ph := range phrases {
+		k := strings.Join(ph, " ")
+		if !seen[k] {
+			seen[k] = true
+			app.phrases = append(app.phrases, ph)
+			for _, t := range ph {
+				ix.appStems[t] = true
 			}
 		}
 	}

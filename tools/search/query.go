@@ -114,15 +114,11 @@ func (ix *Index) concepts(text string) []concept {
 				continue
 			}
 			seen[s] = true
-			lv, isLeadVerb := leadVerbSyns[w]
-			c, isVerb := ix.concept(s, lv, lead && isLeadVerb)
-			if whQuestion && pastTense(w) {
-				isVerb = false // "what meetings have people booked"
-			}
+			c, isVerb := ix.wordConcept(w, s, lead, whQuestion)
 			if len(c.alts) == 0 {
 				continue
 			}
-			if isVerb && !verbTaken && (c.exact >= 0 || len(c.verbSyns) > 0) {
+			if isVerb && !verbTaken && c.canBeVerb() {
 				c.verb = true
 				verbTaken = true
 			}
@@ -130,6 +126,24 @@ func (ix *Index) concepts(text string) []concept {
 		}
 	}
 	return dropVerbEchoes(out)
+}
+
+// wordConcept is the concept of stem s of query word w; lead says that w is
+// the request's first word, whQuestion that the query is a question about
+// things. isVerb reports whether it may play the query's verb.
+func (ix *Index) wordConcept(w, s string, lead, whQuestion bool) (c concept, isVerb bool) {
+	lv, isLeadVerb := leadVerbSyns[w]
+	c, isVerb = ix.concept(s, lv, lead && isLeadVerb)
+	if whQuestion && pastTense(w) {
+		isVerb = false // "what meetings have people booked"
+	}
+	return c, isVerb
+}
+
+// canBeVerb reports whether c can earn the verb bonus: it is a word of the
+// index or has verb synonyms.
+func (c *concept) canBeVerb() bool {
+	return c.exact >= 0 || len(c.verbSyns) > 0
 }
 
 // pastTense reports whether a word as written is a verb's past form:
@@ -183,37 +197,57 @@ func (ix *Index) concept(s string, lv leadVerb, isLeadVerb bool) (c concept, isV
 	isVerb = verbStems[s] || isLeadVerb ||
 		(c.exact >= 0 && ix.isVerb[c.exact] && !ix.appStems[s])
 	if noun {
-		for _, syn := range synonyms[s] {
-			id, ok := ix.vocab[syn.stem]
-			if !ok {
-				continue
-			}
-			c.alts = appendAlt(c.alts, alt{id, syn.weight})
-			if syn.verb && (isLeadVerb || verbStems[s]) {
-				c.verbSyns = append(c.verbSyns, alt{id, syn.weight})
-			}
-		}
+		ix.addSynonyms(&c, s, isLeadVerb)
 	}
 	if isLeadVerb {
-		for _, v := range lv.to {
-			if id, ok := ix.vocab[v]; ok {
-				c.alts = appendAlt(c.alts, alt{id, weightLoose})
-				c.verbSyns = appendAlt(c.verbSyns, alt{id, weightLoose})
-			}
-		}
-		if id, ok := ix.vocab[s]; ok && ix.isVerb[id] {
-			c.exact = id // an action's verb: the verb bonus is its own
-		}
+		ix.addLeadVerb(&c, s, lv)
 	}
 	if c.exact < 0 && noun {
-		if _, known := ix.vocab[s]; !known {
-			for _, f := range ix.fuzzy(s) {
-				c.alts = appendAlt(c.alts, f)
-			}
-		}
+		ix.addNearSpellings(&c, s)
 	}
 	sort.SliceStable(c.alts, func(i, j int) bool { return c.alts[i].weight > c.alts[j].weight })
 	return c, isVerb
+}
+
+// addSynonyms adds to c the synonyms of stem s that the index holds, and
+// those that are verbs to its verb synonyms when s is a verb (isLeadVerb: it
+// is the request's lead verb).
+func (ix *Index) addSynonyms(c *concept, s string, isLeadVerb bool) {
+	for _, syn := range synonyms[s] {
+		id, ok := ix.vocab[syn.stem]
+		if !ok {
+			continue
+		}
+		c.alts = appendAlt(c.alts, alt{id, syn.weight})
+		if syn.verb && (isLeadVerb || verbStems[s]) {
+			c.verbSyns = append(c.verbSyns, alt{id, syn.weight})
+		}
+	}
+}
+
+// addLeadVerb adds to c, the concept of stem s, a lead verb, the verbs lv
+// stands for, as loose alternatives and verb synonyms; an action's verb s is
+// c's own.
+func (ix *Index) addLeadVerb(c *concept, s string, lv leadVerb) {
+	for _, v := range lv.to {
+		if id, ok := ix.vocab[v]; ok {
+			c.alts = appendAlt(c.alts, alt{id, weightLoose})
+			c.verbSyns = appendAlt(c.verbSyns, alt{id, weightLoose})
+		}
+	}
+	if id, ok := ix.vocab[s]; ok && ix.isVerb[id] {
+		c.exact = id // an action's verb: the verb bonus is its own
+	}
+}
+
+// addNearSpellings adds to c the near spellings of stem s that the index
+// holds, when the index does not know s itself.
+func (ix *Index) addNearSpellings(c *concept, s string) {
+	if _, known := ix.vocab[s]; !known {
+		for _, f := range ix.fuzzy(s) {
+			c.alts = appendAlt(c.alts, f)
+		}
+	}
 }
 
 // appendAlt adds a to alts unless its term is there already.

@@ -147,48 +147,76 @@ func (ix *Index) appendRuns(words []string, field string) []string {
 func rewritePhrasal(words []string) []string {
 	out := make([]string, 0, len(words))
 	for i := 0; i < len(words); i++ {
-		w := words[i]
-		if (w == "let" || w == "lets") && i+1 < len(words) && words[i+1] != "me" && words[i+1] != "us" {
-			// "let the team know", "let Bob know": notify ("let me know"
-			// asks the one searching).
-			for j := i + 1; j < len(words) && j <= i+4; j++ {
-				if words[j] == "know" {
-					out = append(out, "notify")
-					out = append(out, words[i+1:j]...)
-					i = j
-					w = ""
-					break
-				}
-			}
-			if w == "" {
-				continue
-			}
-		}
-		if j := i + 1; j < len(words) {
-			if articles[words[j]] && j+1 < len(words) {
-				j++
-			}
-			if v, ok := lightVerbs[[2]string{w, words[j]}]; ok {
-				out = append(out, v)
-				i = j
-				continue
-			}
-		}
-		if i+1 < len(words) {
-			if v, ok := phrasalVerbs[[2]string{w, words[i+1]}]; ok {
-				out = append(out, v)
-				i++
-				continue
-			}
-			if i+2 < len(words) && particleObjects[words[i+1]] {
-				if v, ok := phrasalVerbs[[2]string{w, words[i+2]}]; ok {
-					out = append(out, v, words[i+1])
-					i += 2
-					continue
-				}
-			}
-		}
-		out = append(out, w)
+		out, i = appendReading(out, words, i)
 	}
 	return out
+}
+
+// appendReading appends to out the reading of words from words[i]: the plain
+// verb of a phrasal or light verb that starts there (with what it encloses
+// that still counts), else words[i] itself. It returns the index of the last
+// word read.
+func appendReading(out, words []string, i int) ([]string, int) {
+	if j, ok := letKnow(words, i); ok {
+		out = append(out, "notify")
+		return append(out, words[i+1:j]...), j
+	}
+	if v, j, ok := lightVerbAt(words, i); ok {
+		return append(out, v), j
+	}
+	if v, j, ok := phrasalVerbAt(words, i); ok {
+		out = append(out, v)
+		if j == i+2 {
+			out = append(out, words[i+1]) // the object: "look him up"
+		}
+		return out, j
+	}
+	return append(out, words[i]), i
+}
+
+// letKnow reports whether words[i] starts "let ... know" ("let the team
+// know", "let Bob know": notify) and returns the index of "know". "let me
+// know" asks the one searching, and is not one.
+func letKnow(words []string, i int) (int, bool) {
+	if w := words[i]; (w != "let" && w != "lets") || i+1 >= len(words) || words[i+1] == "me" || words[i+1] == "us" {
+		return 0, false
+	}
+	for j := i + 1; j < len(words) && j <= i+4; j++ {
+		if words[j] == "know" {
+			return j, true
+		}
+	}
+	return 0, false
+}
+
+// lightVerbAt reports whether words[i] starts a light verb with its noun
+// ("make a copy") and returns the verb they mean and the index of the noun.
+func lightVerbAt(words []string, i int) (string, int, bool) {
+	j := i + 1
+	if j >= len(words) {
+		return "", 0, false
+	}
+	if articles[words[j]] && j+1 < len(words) {
+		j++
+	}
+	v, ok := lightVerbs[[2]string{words[i], words[j]}]
+	return v, j, ok
+}
+
+// phrasalVerbAt reports whether words[i] starts a phrasal verb, its particle
+// next or after an object ("look up", "look him up"), and returns the verb it
+// means and the index of the particle.
+func phrasalVerbAt(words []string, i int) (string, int, bool) {
+	if i+1 >= len(words) {
+		return "", 0, false
+	}
+	if v, ok := phrasalVerbs[[2]string{words[i], words[i+1]}]; ok {
+		return v, i + 1, true
+	}
+	if i+2 < len(words) && particleObjects[words[i+1]] {
+		if v, ok := phrasalVerbs[[2]string{words[i], words[i+2]}]; ok {
+			return v, i + 2, true
+		}
+	}
+	return "", 0, false
 }

@@ -116,56 +116,93 @@ func (ix *Index) rank(q Query, limit int) (ranked []cand, ceiling float64) {
 	defer ix.scratch.Put(sc)
 	sc.reset()
 
-	// Each concept scores a doc by its best alternative: the alternative's
-	// weight times its BM25F saturation, times the concept's idf. The idf is
-	// that of the concept's primary alternatives (the word itself, else its
-	// strongest matches; the union of their docs), shared by all its
-	// alternatives: a synonym does not count more for being a rarer word.
+	s := scorer{ix: ix, sc: sc, concepts: concepts}
+	s.totalImportance = ix.scoreConcepts(sc, concepts, appID)
+	ix.countSurface(sc, q.Text)
+	// Apps the query names: the docs of other apps are worth less.
+	if appID < 0 {
+		s.mentioned = ix.mentionedApps(concepts)
+	}
+	s.verb = ix.queryVerb(concepts, q.Text)
+	ix.weighTerms(sc, concepts, s.mentioned, s.verb)
+	s.allBits = uint64(1)<<uint(len(concepts)) - 1
+	s.maxLate = maxLateFactor(s.verb != nil)
+	ceiling = s.ceiling()
+	return s.top(q.Filter, limit), ceiling
+}
+
+// scoreConcepts adds the score of every concept to the docs it matches (of
+// app appID only, when not negative) and returns the concepts' total
+// importance, setting each one's.
+//
+// Each concept scores a doc by its best alternative: the alternative's
+// weight times its BM25F saturation, times the concept's idf. The idf is
+// that of the concept's primary alternatives (the word itself, else its
+// strongest matches; the union of their docs), shared by all its
+// alternatives: a synonym does not count more for being a rarer word.
+func (ix *Index) scoreConcepts(sc *scratch, concepts []concept, appID int32) float64 {
 	var totalImportance float64
 	for ci := range concepts {
 		c := &concepts[ci]
-		primaryDF := -1
-		for _, a := range c.alts {
-			if primaryDF < 0 && a.weight < primaryShare*c.alts[0].weight {
-				primaryDF = len(sc.ctouched)
-			}
-			for _, p := range ix.postings[ix.postStart[a.term]:ix.postStart[a.term+1]] {
-				d := p.doc
-				if sc.curW[d] == 0 {
-					sc.ctouched = append(sc.ctouched, d)
-				}
-				if v := a.weight * float64(p.sat); v > sc.cur[d] {
-					sc.cur[d] = v
-				}
-				if a.weight > sc.curW[d] {
-					sc.curW[d] = a.weight
-				}
-			}
-		}
-		if primaryDF < 0 {
-			primaryDF = len(sc.ctouched)
-		}
-		idf := ix.idf(primaryDF)
+		idf := ix.idf(ix.matchConcept(sc, c))
 		c.importance = idf * c.alts[0].weight
 		totalImportance += c.importance
-		bit := uint64(1) << uint(ci)
-		for _, d := range sc.ctouched {
-			if appID < 0 || ix.docApp[d] == appID {
-				if sc.mask[d] == 0 {
-					sc.touched = append(sc.touched, d)
-				}
-				sc.total[d] += idf * sc.cur[d]
-				sc.cov[d] += idf * sc.curW[d]
-				sc.mask[d] |= bit
-			}
-			sc.cur[d], sc.curW[d] = 0, 0
-		}
-		sc.ctouched = sc.ctouched[:0]
+		ix.addConcept(sc, idf, uint64(1)<<uint(ci), appID)
 	}
+	return totalImportance
+}
 
-	// Words of the query as written that the action's name holds as written.
+// matchConcept collects in sc.ctouched the docs that match c, with the best
+// score (sc.cur) and weight (sc.curW) of an alternative of c in each, and
+// returns the number of docs its primary alternatives match.
+func (ix *Index) matchConcept(sc *scratch, c *concept) (primaryDF int) {
+	primaryDF = -1
+	for _, a := range c.alts {
+		if primaryDF < 0 && a.weight < primaryShare*c.alts[0].weight {
+			primaryDF = len(sc.ctouched)
+		}
+		for _, p := range ix.postings[ix.postStart[a.term]:ix.postStart[a.term+1]] {
+			d := p.doc
+			if sc.curW[d] == 0 {
+				sc.ctouched = append(sc.ctouched, d)
+			}
+			if v := a.weight * float64(p.sat); v > sc.cur[d] {
+				sc.cur[d] = v
+			}
+			if a.weight > sc.curW[d] {
+				sc.curW[d] = a.weight
+			}
+		}
+	}
+	if primaryDF < 0 {
+		primaryDF = len(sc.ctouched)
+	}
+	return primaryDF
+}
+
+// addConcept adds the concept matchConcept collected, of inverse document
+// frequency idf and mask bit, to the totals of its docs (those of app appID
+// only, when not negative), and clears what it collected.
+func (ix *Index) addConcept(sc *scratch, idf float64, bit uint64, appID int32) {
+	for _, d := range sc.ctouched {
+		if appID < 0 || ix.docApp[d] == appID {
+			if sc.mask[d] == 0 {
+				sc.touched = append(sc.touched, d)
+			}
+			sc.total[d] += idf * sc.cur[d]
+			sc.cov[d] += idf * sc.curW[d]
+			sc.mask[d] |= bit
+		}
+		sc.cur[d], sc.curW[d] = 0, 0
+	}
+	sc.ctouched = sc.ctouched[:0]
+}
+
+// countSurface counts in sc.surf, for each doc scored so far, the words of
+// the query as written (not stemmed) that the doc's name holds as written.
+func (ix *Index) countSurface(sc *scratch, text string) {
 	seenSurface := make(map[string]bool)
-	splitWords(q.Text, func(w []byte) {
+	splitWords(text, func(w []byte) {
 		if len(w) < 2 || stopwords[string(w)] || seenSurface[string(w)] {
 			return
 		}
@@ -176,100 +213,150 @@ func (ix *Index) rank(q Query, limit int) (ranked []cand, ceiling float64) {
 			}
 		}
 	})
+}
 
-	// Apps the query names: the docs of other apps are worth less.
-	var mentioned []bool
-	if appID < 0 {
-		mentioned = ix.mentionedApps(concepts)
-	}
-
-	var verb *concept
+// queryVerb is the concept that plays the query's verb: the one marked so,
+// else, for a question, the implicit read verb; nil when none.
+func (ix *Index) queryVerb(concepts []concept, text string) *concept {
 	for ci := range concepts {
 		if concepts[ci].verb {
-			verb = &concepts[ci]
-			break
+			return &concepts[ci]
 		}
 	}
-	if verb == nil && isQuestion(q.Text) {
-		verb = ix.readVerb()
+	if isQuestion(text) {
+		return ix.readVerb()
 	}
-	// What each term of the index is worth to the query, for nameBonus.
-	setW := func(alts []alt) {
-		for _, a := range alts {
-			if w := float32(a.weight); w > sc.termW[a.term] {
-				if sc.termW[a.term] == 0 {
-					sc.wterms = append(sc.wterms, a.term)
-				}
-				sc.termW[a.term] = w
-			}
-		}
-	}
+	return nil
+}
+
+// weighTerms records in sc.termW what each term of the index is worth to the
+// query, for nameBonus: the weight of the best alternative of a concept
+// (other than a word of the name of an app the query names) or of a synonym
+// of the verb that is that term.
+func (ix *Index) weighTerms(sc *scratch, concepts []concept, mentioned []bool, verb *concept) {
 	for ci := range concepts {
 		if !ix.namesMentionedApp(&concepts[ci], mentioned) {
-			setW(concepts[ci].alts)
+			sc.weigh(concepts[ci].alts)
 		}
 	}
 	if verb != nil {
-		setW(verb.verbSyns)
+		sc.weigh(verb.verbSyns)
 	}
+}
 
-	allBits := uint64(1)<<uint(len(concepts)) - 1
-	ceiling = totalImportance
-	if len(concepts) > 1 {
+// weigh raises the term weights of sc to those of alts.
+func (sc *scratch) weigh(alts []alt) {
+	for _, a := range alts {
+		if w := float32(a.weight); w > sc.termW[a.term] {
+			if sc.termW[a.term] == 0 {
+				sc.wterms = append(sc.wterms, a.term)
+			}
+			sc.termW[a.term] = w
+		}
+	}
+}
+
+// maxLateFactor is the most the bonuses scorer.late applies can multiply a
+// score by: a doc whose score times this cannot beat the worst of a full
+// heap is skipped.
+func maxLateFactor(hasVerb bool) float64 {
+	maxLate := (1 + nameBonus) * (1 + surfaceBonus)
+	if hasVerb {
+		maxLate *= 1 + verbBonus
+	}
+	return maxLate
+}
+
+// scorer turns the per-doc sums of scoreConcepts into the final scores of a
+// query.
+type scorer struct {
+	ix              *Index
+	sc              *scratch
+	concepts        []concept
+	totalImportance float64
+	allBits         uint64   // the mask of a doc that matches every concept
+	mentioned       []bool   // app id -> the query names it; nil when none
+	verb            *concept // the query's verb, or nil
+	maxLate         float64  // maxLateFactor
+}
+
+// ceiling is the score of a doc that matches every concept as strongly as
+// BM25 allows, with every bonus.
+func (s *scorer) ceiling() float64 {
+	ceiling := s.totalImportance
+	if len(s.concepts) > 1 {
 		ceiling *= allCoveredBonus
 	}
-	if verb != nil {
+	if s.verb != nil {
 		ceiling *= 1 + verbBonus
 	}
 	ceiling *= 1 + nameBonus
+	return ceiling
+}
 
-	// The most the bonuses applied last can multiply a score by: a doc whose
-	// score times this cannot beat the worst of a full heap is skipped.
-	maxLate := (1 + nameBonus) * (1 + surfaceBonus)
-	if verb != nil {
-		maxLate *= 1 + verbBonus
-	}
-
-	top := &hitHeap{ix: ix}
-	for _, d := range sc.touched {
-		score := sc.total[d]
-		if totalImportance > 0 {
-			score *= coverageFloor + (1-coverageFloor)*sc.cov[d]/totalImportance
-		}
-		if len(concepts) > 1 && sc.mask[d] == allBits {
-			score *= allCoveredBonus
-		}
-		if mentioned != nil && !mentioned[ix.docApp[d]] {
-			score *= otherAppFactor
-		}
-		if limit > 0 && len(top.items) == limit && score*maxLate < top.items[0].score {
+// top returns the limit best docs scored (every one when limit < 0) that
+// pass filter, best first.
+func (s *scorer) top(filter func(*Doc) bool, limit int) []cand {
+	top := &hitHeap{ix: s.ix}
+	for _, d := range s.sc.touched {
+		score := s.early(d)
+		if limit > 0 && len(top.items) == limit && score*s.maxLate < top.items[0].score {
 			continue
 		}
-		if q.Filter != nil && !q.Filter(&ix.docs[d]) {
+		if filter != nil && !filter(&s.ix.docs[d]) {
 			continue
 		}
-		if verb != nil {
-			score *= ix.verbFactor(verb, d)
-		}
-		if names := ix.nameTerms[ix.nameStart[d]:ix.nameStart[d+1]]; len(names) > 0 {
-			var explained float32
-			exact := 0
-			for _, t := range names {
-				w := sc.termW[t]
-				explained += w
-				if w == 1 {
-					exact++
-				}
-			}
-			score *= 1 + nameBonus*float64(explained)/float64(len(names))
-			if sc.surf[d] > 0 {
-				score *= 1 + surfaceBonus*min(1, float64(sc.surf[d])/float64(max(exact, 1)))
-			}
-		}
-		top.offer(cand{doc: d, score: score}, limit)
+		top.offer(cand{doc: d, score: s.late(d, score)}, limit)
 	}
+	return top.sorted()
+}
 
-	return top.sorted(), ceiling
+// early is doc d's score before the bonuses of late: its BM25F sum, scaled by
+// the share of the query's importance it covers, with the bonus for covering
+// every concept and the penalty for an app the query does not name.
+func (s *scorer) early(d int32) float64 {
+	score := s.sc.total[d]
+	if s.totalImportance > 0 {
+		score *= coverageFloor + (1-coverageFloor)*s.sc.cov[d]/s.totalImportance
+	}
+	if len(s.concepts) > 1 && s.sc.mask[d] == s.allBits {
+		score *= allCoveredBonus
+	}
+	if s.mentioned != nil && !s.mentioned[s.ix.docApp[d]] {
+		score *= otherAppFactor
+	}
+	return score
+}
+
+// late applies to score, doc d's early score, the verb, name and surface
+// bonuses.
+func (s *scorer) late(d int32, score float64) float64 {
+	if s.verb != nil {
+		score *= s.ix.verbFactor(s.verb, d)
+	}
+	names := s.ix.nameTerms[s.ix.nameStart[d]:s.ix.nameStart[d+1]]
+	if len(names) == 0 {
+		return score
+	}
+	explained, exact := s.sc.explained(names)
+	score *= 1 + nameBonus*float64(explained)/float64(len(names))
+	if s.sc.surf[d] > 0 {
+		score *= 1 + surfaceBonus*min(1, float64(s.sc.surf[d])/float64(max(exact, 1)))
+	}
+	return score
+}
+
+// explained is the sum of the term weights of the terms of a doc's name, and
+// the number of them that are query words themselves (weight 1).
+func (sc *scratch) explained(names []int32) (explained float32, exact int) {
+	for _, t := range names {
+		w := sc.termW[t]
+		explained += w
+		if w == 1 {
+			exact++
+		}
+	}
+	return explained, exact
 }
 
 // namesMentionedApp reports whether concept c is a word of the name of an app

@@ -71,43 +71,15 @@ func (ix *Index) Closest(name string, n int, allow func(*Doc) bool) []string {
 	if n <= 0 || len(ix.docs) == 0 {
 		return nil
 	}
-	// Word similarity: the search score for name's words on an absolute
-	// scale, where a strong match on every word (a name match saturates at
-	// about 0.8 of BM25's ceiling) is 1.
 	if len(name) > maxNameLen {
 		name = name[:maxNameLen]
 	}
-	tokSim := make(map[int32]float64)
-	if ranked, ceiling := ix.rank(Query{Text: name, Filter: allow}, -1); ceiling > 0 {
-		for _, c := range ranked {
-			tokSim[c.doc] = min(1, c.score/(0.8*ceiling))
-		}
-	}
+	tokSim := ix.wordSims(name, allow)
 	target := normName(name)
 	sortedTarget := sortWords(target)
-	type scored struct {
-		doc   int32
-		bound float64
-	}
-	cands := make([]scored, 0, len(ix.docs))
-	for d := range ix.docs {
-		if allow != nil && !allow(&ix.docs[d]) {
-			continue
-		}
-		// Upper bound from the length difference alone.
-		tool := ix.docs[d].Tool
-		ub := editShare*editSim(abs(len(tool)-len(target)), len(tool), len(target)) + tokenShare*tokSim[int32(d)]
-		cands = append(cands, scored{int32(d), ub})
-	}
-	sort.Slice(cands, func(i, j int) bool {
-		if cands[i].bound != cands[j].bound {
-			return cands[i].bound > cands[j].bound
-		}
-		return ix.toolOrd[cands[i].doc] < ix.toolOrd[cands[j].doc]
-	})
 	top := &hitHeap{ix: ix}
 	var buf osaBuf
-	for _, c := range cands {
+	for _, c := range ix.suggestCands(target, tokSim, allow) {
 		if c.bound < minSuggestSim || (len(top.items) == n && c.bound < top.items[0].score) {
 			break
 		}
@@ -121,6 +93,50 @@ func (ix *Index) Closest(name string, n int, allow func(*Doc) bool) []string {
 		out = append(out, ix.docs[c.doc].Tool)
 	}
 	return out
+}
+
+// wordSims is the word similarity of name to the docs allow accepts (all
+// when nil), by doc: the search score for name's words on an absolute scale,
+// where a strong match on every word (a name match saturates at about 0.8 of
+// BM25's ceiling) is 1.
+func (ix *Index) wordSims(name string, allow func(*Doc) bool) map[int32]float64 {
+	tokSim := make(map[int32]float64)
+	if ranked, ceiling := ix.rank(Query{Text: name, Filter: allow}, -1); ceiling > 0 {
+		for _, c := range ranked {
+			tokSim[c.doc] = min(1, c.score/(0.8*ceiling))
+		}
+	}
+	return tokSim
+}
+
+// suggestCand is a doc Closest may suggest, with an upper bound of its
+// similarity.
+type suggestCand struct {
+	doc   int32
+	bound float64
+}
+
+// suggestCands are the docs allow accepts (all when nil), with an upper
+// bound of their similarity to target from the length difference of the
+// names alone and their word similarity tokSim, by decreasing bound, then
+// tool name.
+func (ix *Index) suggestCands(target string, tokSim map[int32]float64, allow func(*Doc) bool) []suggestCand {
+	cands := make([]suggestCand, 0, len(ix.docs))
+	for d := range ix.docs {
+		if allow != nil && !allow(&ix.docs[d]) {
+			continue
+		}
+		tool := ix.docs[d].Tool
+		ub := editShare*editSim(abs(len(tool)-len(target)), len(tool), len(target)) + tokenShare*tokSim[int32(d)]
+		cands = append(cands, suggestCand{int32(d), ub})
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].bound != cands[j].bound {
+			return cands[i].bound > cands[j].bound
+		}
+		return ix.toolOrd[cands[i].doc] < ix.toolOrd[cands[j].doc]
+	})
+	return cands
 }
 
 // ClosestNames returns up to n of names nearest to name, best first, by edit

@@ -144,29 +144,43 @@ func splitWordsBuf(s string, part, run []byte, fn func([]byte)) ([]byte, []byte)
 			endRun()
 			continue
 		}
-		if isUpper(r) && prev != 0 {
-			if isLower(prev) || isDigit(prev) {
-				flushPart()
-			} else if isUpper(prev) && len(part) >= 2 && i < len(s) {
-				if next, _ := utf8.DecodeRuneInString(s[i:]); isLower(next) {
-					flushPart()
-				}
-			}
+		if isUpper(r) && prev != 0 && upperStartsWord(prev, len(part), s[i:]) {
+			flushPart()
 		}
 		prev = r
-		if r < utf8.RuneSelf {
-			if r >= 'A' && r <= 'Z' {
-				r += 'a' - 'A'
-			}
-			part = append(part, byte(r))
-			run = append(run, byte(r))
-		} else {
-			part = utf8.AppendRune(part, unicode.ToLower(r))
-			run = utf8.AppendRune(run, unicode.ToLower(r))
-		}
+		lr := toLower(r)
+		part = utf8.AppendRune(part, lr)
+		run = utf8.AppendRune(run, lr)
 	}
 	endRun()
 	return part, run
+}
+
+// upperStartsWord reports whether an upper-case letter that follows prev in
+// a run and is followed by rest starts a new word, the current one having
+// partLen bytes: after a lower-case letter or digit ("sendMessage"), or as
+// the last upper-case letter of an acronym of two letters or more followed by
+// a lower-case one ("HTTPRequest").
+func upperStartsWord(prev rune, partLen int, rest string) bool {
+	if isLower(prev) || isDigit(prev) {
+		return true
+	}
+	if isUpper(prev) && partLen >= 2 && rest != "" {
+		next, _ := utf8.DecodeRuneInString(rest)
+		return isLower(next)
+	}
+	return false
+}
+
+// toLower is unicode.ToLower, fast for ASCII.
+func toLower(r rune) rune {
+	if r < utf8.RuneSelf {
+		if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		return r
+	}
+	return unicode.ToLower(r)
 }
 
 func isWordRune(r rune) bool {
@@ -210,29 +224,8 @@ func stem(w string) string {
 	if len(w) <= 3 || invariant[w] || !isASCIILower(w) {
 		return w
 	}
-	// Plurals and third person.
-	switch {
-	case strings.HasSuffix(w, "sses"):
-		w = w[:len(w)-2]
-	case strings.HasSuffix(w, "ies") && len(w) > 4:
-		w = w[:len(w)-3] + "y"
-	case strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") &&
-		!strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
-		w = w[:len(w)-1]
-	}
-	// Past tense and gerund.
-	switch {
-	case strings.HasSuffix(w, "ied") && len(w) > 4:
-		w = w[:len(w)-3] + "y"
-	case strings.HasSuffix(w, "ed") && !strings.HasSuffix(w, "eed"):
-		if s := w[:len(w)-2]; len(s) >= 3 && hasVowel(s) {
-			w = undouble(s)
-		}
-	case strings.HasSuffix(w, "ing"):
-		if s := w[:len(w)-3]; len(s) >= 3 && hasVowel(s) {
-			w = undouble(s)
-		}
-	}
+	w = stemPlural(w)
+	w = stemPast(w)
 	// Nouns of action: creation -> creat, deletion -> delet.
 	if strings.HasSuffix(w, "tion") && len(w)-3 >= 4 {
 		w = w[:len(w)-3]
@@ -240,6 +233,40 @@ func stem(w string) string {
 	// Final silent e: message -> messag, issue -> issu (but not "free").
 	if len(w) >= 4 && w[len(w)-1] == 'e' && w[len(w)-2] != 'e' {
 		w = w[:len(w)-1]
+	}
+	return w
+}
+
+// stemPlural removes the plural and third-person endings of w: "-sses" ->
+// "-ss", "-ies" -> "-y", "-s" (but not "-ss", "-us", "-is").
+func stemPlural(w string) string {
+	switch {
+	case strings.HasSuffix(w, "sses"):
+		return w[:len(w)-2]
+	case strings.HasSuffix(w, "ies") && len(w) > 4:
+		return w[:len(w)-3] + "y"
+	case strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") &&
+		!strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
+		return w[:len(w)-1]
+	}
+	return w
+}
+
+// stemPast removes the past-tense and gerund endings of w: "-ied" -> "-y",
+// "-ed" (but not "-eed") and "-ing", undoubling a final consonant, when what
+// remains has three letters or more and a vowel.
+func stemPast(w string) string {
+	switch {
+	case strings.HasSuffix(w, "ied") && len(w) > 4:
+		return w[:len(w)-3] + "y"
+	case strings.HasSuffix(w, "ed") && !strings.HasSuffix(w, "eed"):
+		if s := w[:len(w)-2]; len(s) >= 3 && hasVowel(s) {
+			return undouble(s)
+		}
+	case strings.HasSuffix(w, "ing"):
+		if s := w[:len(w)-3]; len(s) >= 3 && hasVowel(s) {
+			return undouble(s)
+		}
 	}
 	return w
 }
