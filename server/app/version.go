@@ -9,7 +9,7 @@ import (
 
 // version and commit are set at build time:
 //
-//	go build -ldflags "-X main.version=v1.2.3 -X main.commit=abc1234"
+//	go build -ldflags "-X github.com/pipedream-mcp/pipedream-mcp/server/app.version=v1.2.3 -X github.com/pipedream-mcp/pipedream-mcp/server/app.commit=abc1234"
 //
 // Without them, the module version (go install) and the VCS revision recorded
 // by the Go toolchain are used when available.
