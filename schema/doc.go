@@ -20,6 +20,15 @@
 //     allOf, not or $ref anywhere.
 //   - Property names match ^[a-zA-Z0-9_.-]{1,64}$ (Claude's rule for property keys);
 //     props whose names do not are renamed and the mapping is kept in Arg.
-//   - Properties appear in the component's prop order, then the two reserved
-//     arguments; "required" is sorted.
+//   - Properties appear in the component's prop order, then the reserved
+//     arguments (_dynamic_props_id only where fields depend on others);
+//     "required" is sorted.
+//   - Nothing is said twice (DESIGN.md "Tool definitions stay lean"): no title
+//     that restates the name or the description, the options and
+//     dependent-field hints once, in the property, and the reserved arguments
+//     explained in the server's instructions rather than in every schema.
+//
+// Hosts with stricter rules (OpenAI strict mode, Gemini's `parameters`) get
+// the schema reshaped by a Profile (ApplyProfile), and the arguments written
+// against it mapped back (MapArgsBack), so every profile runs the same call.
 package schema

@@ -25,6 +25,15 @@ func FuzzTranslate(f *testing.F) {
 			return
 		}
 		checkPortable(t, tr)
+		for _, p := range Profiles {
+			out, err := ApplyProfile(tr.Schema, p)
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if _, err := compile("mem:///profiled.json", out); err != nil {
+				t.Fatalf("%s: the reshaped schema does not compile: %v", p, err)
+			}
+		}
 		again, err := Translate(props, Options{App: "fuzz"})
 		if err != nil || string(again.Schema) != string(tr.Schema) {
 			t.Fatalf("not deterministic: %v", err)
@@ -62,6 +71,9 @@ func FuzzValidate(f *testing.F) {
 			tr *Translation
 			v  *Validator
 		}{{static, vs}, {dynamic, vd}} {
+			for _, p := range Profiles {
+				_, _ = MapArgsBack(p, c.tr.Schema, data) // never panics
+			}
 			a, errs := c.v.Validate(data)
 			for _, e := range errs {
 				if e.Message == "" {

@@ -238,10 +238,12 @@ func checkPortable(t *testing.T, tr *Translation) {
 	if root["additionalProperties"] != tr.Dynamic {
 		t.Errorf("additionalProperties = %v, want %v (Dynamic)", root["additionalProperties"], tr.Dynamic)
 	}
-	for _, k := range []string{ArgAccountID, ArgDynamicPropsID} {
-		if p, ok := props[k].(map[string]any); !ok || p["type"] != "string" {
-			t.Errorf("reserved argument %s missing or not a string", k)
-		}
+	if p, ok := props[ArgAccountID].(map[string]any); !ok || p["type"] != "string" {
+		t.Errorf("reserved argument %s missing or not a string", ArgAccountID)
+	}
+	// _dynamic_props_id only where there are dependent fields.
+	if p, ok := props[ArgDynamicPropsID].(map[string]any); ok != tr.Dynamic || (ok && p["type"] != "string") {
+		t.Errorf("reserved argument %s: listed %v, want %v (Dynamic), as a string", ArgDynamicPropsID, ok, tr.Dynamic)
 	}
 	if req, ok := root["required"].([]any); ok {
 		var names []string

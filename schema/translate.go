@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 )
@@ -28,11 +29,12 @@ const (
 // IsReservedArg reports whether name is one of the reserved arguments.
 func IsReservedArg(name string) bool { return name == ArgAccountID || name == ArgDynamicPropsID }
 
-// Descriptions of the reserved arguments, as the schema shows them.
-const (
-	accountIDDescription      = "Connected account to use (apn_...); see pipedream_accounts. Default: the newest healthy account."
-	dynamicPropsIDDescription = "dyp_... from pipedream_describe: pass it back with the field values you described."
-)
+// dynamicPropsIDDescription is what the schema says of _dynamic_props_id. The
+// reserved arguments are explained once, in the server's instructions, not in
+// every tool (DESIGN.md "Tool definitions stay lean"): _account_id carries no
+// description, and _dynamic_props_id only this reminder, on the tools that
+// take it.
+const dynamicPropsIDDescription = "dyp_... from pipedream_describe."
 
 // Options are the translation settings of one connection.
 type Options struct {
@@ -172,11 +174,13 @@ func Translate(props []pdclient.ConfigurableProp, opts Options) (*Translation, e
 			root.required = append(root.required, arg.Name)
 		}
 	}
-	// The reserved arguments come last, after the props.
-	root.props = append(root.props,
-		field{ArgAccountID, &node{typ: "string", desc: accountIDDescription}},
-		field{ArgDynamicPropsID, &node{typ: "string", desc: dynamicPropsIDDescription}},
-	)
+	// The reserved arguments come last, after the props; _dynamic_props_id
+	// only where there are dependent fields (the validator accepts both
+	// everywhere).
+	root.props = append(root.props, field{ArgAccountID, &node{typ: "string"}})
+	if t.Dynamic {
+		root.props = append(root.props, field{ArgDynamicPropsID, &node{typ: "string", desc: dynamicPropsIDDescription}})
+	}
 	// "required" is sorted so that reordering props does not change it, and
 	// omitted when empty: draft-04 validators reject an empty "required" array
 	// (minItems 1 in that draft's metaschema), and some clients still use one.
@@ -324,8 +328,8 @@ var knownTypes = map[string]func() *node{
 }
 
 // typeHints say in words what the schema cannot: free values, ID formats.
+// ("object" has none: its "type" says it.)
 var typeHints = map[string]string{
-	"object":              "A JSON object.",
 	"any":                 "Any JSON value (string, number, boolean, array or object).",
 	"sql":                 "A SQL statement with its parameters.",
 	"http_request":        "An HTTP request: url, method, headers, params, body and auth.",
@@ -413,10 +417,66 @@ func translateProp(p pdclient.ConfigurableProp, name string) (Arg, *node) {
 	n, known := propNode(p)
 	hints := propHints(p, arg, n, known)
 	// title carries the label (the MCP Inspector and form-rendering clients show
-	// it); everything else an agent must know goes in the one description.
-	n.title = cut(arg.Label, 200)
+	// it) unless it only restates the name or the description; everything else
+	// an agent must know goes in the one description.
 	n.desc = strings.Join(hints, " ")
+	if !restates(arg.Label, name, n.desc) {
+		n.title = cut(arg.Label, 200)
+	}
 	return arg, n
+}
+
+// restates reports whether every word of label is a word of the argument's
+// name or of its description ("Page Size" for pageSize, "Channel" for a
+// conversation described as "Select a channel"): such a title tells a model
+// nothing the property does not already say.
+func restates(label, name, desc string) bool {
+	lw := words(label)
+	if len(lw) == 0 {
+		return true
+	}
+	have := words(name)
+	for w := range words(desc) {
+		have[w] = true
+	}
+	for w := range lw {
+		if !have[w] {
+			return false
+		}
+	}
+	return true
+}
+
+// words are the lower-case words of s, split at anything but letters and
+// digits and between camelCase humps, each without a plural "s".
+func words(s string) map[string]bool {
+	out := make(map[string]bool)
+	var w []rune
+	flush := func() {
+		if len(w) > 0 {
+			k := strings.ToLower(string(w))
+			if len(k) > 3 {
+				k = strings.TrimSuffix(k, "s")
+			}
+			out[k] = true
+			w = w[:0]
+		}
+	}
+	var prev rune
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if unicode.IsUpper(r) && (unicode.IsLower(prev) || unicode.IsDigit(prev)) {
+				flush()
+			}
+			w = append(w, r)
+		default:
+			flush()
+		}
+		prev = r
+	}
+	flush()
+	return out
 }
 
 // propNode is the schema node of a prop's type, with its bounds; known is false
@@ -479,18 +539,29 @@ func propHints(p pdclient.ConfigurableProp, arg Arg, n *node, known bool) []stri
 			hints = append(hints, sentence("Default: "+cut(string(arg.Default), 200)))
 		}
 	}
+	// The options and dependent-field hints are said once, here in the
+	// property (where catalog mode's pipedream_describe shows them too); the
+	// server's instructions explain them (prop is this field, IDs may be given
+	// directly).
 	if p.RemoteOptions {
-		h := fmt.Sprintf("Valid values: call pipedream_list_options with prop=%q", arg.Name)
 		if p.UseQuery {
-			h += " (supports query)"
+			hints = append(hints, OptionsHint+" (supports query).")
+		} else {
+			hints = append(hints, OptionsHint+".")
 		}
-		hints = append(hints, h+"; IDs may also be given directly.")
 	}
 	if p.ReloadProps {
-		hints = append(hints, "Changing this field changes the other fields: call pipedream_describe.")
+		hints = append(hints, DependentHint)
 	}
 	return hints
 }
+
+// The hints a property's description ends with: its values come from
+// pipedream_list_options; other fields depend on it.
+const (
+	OptionsHint   = "Values: pipedream_list_options"
+	DependentHint = "Other fields depend on this one: call pipedream_describe."
+)
 
 // setBounds sets minimum and maximum from a prop's min and max, ignoring values
 // that are not finite and a pair that no value satisfies.
@@ -543,7 +614,7 @@ func setEnum(n *node, opts []pdclient.PropOption) string {
 	}
 	var parts []string
 	for _, o := range list {
-		differs := o.label != "" && o.label != valueText(o.value)
+		differs := o.label != "" && !sameWords(o.label, valueText(o.value))
 		switch {
 		case differs:
 			parts = append(parts, string(o.value)+": "+o.label)
@@ -558,9 +629,23 @@ func setEnum(n *node, opts []pdclient.PropOption) string {
 		if len(parts) == 0 {
 			return ""
 		}
-		return sentence(cut("Option labels (value: label): "+strings.Join(parts, "; "), maxOptionList))
+		return sentence(cut("Labels: "+strings.Join(parts, "; "), maxOptionList))
 	}
 	return sentence(cut("Options: "+strings.Join(parts, "; "), maxOptionList))
+}
+
+// sameWords reports whether a label only restates a value: the same text but
+// for case, spaces and punctuation ("in_progress" and "In progress").
+func sameWords(label, value string) bool {
+	norm := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				return unicode.ToLower(r)
+			}
+			return -1
+		}, s)
+	}
+	return label == value || (norm(label) != "" && norm(label) == norm(value))
 }
 
 // valueText is a value as a person reads it: a string without quotes, anything

@@ -17,8 +17,13 @@ func TestTranslatePropTypes(t *testing.T) {
 		want string // its property schema
 	}{
 		{"string", `{"type":"string"}`, `{"type":"string"}`},
-		{"label and description", `{"type":"string","label":"Channel","description":"The channel ID"}`,
-			`{"type":"string","title":"Channel","description":"The channel ID."}`},
+		{"label and description", `{"type":"string","label":"Channel","description":"Where to post"}`,
+			`{"type":"string","title":"Channel","description":"Where to post."}`},
+		{"label restating the description left out", `{"type":"string","label":"Channel","description":"The channel ID"}`,
+			`{"type":"string","description":"The channel ID."}`},
+		{"label restating the name left out", `{"type":"string","label":"P"}`, `{"type":"string"}`},
+		{"label restating value labels left out", `{"type":"string","options":[{"label":"In progress","value":"in_progress"}]}`,
+			`{"type":"string","enum":["in_progress"]}`},
 		{"string array", `{"type":"string[]"}`, `{"type":"array","items":{"type":"string"}}`},
 		{"integer bounds", `{"type":"integer","min":1,"max":5}`, `{"type":"integer","minimum":1,"maximum":5}`},
 		{"integer bounds as strings", `{"type":"integer","min":"0"}`, `{"type":"integer","minimum":0}`},
@@ -27,7 +32,7 @@ func TestTranslatePropTypes(t *testing.T) {
 			`{"type":"array","items":{"type":"integer","minimum":0,"maximum":9}}`},
 		{"boolean default", `{"type":"boolean","default":false}`, `{"type":"boolean","default":false}`},
 		{"number", `{"type":"number","max":1.5}`, `{"type":"number","maximum":1.5}`},
-		{"object", `{"type":"object"}`, `{"type":"object","description":"A JSON object."}`},
+		{"object", `{"type":"object"}`, `{"type":"object"}`},
 		{"any has no type", `{"type":"any"}`, `{"description":"Any JSON value (string, number, boolean, array or object)."}`},
 		{"unknown type kept free", `{"type":"$.magic","label":"M"}`,
 			`{"title":"M","description":"Any JSON value: this server does not know the prop type \"$.magic\"; give the value the action expects."}`},
@@ -40,9 +45,9 @@ func TestTranslatePropTypes(t *testing.T) {
 			`{"type":"string","description":"A file: give a URL or a path under /tmp."}`},
 		{"bare options", `{"type":"string","options":["a","b"]}`, `{"type":"string","enum":["a","b"]}`},
 		{"labelled options", `{"type":"string","options":[{"label":"Alpha","value":"a"},{"label":"b","value":"b"}]}`,
-			`{"type":"string","description":"Option labels (value: label): \"a\": Alpha.","enum":["a","b"]}`},
+			`{"type":"string","description":"Labels: \"a\": Alpha.","enum":["a","b"]}`},
 		{"lv options", `{"type":"integer","options":[{"__lv":{"label":"One","value":1}},{"__lv":{"label":"2","value":2}}]}`,
-			`{"type":"integer","description":"Option labels (value: label): 1: One.","enum":[1,2]}`},
+			`{"type":"integer","description":"Labels: 1: One.","enum":[1,2]}`},
 		{"options of another type listed", `{"type":"string","options":[{"label":"One","value":1},"two"]}`,
 			`{"type":"string","description":"Options: 1: One; \"two\"."}`},
 		{"unmanageable numbers stay out of enum and default", `{"type":"integer","options":[1,1e10000000],"default":1e10000000}`,
@@ -55,11 +60,11 @@ func TestTranslatePropTypes(t *testing.T) {
 		{"default of wrong type in words", `{"type":"integer","default":"ten"}`,
 			`{"type":"integer","description":"Default: \"ten\"."}`},
 		{"remote options", `{"type":"string","remoteOptions":true}`,
-			`{"type":"string","description":"Valid values: call pipedream_list_options with prop=\"p\"; IDs may also be given directly."}`},
+			`{"type":"string","description":"Values: pipedream_list_options."}`},
 		{"remote options with query", `{"type":"string","remoteOptions":true,"useQuery":true}`,
-			`{"type":"string","description":"Valid values: call pipedream_list_options with prop=\"p\" (supports query); IDs may also be given directly."}`},
+			`{"type":"string","description":"Values: pipedream_list_options (supports query)."}`},
 		{"reload", `{"type":"boolean","reloadProps":true}`,
-			`{"type":"boolean","description":"Changing this field changes the other fields: call pipedream_describe."}`},
+			`{"type":"boolean","description":"Other fields depend on this one: call pipedream_describe."}`},
 		{"markdown link", `{"type":"string","description":"See [the docs](https://x.test/d)"}`,
 			`{"type":"string","description":"See the docs (https://x.test/d)."}`},
 		{"sql", `{"type":"sql","auth":{"app":"postgresql"}}`, `{"type":"object","description":"A SQL statement with its parameters.",
@@ -227,7 +232,7 @@ func TestTranslateNames(t *testing.T) {
 		t.Errorf("long names -> %q, %q: want distinct names of at most 64 characters", a1.Name, a2.Name)
 	}
 	// The reserved argument keeps its meaning; the prop was renamed.
-	if got := property(t, tr, ArgAccountID); !strings.Contains(got, "pipedream_accounts") {
+	if got := property(t, tr, ArgAccountID); got != `{"type":"string"}` {
 		t.Errorf("_account_id property = %s", got)
 	}
 	req := rootSchema(t, tr)["required"]
@@ -328,8 +333,7 @@ func TestTranslateEmptyAndDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"type":"object","properties":{"_account_id":{"type":"string","description":"` + accountIDDescription +
-		`"},"_dynamic_props_id":{"type":"string","description":"` + dynamicPropsIDDescription + `"}},"additionalProperties":false}`
+	want := `{"type":"object","properties":{"_account_id":{"type":"string"}},"additionalProperties":false}`
 	if string(tr.Schema) != want {
 		t.Errorf("empty schema:\n got %s\nwant %s", tr.Schema, want)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"regexp"
 	"sort"
@@ -100,10 +101,18 @@ func (v *Validator) Validate(raw json.RawMessage) (Args, []FieldError) {
 	if errs != nil {
 		return a, errs
 	}
+	// The reserved arguments are accepted by every tool, also where the schema
+	// leaves them out (_dynamic_props_id is listed only on tools with
+	// dependent fields, and not on a reloaded schema without them).
+	reserved, errs := v.unlistedReserved(obj)
 	a.Notes = v.coerceArgs(obj)
-	errs = check(v.schema, obj, func(e *jsonschema.ValidationError) []FieldError {
+	errs = append(errs, check(v.schema, obj, func(e *jsonschema.ValidationError) []FieldError {
 		return v.leafErrors(e, obj)
-	})
+	})...)
+	if len(errs) > 0 {
+		errs = sortErrors(errs)
+	}
+	maps.Copy(obj, reserved)
 	for k, x := range obj {
 		switch k {
 		case ArgAccountID:
@@ -115,6 +124,28 @@ func (v *Validator) Validate(raw json.RawMessage) (Args, []FieldError) {
 		}
 	}
 	return a, errs
+}
+
+// unlistedReserved takes the reserved arguments the schema does not list out
+// of obj: the string values, and an error for any other value but null.
+func (v *Validator) unlistedReserved(obj map[string]any) (map[string]any, []FieldError) {
+	out := map[string]any{}
+	var errs []FieldError
+	for _, k := range []string{ArgAccountID, ArgDynamicPropsID} {
+		x, given := obj[k]
+		if _, listed := v.props[k]; listed || !given {
+			continue
+		}
+		delete(obj, k)
+		switch x.(type) {
+		case string:
+			out[k] = x
+		case nil:
+		default:
+			errs = append(errs, FieldError{Field: k, Message: "expected string, got " + describe(x)})
+		}
+	}
+	return out, errs
 }
 
 // coerceArgs coerces the known arguments of obj in place, in name order, and

@@ -52,13 +52,13 @@ func TestValidateMessages(t *testing.T) {
 		{"above maximum", `{` + ok + `,"count":"1000"}`, []string{`count: must be at most 100 (got 1000)`}},
 		{"not in enum", `{` + ok + `,"mode":"c"}`, []string{`mode: must be one of "a", "b" (got "c")`}},
 		{"unknown field", `{` + ok + `,"foo":1}`, []string{
-			`foo: unknown field (this tool takes: text, count, big, mode, tags, levels, flag, ratio, meta, anything, query, channel, _account_id, _dynamic_props_id)`,
+			`foo: unknown field (this tool takes: text, count, big, mode, tags, levels, flag, ratio, meta, anything, query, channel, _account_id)`,
 		}},
 		{"near miss", `{` + ok + `,"Tags":["x"]}`, []string{
-			`Tags: unknown field (this tool takes: text, count, big, mode, tags, levels, flag, ratio, meta, anything, query, channel, _account_id, _dynamic_props_id); did you mean "tags"?`,
+			`Tags: unknown field (this tool takes: text, count, big, mode, tags, levels, flag, ratio, meta, anything, query, channel, _account_id); did you mean "tags"?`,
 		}},
 		{"app prop is not an argument", `{` + ok + `,"test":{"authProvisionId":"apn_1"}}`, []string{
-			`test: unknown field (this tool takes: text, count, big, mode, tags, levels, flag, ratio, meta, anything, query, channel, _account_id, _dynamic_props_id)`,
+			`test: unknown field (this tool takes: text, count, big, mode, tags, levels, flag, ratio, meta, anything, query, channel, _account_id)`,
 		}},
 		{"bad boolean word", `{` + ok + `,"flag":"yes"}`, []string{`flag: expected boolean, got string "yes"`}},
 		{"bad array item", `{` + ok + `,"levels":["1","x",3]}`, []string{`levels[1]: expected integer, got string "x"`}},
@@ -76,7 +76,7 @@ func TestValidateMessages(t *testing.T) {
 			`count: expected integer, got string "x"`,
 			`mode: must be one of "a", "b" (got "z")`,
 			"text: required field is missing (Text: The message text)",
-			`zzz: unknown field (this tool takes: text, count, big, mode, tags, levels, flag, ratio, meta, anything, query, channel, _account_id, _dynamic_props_id)`,
+			`zzz: unknown field (this tool takes: text, count, big, mode, tags, levels, flag, ratio, meta, anything, query, channel, _account_id)`,
 		}},
 	}
 	for _, tc := range tests {
@@ -101,7 +101,7 @@ func TestValidateSuggestsRenamedArgument(t *testing.T) {
 	t.Parallel()
 	_, v := mustValidator(t, `[{"name":"_x","type":"string","optional":true}]`)
 	_, errs := v.Validate(json.RawMessage(`{"_x":"v"}`))
-	want := `_x: unknown field (this tool takes: prop__x, _account_id, _dynamic_props_id); did you mean "prop__x"?`
+	want := `_x: unknown field (this tool takes: prop__x, _account_id); did you mean "prop__x"?`
 	if len(errs) != 1 || errs[0].Error() != want {
 		t.Errorf("errors = %v, want %q", errs, want)
 	}

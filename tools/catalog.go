@@ -55,7 +55,7 @@ func (s *Set) catalogTools() []mcpserver.ServerTool {
 		t := mcp.NewToolWithRawSchema(name, desc, json.RawMessage(schemaJSON))
 		ann.Title = title
 		t.Annotations = ann
-		return mcpserver.ServerTool{Tool: t, Handler: h}
+		return mcpserver.ServerTool{Tool: t, Handler: s.withArgsBack(json.RawMessage(schemaJSON), h)}
 	}
 	return []mcpserver.ServerTool{
 		mk(ToolSearchActions, "Search actions",

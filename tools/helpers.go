@@ -63,7 +63,7 @@ func (s *Set) helperTools() []mcpserver.ServerTool {
 	mk := func(name, title, desc, schemaJSON string, h mcpserver.ToolHandlerFunc) mcpserver.ServerTool {
 		t := mcp.NewToolWithRawSchema(name, desc, json.RawMessage(schemaJSON))
 		t.Annotations = mcp.ToolAnnotation{Title: title, ReadOnlyHint: ro, DestructiveHint: no, IdempotentHint: ro, OpenWorldHint: ro}
-		return mcpserver.ServerTool{Tool: t, Handler: s.withCallTimeout(h)}
+		return mcpserver.ServerTool{Tool: t, Handler: s.withCallTimeout(s.withArgsBack(json.RawMessage(schemaJSON), h))}
 	}
 	return []mcpserver.ServerTool{
 		mk(ToolListOptions, "List valid values for a field",
@@ -105,6 +105,7 @@ func (s *Set) lookupTool(ctx context.Context, name string) (*actionTool, *mcp.Ca
 	if !ok || (ScopeFrom(ctx) != "" && t.conn.Name != ScopeFrom(ctx)) {
 		return nil, s.unknownTool(ctx, name)
 	}
+	noteTool(ctx, t) // for the call's audit line (observe.go)
 	return t, nil
 }
 

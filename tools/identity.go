@@ -111,29 +111,32 @@ func (s *Set) HasConnection(name string) bool {
 //
 // The tool mode in force (the session's or the server's) picks the action
 // tools (direct) or the catalog tools (catalog); the helpers and workflows
-// serve in both.
+// serve in both. The schema profile in force reshapes every tool's input
+// schema (copies; the tools themselves stay portable).
 func (s *Set) Filter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
 	scope := ScopeFrom(ctx)
 	snap := s.snap.Load()
 	catalog := s.modeFor(ctx, snap) == ToolModeCatalog
+	profile := s.profileFor(ctx)
 	out := list[:0:0]
+	keep := func(t mcp.Tool) { out = append(out, s.inProfile(snap, t, profile)) }
 	for _, t := range list {
 		if at, ok := snap.byName[t.Name]; ok {
 			if !catalog && (scope == "" || at.conn.Name == scope) {
-				out = append(out, t)
+				keep(t)
 			}
 			continue
 		}
 		if _, ok := snap.flowMap[t.Name]; ok {
 			if scope == "" {
-				out = append(out, t) // workflows are served on the all-connections endpoint only
+				keep(t) // workflows are served on the all-connections endpoint only
 			}
 			continue
 		}
 		if isCatalogTool(t.Name) && !catalog {
 			continue
 		}
-		out = append(out, t) // helpers
+		keep(t) // helpers
 	}
 	return out
 }

@@ -4,6 +4,8 @@
 #   1. the official TypeScript SDK client (ts-client.mjs) over stdio,
 #      Streamable HTTP and SSE: list, call, list_changed after a reload,
 #      cancellation of a slow call; over HTTP and SSE once more with --auth jwt;
+#      and the schema profiles (one call under each, over HTTP with
+#      ?schema_profile= and over stdio with --schema-profile);
 #   2. the MCP Inspector CLI: tools/list --strict over the whole sandbox
 #      catalog (no errors; only the expected warnings), and a tool call over
 #      stdio, Streamable HTTP and SSE (and HTTP with --auth jwt);
@@ -11,7 +13,8 @@
 #      must pass except those listed, with the reason, in
 #      conformance-expected-failures.yml (a listed scenario that starts
 #      passing fails the run too, so the list stays true);
-#   4. the schema portability report (tools/portability_test.go, verbose).
+#   4. the schema portability matrix and the tool-list size (tools/
+#      portability_test.go, tools/profile_size_test.go, verbose).
 # The Go clients (server/app/interop_test.go) run with `go test ./...`.
 #
 # Needs Go, npm and coreutils (no curl). The Node packages come from
@@ -137,6 +140,10 @@ for t in http sse; do
 done
 unset PD_MCP_JWT_SECRET
 
+# Schema profiles: the same call through each profile's schema shape.
+serve profiles --transport http
+ts profiles profiles "$url/mcp" "$bin"
+
 # --- 2. MCP Inspector ----------------------------------------------------
 step "MCP Inspector CLI"
 inspect strict "$bin" --sandbox --method tools/list --strict
@@ -161,8 +168,8 @@ fi
 sed -n '/=== SUMMARY ===/,$p' "$work/conformance.out"
 
 # --- 4. Schema portability -----------------------------------------------
-step "schema portability (Claude, OpenAI, Gemini)"
-(cd "$root" && go test -count=1 -run 'TestSchemaPortability|TestPortabilityAdaptations' -v ./tools/) \
-  | grep -E '^(--- |ok|FAIL)|portability_test.go' || die "schema portability"
+step "schema portability (Claude, OpenAI, OpenAI strict, Gemini) and tool-list size"
+(cd "$root" && go test -count=1 -run 'TestSchemaPortability|TestToolListSize' -v ./tools/) \
+  | grep -E '^(--- |ok|FAIL)|_test.go|^ {8}' || die "schema portability"
 
 echo "interop: all checks passed"

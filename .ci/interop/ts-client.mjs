@@ -8,6 +8,14 @@
 //   node ts-client.mjs stdio <config.yaml> <binary> [server args...]
 //   node ts-client.mjs http  <url> <server pid> <config.yaml>
 //   node ts-client.mjs sse   <url> <server pid> <config.yaml>
+//   node ts-client.mjs profiles <url> <binary>
+//
+// The profiles mode checks the schema profiles instead: one Streamable HTTP
+// session per profile (<url>?schema_profile=...), and one stdio session with
+// --schema-profile, each listing the tools (their schemas in the profile's
+// shape) and calling pd_edge_all_prop_types with the same arguments written
+// as that profile asks (nulls for absent optionals, a JSON-encoded object):
+// the action, which echoes its input, must get the same input every time.
 //
 // The config file must end inside its `connections:` list, serve slack and
 // pd_edge, and not github. The server must log JSON (--log-format json).
@@ -32,6 +40,8 @@ const expectUser = process.env.EXPECT_USER || "demo-user";
 setTimeout(() => fail("timed out after 90 s"), 90_000).unref();
 
 const headers = process.env.AUTH_HEADER ? { Authorization: process.env.AUTH_HEADER } : {};
+if (mode === "profiles") await profiles(...rest);
+
 let transport, pid, configFile;
 let stdioLog = "";
 const serverLog = () => (mode === "stdio" ? stdioLog : readFileSync(process.env.SERVER_LOG, "utf8"));
@@ -136,3 +146,66 @@ if (mode === "http") await transport.terminateSession();
 await client.close();
 ok("closed");
 process.exit(0);
+
+// profiles runs the profiles mode (see the top) and exits.
+async function profiles(url, bin) {
+  const want = { secretToken: "s3cret", tier: "pro", count: 4, metadata: { source: "interop", n: 1 } };
+  const rets = {};
+  const sessions = [
+    ...["portable", "openai-strict", "gemini"].map((p) => ({
+      name: `http ${p}`, profile: p,
+      transport: () => new StreamableHTTPClientTransport(new URL(`${url}?schema_profile=${p}`), { requestInit: { headers } }),
+    })),
+    { name: "stdio --schema-profile gemini", profile: "gemini",
+      transport: () => new StdioClientTransport({ command: bin, args: ["--sandbox", "--schema-profile", "gemini"], stderr: "ignore" }) },
+  ];
+  for (const s of sessions) {
+    const c = new Client({ name: "interop-ts-profiles", version: "1.0.0" });
+    const t = s.transport();
+    await c.connect(t);
+    const listed = (await c.listTools()).tools;
+    const tool = listed.find((x) => x.name === "pd_edge_all_prop_types");
+    if (!tool) fail(`${s.name}: tools/list lacks pd_edge_all_prop_types`);
+    const schema = tool.inputSchema, props = schema.properties;
+    const args = { ...want };
+    if (s.profile === "openai-strict") {
+      // Every property required, additionalProperties false, no default.
+      const bad = listed.filter((x) => x.inputSchema.additionalProperties !== false
+        || (x.inputSchema.required || []).length !== Object.keys(x.inputSchema.properties || {}).length);
+      if (bad.length) fail(`${s.name}: not strict: ${bad.map((x) => x.name)}`);
+      const withDefault = listed.filter((x) => hasKey(x.inputSchema, "default"));
+      if (withDefault.length) fail(`${s.name}: schemas with a default: ${withDefault.map((x) => x.name)}`);
+      for (const k of Object.keys(props)) if (!(k in args)) args[k] = null;
+    }
+    const open = listed.filter((x) => hasKey(x.inputSchema, "additionalProperties"));
+    if (s.profile === "gemini" && open.length) fail(`${s.name}: schemas with additionalProperties: ${open.map((x) => x.name)}`);
+    if (s.profile !== "portable") {
+      if (props.metadata.type === "object" || (Array.isArray(props.metadata.type) && props.metadata.type.includes("object"))) fail(`${s.name}: metadata is still an object: ${JSON.stringify(props.metadata)}`);
+      args.metadata = JSON.stringify(want.metadata);
+    } else if (props.metadata.type !== "object") {
+      fail(`${s.name}: metadata is not an object: ${JSON.stringify(props.metadata)}`);
+    }
+    const res = await c.callTool({ name: "pd_edge_all_prop_types", arguments: args });
+    const sc = res.structuredContent;
+    if (res.isError || sc?.status !== "success") fail(`${s.name}: call failed: ${JSON.stringify(res)}`);
+    rets[s.name] = JSON.stringify(sc.ret);
+    if (typeof t.terminateSession === "function") await t.terminateSession();
+    await c.close();
+    ok(`${s.name}: ${listed.length} tools; pd_edge_all_prop_types ran with ${rets[s.name]}`);
+  }
+  const distinct = new Set(Object.values(rets));
+  if (distinct.size !== 1) fail(`the profiles ran different calls: ${JSON.stringify(rets)}`);
+  if (!rets["http portable"].includes('"metadata":{"n":1,"source":"interop"}') && !rets["http portable"].includes('"metadata":{"source":"interop","n":1}')) {
+    fail(`the action did not get metadata as an object: ${rets["http portable"]}`);
+  }
+  ok("every profile ran the same call");
+  process.exit(0);
+}
+
+// hasKey reports whether the schema s, or one nested in its properties or
+// items, has the keyword k.
+function hasKey(s, k) {
+  if (!s || typeof s !== "object") return false;
+  if (k in s) return true;
+  return Object.values(s.properties || {}).some((p) => hasKey(p, k)) || hasKey(s.items, k);
+}
