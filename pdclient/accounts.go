@@ -23,10 +23,10 @@ func (c *Client) ListAccounts(ctx context.Context, externalUserID, app string) (
 	}
 	key := c.key("accounts", externalUserID, app)
 	if v, ok := c.accounts.Get(key); ok {
-		c.stats.cacheHits.Add(1)
+		c.cacheLookup("accounts", true)
 		return slices.Clone(v.([]Account)), nil
 	}
-	c.stats.cacheMisses.Add(1)
+	c.cacheLookup("accounts", false)
 	c.accMu.Lock()
 	epoch := c.accEpoch
 	c.accMu.Unlock()

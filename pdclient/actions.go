@@ -30,10 +30,10 @@ func (c *Client) ListActions(ctx context.Context, app string) ([]Component, erro
 	}
 	key := c.key("actions", app)
 	if v, ok := c.catalog.Get(key); ok {
-		c.stats.cacheHits.Add(1)
+		c.cacheLookup("actions", true)
 		return slices.Clone(v.([]Component)), nil
 	}
-	c.stats.cacheMisses.Add(1)
+	c.cacheLookup("actions", false)
 	return c.loadActions(ctx, app, key)
 }
 

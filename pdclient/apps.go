@@ -75,11 +75,11 @@ func (c *Client) GetApp(ctx context.Context, slug string) (*App, error) {
 	}
 	key := c.key("app", slug)
 	if v, ok := c.catalog.Get(key); ok {
-		c.stats.cacheHits.Add(1)
+		c.cacheLookup("apps", true)
 		app := v.(App)
 		return &app, nil
 	}
-	c.stats.cacheMisses.Add(1)
+	c.cacheLookup("apps", false)
 	v, err := c.shared(ctx, key, func(ctx context.Context) (any, error) {
 		var raw json.RawMessage
 		if err := c.get(ctx, rel, nil, &raw); err != nil {

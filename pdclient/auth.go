@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/sync/singleflight"
@@ -75,7 +76,7 @@ func (tc *tokenCache) get(ctx context.Context) (string, error) {
 		if tok, ok := tc.current(); ok {
 			return tok, nil
 		}
-		return tc.fetch()
+		return tc.fetch(trace.SpanFromContext(ctx))
 	})
 	select {
 	case <-ctx.Done():
@@ -99,14 +100,16 @@ func (tc *tokenCache) invalidate(stale string) {
 	}
 }
 
-// fetch requests a token on the client's own context.
-func (tc *tokenCache) fetch() (string, error) {
+// fetch requests a token on the client's own context; the request is traced
+// as a child of parent, the span of the caller that started the fetch.
+func (tc *tokenCache) fetch(parent trace.Span) (string, error) {
 	c := tc.c
-	ctx, cancel := context.WithTimeout(tc.ctx, tokenFetchTimeout)
+	ctx, cancel := context.WithTimeout(trace.ContextWithSpan(tc.ctx, parent), tokenFetchTimeout)
 	defer cancel()
 	c.stats.tokenFetches.Add(1)
 	t0 := time.Now()
 	tok, err := tc.conf.Token(ctx)
+	c.obs.TokenRefresh(err == nil)
 	if err != nil {
 		err = c.tokenError(err)
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "pipedream token request",

@@ -118,8 +118,9 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithLogger sets the logger. The client writes one debug line per HTTP
-// attempt (method, path, status, duration, attempt) and never logs bodies,
-// tokens or secrets. The default discards everything.
+// attempt (method, path, status, duration, attempt) and one warn line per
+// retry (endpoint, attempt, wait, the failure), under the caller's context,
+// and never logs bodies, tokens or secrets. The default discards everything.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) {
 		if l != nil {
@@ -147,6 +148,7 @@ type Client struct {
 	tokens   *tokenCache
 	retry    RetryPolicy
 	logger   *slog.Logger
+	obs      Observer // metrics (observe.go); never nil
 	redact   *redactor
 	now      func() time.Time // clock of token expiry and Retry-After dates
 
@@ -194,6 +196,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	c := &Client{
 		baseHTTP: &http.Client{},
 		logger:   slog.New(slog.DiscardHandler),
+		obs:      nopObserver{},
 		now:      time.Now,
 	}
 	for _, opt := range opts {
@@ -239,12 +242,12 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		baseRT = defaultTransport
 	}
 	tokenHTTP := *c.baseHTTP
-	tokenHTTP.Transport = &headerTransport{base: baseRT, userAgent: c.userAgent}
+	tokenHTTP.Transport = &headerTransport{base: &observeTransport{base: baseRT, client: c, endpoint: "token"}, userAgent: c.userAgent}
 	tokenHTTP.CheckRedirect = NoRedirects
 	c.tokens = newTokenCache(c, base.JoinPath(tokenPath).String(), &tokenHTTP)
 
 	api := *c.baseHTTP
-	api.Transport = &authTransport{base: baseRT, tokens: c.tokens, client: c}
+	api.Transport = &authTransport{base: &observeTransport{base: baseRT, client: c}, tokens: c.tokens, client: c}
 	api.CheckRedirect = withPolicy(SameOriginRedirects, c.baseHTTP.CheckRedirect)
 	c.http = &api
 
@@ -276,60 +279,10 @@ func cleanupInterval(ttl time.Duration) time.Duration {
 // the parsed base URL with a trailing slash.
 func (c *Client) validate(cfg *Config) (*url.URL, error) {
 	var ce ConfigError
-	bad := func(field, format string, args ...any) {
-		ce.Problems = append(ce.Problems, ConfigProblem{Field: field, Problem: fmt.Sprintf(format, args...)})
-	}
-	if strings.TrimSpace(cfg.ClientID) == "" {
-		bad("ClientID", "is required")
-	}
-	if strings.TrimSpace(cfg.ClientSecret) == "" {
-		bad("ClientSecret", "is required")
-	}
-	switch p := cfg.ProjectID; {
-	case strings.TrimSpace(p) == "":
-		bad("ProjectID", "is required")
-	case !validProjectID(p):
-		bad("ProjectID", "%q is not a project ID (proj_...)", p)
-	}
-	switch cfg.Environment {
-	case "development", "production":
-	case "":
-		bad("Environment", `is required ("development" or "production")`)
-	default:
-		bad("Environment", `%q must be "development" or "production"`, cfg.Environment)
-	}
-	base, err := url.Parse(cfg.BaseURL)
-	switch {
-	case err != nil:
-		bad("BaseURL", "is not a URL")
-	case base.Scheme != "http" && base.Scheme != "https":
-		bad("BaseURL", "%q must be an http or https URL", base.Redacted())
-	case base.Host == "":
-		bad("BaseURL", "%q has no host", base.Redacted())
-	case base.User != nil:
-		bad("BaseURL", "must not carry credentials")
-	case base.RawQuery != "" || base.Fragment != "":
-		bad("BaseURL", "%q must not have a query or fragment", base.Redacted())
-	}
-	if strings.ContainsFunc(cfg.UserAgent+cfg.Version, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		bad("UserAgent", "contains control characters")
-	}
-	if cfg.CatalogTTL < 0 {
-		bad("CatalogTTL", "must not be negative")
-	}
-	if cfg.AccountsTTL < 0 {
-		bad("AccountsTTL", "must not be negative")
-	}
-	if cfg.MaxListItems < 0 {
-		bad("MaxListItems", "must not be negative")
-	}
-	if cfg.MaxListBytes < 0 {
-		bad("MaxListBytes", "must not be negative")
-	}
-	r := c.retry
-	if r.MaxAttempts < 0 || r.BaseDelay < 0 || r.MaxDelay < 0 || r.MaxElapsed < 0 {
-		bad("RetryPolicy", "must not have negative fields")
-	}
+	ce.checkCredentials(cfg)
+	ce.checkEnvironment(cfg.Environment)
+	base := ce.checkBaseURL(cfg.BaseURL)
+	ce.checkTuning(cfg, c.retry)
 	if len(ce.Problems) > 0 {
 		return nil, &ce
 	}
@@ -337,6 +290,80 @@ func (c *Client) validate(cfg *Config) (*url.URL, error) {
 		base = base.JoinPath("/")
 	}
 	return base, nil
+}
+
+// add records a problem with field.
+func (ce *ConfigError) add(field, format string, args ...any) {
+	ce.Problems = append(ce.Problems, ConfigProblem{Field: field, Problem: fmt.Sprintf(format, args...)})
+}
+
+// checkCredentials checks ClientID, ClientSecret and ProjectID.
+func (ce *ConfigError) checkCredentials(cfg *Config) {
+	if strings.TrimSpace(cfg.ClientID) == "" {
+		ce.add("ClientID", "is required")
+	}
+	if strings.TrimSpace(cfg.ClientSecret) == "" {
+		ce.add("ClientSecret", "is required")
+	}
+	switch p := cfg.ProjectID; {
+	case strings.TrimSpace(p) == "":
+		ce.add("ProjectID", "is required")
+	case !validProjectID(p):
+		ce.add("ProjectID", "%q is not a project ID (proj_...)", p)
+	}
+}
+
+// checkEnvironment checks Environment.
+func (ce *ConfigError) checkEnvironment(env string) {
+	switch env {
+	case "development", "production":
+	case "":
+		ce.add("Environment", `is required ("development" or "production")`)
+	default:
+		ce.add("Environment", `%q must be "development" or "production"`, env)
+	}
+}
+
+// checkBaseURL checks BaseURL and returns it parsed (nil when it does not
+// parse).
+func (ce *ConfigError) checkBaseURL(raw string) *url.URL {
+	base, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		ce.add("BaseURL", "is not a URL")
+	case base.Scheme != "http" && base.Scheme != "https":
+		ce.add("BaseURL", "%q must be an http or https URL", base.Redacted())
+	case base.Host == "":
+		ce.add("BaseURL", "%q has no host", base.Redacted())
+	case base.User != nil:
+		ce.add("BaseURL", "must not carry credentials")
+	case base.RawQuery != "" || base.Fragment != "":
+		ce.add("BaseURL", "%q must not have a query or fragment", base.Redacted())
+	}
+	return base
+}
+
+// checkTuning checks the user agent, the cache and list limits and the retry
+// policy r.
+func (ce *ConfigError) checkTuning(cfg *Config, r RetryPolicy) {
+	if strings.ContainsFunc(cfg.UserAgent+cfg.Version, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		ce.add("UserAgent", "contains control characters")
+	}
+	if cfg.CatalogTTL < 0 {
+		ce.add("CatalogTTL", "must not be negative")
+	}
+	if cfg.AccountsTTL < 0 {
+		ce.add("AccountsTTL", "must not be negative")
+	}
+	if cfg.MaxListItems < 0 {
+		ce.add("MaxListItems", "must not be negative")
+	}
+	if cfg.MaxListBytes < 0 {
+		ce.add("MaxListBytes", "must not be negative")
+	}
+	if r.MaxAttempts < 0 || r.BaseDelay < 0 || r.MaxDelay < 0 || r.MaxElapsed < 0 {
+		ce.add("RetryPolicy", "must not have negative fields")
+	}
 }
 
 func validProjectID(p string) bool {
@@ -430,56 +457,77 @@ func (c *Client) doLimit(req *http.Request, kind retryKind, v any, limit int64) 
 	path := c.apiPath(req)
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		r := req
-		if attempt > 1 {
-			c.stats.retries.Add(1)
-			r = req.Clone(ctx)
-			if req.GetBody != nil {
-				body, err := req.GetBody()
-				if err != nil {
-					return fmt.Errorf("pdclient: %s %s: %w", req.Method, path, err)
-				}
-				r.Body = body
-			}
+		retry, wait, err := c.attempt(req, path, kind, v, limit, attempt)
+		if !retry {
+			return err
 		}
-		t0 := time.Now()
-		resp, err := c.http.Do(r)
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("pdclient: %s %s: %w", req.Method, path, ctx.Err())
-			}
-			err, sent := c.transportError(req.Method, path, err)
-			c.logAttempt(ctx, req.Method, path, 0, time.Since(t0), attempt, err)
-			if !kind.retryError(err, sent) || attempt >= c.retry.MaxAttempts {
-				return err
-			}
-			if !c.sleep(ctx, attempt, 0, start) {
-				return c.gaveUp(ctx, req.Method, path, err)
-			}
-			continue
-		}
-		c.logAttempt(ctx, req.Method, path, resp.StatusCode, time.Since(t0), attempt, nil)
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			err := c.decode(resp, req.Method, path, v, limit)
-			// A body cut off mid-way (connection reset, early EOF) is a
-			// transient failure like any other for requests that may be
-			// repeated; a body that is complete but not JSON is not.
-			if err == nil || kind != retryRead || ctx.Err() != nil || !transient(err) || attempt >= c.retry.MaxAttempts {
-				return err
-			}
-			if !c.sleep(ctx, attempt, 0, start) {
-				return c.gaveUp(ctx, req.Method, path, err)
-			}
-			continue
-		}
-		apiErr := c.checkResponse(resp, req.Method, path)
-		if !kind.retryStatus(resp.StatusCode) || attempt >= c.retry.MaxAttempts {
-			return apiErr
-		}
-		if !c.sleep(ctx, attempt, apiErr.RetryAfter, start) {
-			return c.gaveUp(ctx, req.Method, path, apiErr)
+		if !c.sleep(ctx, attempt, wait, start, path, err) {
+			return c.gaveUp(ctx, req.Method, path, err)
 		}
 	}
+}
+
+// attempt sends req once, as attempt number n of doLimit, and checks and
+// decodes the answer. When retry is false, err is the result of the call;
+// when it is true, err is the failure to retry after and wait the delay the
+// API asked for (0 when none).
+func (c *Client) attempt(req *http.Request, path string, kind retryKind, v any, limit int64, n int) (retry bool, wait time.Duration, err error) {
+	ctx := req.Context()
+	r, err := c.attemptRequest(req, path, n)
+	if err != nil {
+		return false, 0, err
+	}
+	t0 := time.Now()
+	resp, err := c.http.Do(r)
+	if err != nil {
+		retry, err = c.noResponse(req, path, kind, err, n, t0)
+		return retry, 0, err
+	}
+	c.logAttempt(ctx, req.Method, path, resp.StatusCode, time.Since(t0), n, nil)
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		err := c.decode(resp, req.Method, path, v, limit)
+		// A body cut off mid-way (connection reset, early EOF) is a
+		// transient failure like any other for requests that may be
+		// repeated; a body that is complete but not JSON is not.
+		retry := err != nil && kind == retryRead && ctx.Err() == nil && transient(err) && n < c.retry.MaxAttempts
+		return retry, 0, err
+	}
+	apiErr := c.checkResponse(resp, req.Method, path)
+	if !kind.retryStatus(resp.StatusCode) || n >= c.retry.MaxAttempts {
+		return false, 0, apiErr
+	}
+	return true, apiErr.RetryAfter, apiErr
+}
+
+// attemptRequest is the request to send as attempt number n: req itself
+// first, then a clone with a fresh body.
+func (c *Client) attemptRequest(req *http.Request, path string, n int) (*http.Request, error) {
+	if n <= 1 {
+		return req, nil
+	}
+	c.stats.retries.Add(1)
+	c.obs.Retry(EndpointName(path))
+	r := req.Clone(context.WithValue(req.Context(), attemptKey{}, n))
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("pdclient: %s %s: %w", req.Method, path, err)
+		}
+		r.Body = body
+	}
+	return r, nil
+}
+
+// noResponse handles attempt n of req, sent at t0, that got no response but
+// err: it returns the error the caller sees and whether to try again.
+func (c *Client) noResponse(req *http.Request, path string, kind retryKind, err error, n int, t0 time.Time) (bool, error) {
+	ctx := req.Context()
+	if ctx.Err() != nil {
+		return false, fmt.Errorf("pdclient: %s %s: %w", req.Method, path, ctx.Err())
+	}
+	err, sent := c.transportError(req.Method, path, err)
+	c.logAttempt(ctx, req.Method, path, 0, time.Since(t0), n, err)
+	return kind.retryError(err, sent) && n < c.retry.MaxAttempts, err
 }
 
 // gaveUp is the error of a call that stopped retrying: the last error, or,

@@ -21,10 +21,10 @@ const DirectoryTTL = 6 * time.Hour
 func (c *Client) AppDirectory(ctx context.Context) ([]App, error) {
 	key := c.key("app-directory")
 	if v, ok := c.catalog.Get(key); ok {
-		c.stats.cacheHits.Add(1)
+		c.cacheLookup("directory", true)
 		return slices.Clone(v.([]App)), nil
 	}
-	c.stats.cacheMisses.Add(1)
+	c.cacheLookup("directory", false)
 	v, err := c.shared(ctx, key, func(ctx context.Context) (any, error) {
 		rel, err := connectPath("apps")
 		if err != nil {

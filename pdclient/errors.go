@@ -195,22 +195,7 @@ func (c *Client) fillError(e *APIError, body []byte) {
 	if len(body) > 0 && body[0] == '{' && json.Unmarshal(body, &m) == nil {
 		e.Message = firstText(m, "error_description", "message", "detail", "title")
 		if er, ok := m["error"]; ok {
-			// "error" is a message, an OAuth code (with error_description), or
-			// an object {message, code}.
-			var inner map[string]json.RawMessage
-			switch {
-			case json.Unmarshal(er, &inner) == nil && inner != nil:
-				if e.Message == "" {
-					e.Message = firstText(inner, "message", "detail", "title")
-				}
-				if e.Code == "" {
-					e.Code = firstText(inner, "code", "name")
-				}
-			case e.Message == "":
-				e.Message = text(er)
-			default:
-				e.Code = text(er)
-			}
+			e.fillFromErrorField(er)
 		}
 		if code := firstText(m, "code"); code != "" {
 			e.Code = code
@@ -230,6 +215,26 @@ func (c *Client) fillError(e *APIError, body []byte) {
 	}
 	e.Message = capText(c.redact.redact(e.Message), maxBodyText)
 	e.Code = capText(c.redact.redact(e.Code), 200)
+}
+
+// fillFromErrorField sets Message or Code from the "error" field of an error
+// body, er: a message, an OAuth code (with error_description), or an object
+// {message, code}. It does not redact.
+func (e *APIError) fillFromErrorField(er json.RawMessage) {
+	var inner map[string]json.RawMessage
+	switch {
+	case json.Unmarshal(er, &inner) == nil && inner != nil:
+		if e.Message == "" {
+			e.Message = firstText(inner, "message", "detail", "title")
+		}
+		if e.Code == "" {
+			e.Code = firstText(inner, "code", "name")
+		}
+	case e.Message == "":
+		e.Message = text(er)
+	default:
+		e.Code = text(er)
+	}
 }
 
 // firstText returns the first key of m whose value is non-empty text.

@@ -134,10 +134,12 @@ func dialError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// sleep waits before the next attempt. It returns false, without waiting, when
-// the policy or the context's deadline leaves no room for another attempt, and
-// false when ctx ends during the wait.
-func (c *Client) sleep(ctx context.Context, attempt int, retryAfter time.Duration, start time.Time) bool {
+// sleep waits before the next attempt, after attempt failed with cause. It
+// returns false, without waiting, when the policy or the context's deadline
+// leaves no room for another attempt, and false when ctx ends during the wait.
+// A retry is logged at warn level under ctx (a tool call's context forwards
+// it to the client as a log notification).
+func (c *Client) sleep(ctx context.Context, attempt int, retryAfter time.Duration, start time.Time, path string, cause error) bool {
 	p := c.retry
 	wait := retryAfter
 	if wait <= 0 {
@@ -151,7 +153,11 @@ func (c *Client) sleep(ctx context.Context, attempt int, retryAfter time.Duratio
 	if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
 		return false
 	}
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "pipedream retry", slog.Int("attempt", attempt+1), slog.Duration("wait", wait))
+	attrs := []slog.Attr{slog.String("endpoint", EndpointName(path)), slog.Int("attempt", attempt+1), slog.Int("max_attempts", p.MaxAttempts), slog.Duration("wait", wait)}
+	if cause != nil {
+		attrs = append(attrs, slog.String("error", c.redact.redact(cause.Error())))
+	}
+	c.logger.LogAttrs(ctx, slog.LevelWarn, "pipedream request failed; retrying", attrs...)
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {

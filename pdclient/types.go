@@ -183,63 +183,22 @@ func (p *ConfigurableProp) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("prop is not an object")
 	}
 	*p = ConfigurableProp{Raw: append(json.RawMessage(nil), b...)}
-	str := func(k string) string {
-		var s string
-		if v, ok := m[k]; ok {
-			if json.Unmarshal(v, &s) != nil {
-				// a number or bool where a string was expected: keep its text
-				if !isNull(v) && len(v) > 0 && v[0] != '{' && v[0] != '[' {
-					s = string(v)
-				}
-			}
-		}
-		return s
-	}
-	flag := func(k string) bool {
-		var v bool
-		if raw, ok := m[k]; ok {
-			if json.Unmarshal(raw, &v) != nil {
-				var s string
-				if json.Unmarshal(raw, &s) == nil {
-					v = s == "true"
-				}
-			}
-		}
-		return v
-	}
-	num := func(k string) *float64 {
-		raw, ok := m[k]
-		if !ok || isNull(raw) {
-			return nil
-		}
-		var f float64
-		if json.Unmarshal(raw, &f) == nil {
-			return &f
-		}
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			if _, err := fmt.Sscanf(strings.TrimSpace(s), "%g", &f); err == nil {
-				return &f
-			}
-		}
-		return nil
-	}
-	p.Name = str("name")
-	p.Type = str("type")
-	p.Label = str("label")
-	p.Description = str("description")
-	p.Optional = flag("optional")
-	p.Disabled = flag("disabled")
-	p.ReadOnly = flag("readOnly")
-	p.Hidden = flag("hidden")
-	p.RemoteOptions = flag("remoteOptions")
-	p.UseQuery = flag("useQuery")
-	p.ReloadProps = flag("reloadProps")
-	p.WithLabel = flag("withLabel")
-	p.Secret = flag("secret")
-	p.Format = str("format")
-	p.Min = num("min")
-	p.Max = num("max")
+	p.Name = propString(m, "name")
+	p.Type = propString(m, "type")
+	p.Label = propString(m, "label")
+	p.Description = propString(m, "description")
+	p.Optional = propFlag(m, "optional")
+	p.Disabled = propFlag(m, "disabled")
+	p.ReadOnly = propFlag(m, "readOnly")
+	p.Hidden = propFlag(m, "hidden")
+	p.RemoteOptions = propFlag(m, "remoteOptions")
+	p.UseQuery = propFlag(m, "useQuery")
+	p.ReloadProps = propFlag(m, "reloadProps")
+	p.WithLabel = propFlag(m, "withLabel")
+	p.Secret = propFlag(m, "secret")
+	p.Format = propString(m, "format")
+	p.Min = propNum(m, "min")
+	p.Max = propNum(m, "max")
 	if d, ok := m["default"]; ok && !isNull(d) {
 		p.Default = append(json.RawMessage(nil), d...)
 	}
@@ -249,14 +208,65 @@ func (p *ConfigurableProp) UnmarshalJSON(b []byte) error {
 			p.Options = opts
 		}
 	}
-	p.App = str("app")
-	p.AlertType = str("alertType")
-	p.Content = str("content")
-	p.AccessMode = str("accessMode")
-	p.Sync = flag("sync")
-	p.AppProp = str("appProp")
-	p.BaseIDProp = str("baseIdProp")
-	p.TableIDProp = str("tableIdProp")
+	p.App = propString(m, "app")
+	p.AlertType = propString(m, "alertType")
+	p.Content = propString(m, "content")
+	p.AccessMode = propString(m, "accessMode")
+	p.Sync = propFlag(m, "sync")
+	p.AppProp = propString(m, "appProp")
+	p.BaseIDProp = propString(m, "baseIdProp")
+	p.TableIDProp = propString(m, "tableIdProp")
+	return nil
+}
+
+// propString is the text of field k of a prop: a JSON string's value, or
+// the JSON text of a number or bool; "" when absent, null, an object or a
+// list.
+func propString(m map[string]json.RawMessage, k string) string {
+	var s string
+	if v, ok := m[k]; ok {
+		if json.Unmarshal(v, &s) != nil {
+			// a number or bool where a string was expected: keep its text
+			if !isNull(v) && len(v) > 0 && v[0] != '{' && v[0] != '[' {
+				s = string(v)
+			}
+		}
+	}
+	return s
+}
+
+// propFlag is the boolean field k of a prop: true or "true"; false when
+// absent, null or anything else.
+func propFlag(m map[string]json.RawMessage, k string) bool {
+	var v bool
+	if raw, ok := m[k]; ok {
+		if json.Unmarshal(raw, &v) != nil {
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				v = s == "true"
+			}
+		}
+	}
+	return v
+}
+
+// propNum is the number field k of a prop, given as a number or a string;
+// nil when absent, null or not a number.
+func propNum(m map[string]json.RawMessage, k string) *float64 {
+	raw, ok := m[k]
+	if !ok || isNull(raw) {
+		return nil
+	}
+	var f float64
+	if json.Unmarshal(raw, &f) == nil {
+		return &f
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if _, err := fmt.Sscanf(strings.TrimSpace(s), "%g", &f); err == nil {
+			return &f
+		}
+	}
 	return nil
 }
 

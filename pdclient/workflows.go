@@ -49,6 +49,10 @@ type WorkflowRequest struct {
 	// BearerToken, when Token is nil, is sent as "Authorization: Bearer" (a
 	// trigger protected by a static token); "" sends no Authorization.
 	BearerToken string
+	// Observer, when set, is told of each request as endpoint "workflow".
+	// Requests are also counted (CountRequests) and traced like the Connect
+	// API's, whether it is set or not.
+	Observer Observer
 }
 
 // WorkflowResponse is a workflow's HTTP answer, whatever its status: a
@@ -160,14 +164,21 @@ func postWorkflow(ctx context.Context, u *url.URL, req WorkflowRequest, secret s
 	if secret != "" {
 		hreq.Header.Set("Authorization", "Bearer "+secret)
 	}
+	obs := req.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	sent := beginRequest(ctx, obs, http.MethodPost, "workflow", u.Host, 1)
 	resp, err := workflowHTTP.Do(hreq)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		sent.end(0, err)
 		return nil, err
 	}
+	sent.end(resp.StatusCode, nil)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxWorkflowBody))
 	if err != nil {

@@ -82,6 +82,14 @@ type HTTPOptions struct {
 	// DNSRebindingProtection refuses requests that arrive over loopback with
 	// a Host header that is not localhost. Keep it on for loopback binds.
 	DNSRebindingProtection bool
+	// Metrics, when set, is served at GET /metrics, outside authentication
+	// like the health endpoints (a scraper has no user's credentials; no
+	// series names a user). Leave it nil to serve it on a listener of its
+	// own (NewOpsHandler).
+	Metrics http.Handler
+	// Pprof serves net/http/pprof under /debug/pprof/, outside
+	// authentication (see mountPprof).
+	Pprof bool
 }
 
 // HTTPHandler serves MCP over Streamable HTTP or SSE, with authentication,
@@ -151,6 +159,13 @@ func (s *Server) NewHTTPHandler(opts HTTPOptions) (*HTTPHandler, error) {
 	h.stop, h.stopCalls = context.WithCancelCause(context.Background())
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /readyz", h.readyz)
+	if opts.Metrics != nil {
+		h.mux.Handle("GET /metrics", opts.Metrics)
+	}
+	if opts.Pprof {
+		mountPprof(h.mux)
+	}
+	s.metrics.addSessions(h.sessions.len) // for as long as the handler lives
 	if opts.Issuer != "" {
 		h.mux.HandleFunc("GET "+wellKnownPRM, h.resourceMetadata)
 		h.mux.HandleFunc("GET "+wellKnownPRM+"/{path...}", h.resourceMetadata)
@@ -274,8 +289,13 @@ func (h *HTTPHandler) guard(next http.Handler, kind endpointKind) http.Handler {
 		}
 		// Let through: the body (if any) is read, and streams may last.
 		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
-		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		ctx := context.WithValue(withHeaderTrace(r.Context(), r), principalKey{}, p)
 		ctx = withCallStop(ctx, h.stop)
+		if kind == kindStreamable && r.Method == http.MethodPost {
+			dw := &deliveryWriter{ResponseWriter: w} // see ClientLog
+			defer dw.finish()
+			ctx, w = context.WithValue(ctx, deliveryKey{}, dw), dw
+		}
 		ctx = h.opts.Identity(ctx, p.user, p.conn, p.params)
 		h.serveTracked(next, w, r.WithContext(ctx), kind, p, msg)
 	})

@@ -35,6 +35,10 @@ type Options struct {
 	// ListWait bounds how long tools/list waits for the catalogs on a cold start
 	// (default 10s); after it, the tools known so far are listed.
 	ListWait time.Duration
+	// Metrics, when set, counts the open sessions (the tool set and its
+	// upstream clients report the rest to it); serve it with
+	// HTTPOptions.Metrics or NewOpsHandler.
+	Metrics *Metrics
 }
 
 // Server is one MCP server over one tool set.
@@ -44,6 +48,7 @@ type Server struct {
 	log      *slog.Logger
 	listWait time.Duration
 	calls    *tracker // tool calls in flight
+	metrics  *Metrics // nil: none
 }
 
 // New builds the MCP server and registers the tool set's current tools.
@@ -54,7 +59,7 @@ func New(ts Toolset, opts Options) *Server {
 	if opts.ListWait <= 0 {
 		opts.ListWait = 10 * time.Second
 	}
-	s := &Server{tools: ts, log: opts.Logger, listWait: opts.ListWait, calls: newTracker()}
+	s := &Server{tools: ts, log: opts.Logger, listWait: opts.ListWait, calls: newTracker(), metrics: opts.Metrics}
 	hooks := &mcpserver.Hooks{}
 	hooks.AddBeforeListTools(func(ctx context.Context, _ any, _ *mcp.ListToolsRequest) {
 		if !ts.Ready() {
@@ -74,6 +79,7 @@ func New(ts Toolset, opts Options) *Server {
 		mcpserver.WithLogging(),
 		mcpserver.WithHooks(hooks),
 		mcpserver.WithToolFilter(ts.Filter),
+		mcpserver.WithToolHandlerMiddleware(s.traceCall),
 		mcpserver.WithToolHandlerMiddleware(s.track),
 		mcpserver.WithToolHandlerMiddleware(s.recover),
 	}
@@ -81,6 +87,9 @@ func New(ts Toolset, opts Options) *Server {
 		mopts = append(mopts, mcpserver.WithInstructions(opts.Instructions))
 	}
 	s.mcp = mcpserver.NewMCPServer(opts.Name, opts.Version, mopts...)
+	if cl, ok := opts.Logger.Handler().(*ClientLog); ok {
+		cl.bind(s.mcp) // log records of a request reach its client (clientlog.go)
+	}
 	s.mcp.SetTools(ts.Tools()...)
 	return s
 }
@@ -157,6 +166,7 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, base func(context.Context) context.Context, grace time.Duration) error {
 	listenCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
+	defer s.metrics.addSessions(func() int { return 1 })()
 	// Messages over the limit are refused before mcp-go reads them whole.
 	out = &lockedWriter{w: out}
 	in = newLineLimiter(in, DefaultMaxMessageBytes, out, s.log)

@@ -37,19 +37,14 @@ func rawArguments(req mcp.CallToolRequest) json.RawMessage {
 // actionHandler runs one action for the caller (DESIGN.md "Calls" 1-5).
 func (s *Set) actionHandler(t *actionTool) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		start := time.Now()
 		// The deadline covers the whole call (accounts, Connect Link, props
 		// reload, run), not only the run: a slow read must not hold a call.
 		ctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
 		defer cancel()
 		r, account, user := s.runAction(ctx, t, req)
-		s.audit(ctx, t.conn.Name, t.component.Key, user, account, r.Status, time.Since(start))
+		noteRun(ctx, t, user, account) // for the call's audit line (observe.go)
 		return toolResult(r, s.opts.ResultLimit), nil
 	}
-}
-
-func (s *Set) audit(ctx context.Context, conn, action, user, account, status string, d time.Duration) {
-	s.log.InfoContext(ctx, "tool call", "connection", conn, "action", action, "external_user_id", user, "account_id", account, "status", status, "duration_ms", d.Milliseconds())
 }
 
 func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequest) (Result, string, string) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -81,6 +82,10 @@ type Options struct {
 	// ToolModeCatalog or ToolModeAuto. A session may choose its own
 	// (WithToolMode).
 	ToolMode string
+	// SchemaProfile is the shape of the input schemas tools/list serves:
+	// schema.ProfilePortable (default), ProfileOpenAIStrict or ProfileGemini.
+	// A session may choose its own (WithSchemaProfile).
+	SchemaProfile schema.Profile
 	// Open, when set, serves every app of the registry in catalog mode,
 	// each loaded on first need (besides Connections).
 	Open *OpenCatalog
@@ -88,6 +93,9 @@ type Options struct {
 	OnChange func()
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Observer, when set, is told of every tool call and catalog load
+	// (metrics; see observe.go).
+	Observer Observer
 }
 
 // Set is the live tool set of every connection and the helper tools. It is safe
@@ -127,6 +135,9 @@ type snapshot struct {
 	list    []mcpserver.ServerTool
 	flowMap map[string]*workflowTool
 	index   *search.Index // over byName, for catalog mode and name suggestions
+	// profiles caches the tools' input schemas in the schema profiles
+	// sessions asked for.
+	profiles profileCache
 }
 
 // actionTool is one action of one connection, ready to call.
@@ -169,6 +180,12 @@ func New(opts Options) (*Set, error) {
 	if err := CheckToolMode(opts.ToolMode); err != nil {
 		return nil, fmt.Errorf("tools: %w", err)
 	}
+	if opts.SchemaProfile == "" {
+		opts.SchemaProfile = schema.ProfilePortable
+	}
+	if err := schema.CheckProfile(string(opts.SchemaProfile)); err != nil {
+		return nil, fmt.Errorf("tools: %w", err)
+	}
 	s := &Set{opts: opts, log: opts.Logger, ready: make(chan struct{}), wake: make(chan struct{}, 1)}
 	if opts.Open != nil {
 		if opts.Open.Directory == nil {
@@ -199,7 +216,7 @@ func New(opts Options) (*Set, error) {
 // Tools returns every tool currently served: helpers, workflows and the actions
 // of every loaded connection, sorted by name.
 func (s *Set) Tools() []mcpserver.ServerTool {
-	return slices.Clone(s.snap.Load().list)
+	return s.observed(slices.Clone(s.snap.Load().list))
 }
 
 // Ready reports whether every connection's catalog has loaded at least once.
@@ -279,6 +296,7 @@ func (s *Set) loadConn(ctx context.Context, c *connState, refresh bool) error {
 		c.lastErr = err
 		c.mu.Unlock()
 		s.log.Warn("catalog load failed; serving the last good catalog", "connection", c.Name, "app", c.App, "err", err)
+		s.observeLoad(c.Name, false)
 		return err
 	}
 	built, warnings := s.build(c, comps)
@@ -289,6 +307,7 @@ func (s *Set) loadConn(ctx context.Context, c *connState, refresh bool) error {
 	c.tools, c.loaded, c.lastErr, c.warnings = built, true, nil, warnings
 	c.mu.Unlock()
 	s.log.Info("catalog loaded", "connection", c.Name, "app", c.App, "actions", len(comps), "tools", len(built), "duration", time.Since(start).Round(time.Millisecond))
+	s.observeLoad(c.Name, true)
 	return nil
 }
 
@@ -400,7 +419,7 @@ func (s *Set) publish() bool {
 		}
 		taken[w.tool.Name] = true
 		next.flowMap[w.tool.Name] = w
-		next.list = append(next.list, mcpserver.ServerTool{Tool: w.tool, Handler: s.dispatch(w.tool.Name)})
+		next.list = append(next.list, mcpserver.ServerTool{Tool: w.tool, Handler: s.withArgsBack(nil, s.dispatch(w.tool.Name))})
 	}
 	for _, c := range s.conns {
 		c.mu.Lock()
@@ -413,7 +432,7 @@ func (s *Set) publish() bool {
 			}
 			taken[t.name] = true
 			next.byName[t.name] = t
-			next.list = append(next.list, mcpserver.ServerTool{Tool: t.tool, Handler: s.dispatch(t.name)})
+			next.list = append(next.list, mcpserver.ServerTool{Tool: t.tool, Handler: s.withArgsBack(nil, s.dispatch(t.name))})
 		}
 	}
 	sort.Slice(next.list, func(i, j int) bool { return next.list[i].Tool.Name < next.list[j].Tool.Name })
@@ -523,7 +542,7 @@ func (s *Set) buildTool(c *connState, comp pdclient.Component, name string) (t *
 		appProp, appPropApp = tr.AppProps[0].Name, tr.AppProps[0].App
 	}
 	v := sync.OnceValues(func() (*schema.Validator, error) { return schema.NewValidator(tr) })
-	tool := mcp.NewToolWithRawSchema(name, actionDescription(name, comp, tr), tr.Schema)
+	tool := mcp.NewToolWithRawSchema(name, actionDescription(comp, tr), tr.Schema)
 	tool.Annotations = annotations(comp)
 	if _, err := json.Marshal(tool); err != nil {
 		return nil, fmt.Errorf("its definition does not encode: %w", err)
@@ -534,52 +553,57 @@ func (s *Set) buildTool(c *connState, comp pdclient.Component, name string) (t *
 	return &actionTool{conn: c, name: name, component: comp, tr: tr, validator: v, tool: tool, appProp: appProp, appPropApp: appPropApp}, nil
 }
 
+// annotations are the tool's title and the component's hints. A hint that
+// only repeats what MCP says a missing hint means (readOnlyHint false,
+// idempotentHint false, openWorldHint true) is left out; destructiveHint is
+// always kept as the component gives it, so a host never has to fall back on
+// a default to know a tool changes nothing destructively.
 func annotations(comp pdclient.Component) mcp.ToolAnnotation {
 	a := mcp.ToolAnnotation{Title: comp.Name}
 	if an := comp.Annotations; an != nil {
 		if an.Title != "" {
 			a.Title = an.Title
 		}
-		a.ReadOnlyHint = an.ReadOnlyHint
+		a.ReadOnlyHint = unlessDefault(an.ReadOnlyHint, false)
 		a.DestructiveHint = an.DestructiveHint
-		a.IdempotentHint = an.IdempotentHint
-		a.OpenWorldHint = an.OpenWorldHint
+		a.IdempotentHint = unlessDefault(an.IdempotentHint, false)
+		a.OpenWorldHint = unlessDefault(an.OpenWorldHint, true)
 	}
 	return a
 }
 
+// unlessDefault is hint, or nil when it says what a missing hint means.
+func unlessDefault(hint *bool, def bool) *bool {
+	if hint != nil && *hint == def {
+		return nil
+	}
+	return hint
+}
+
+// docsLink is a link to the app's API documentation ("[See the
+// documentation](https://...)"), which Pipedream's action descriptions end
+// with for people reading the component; an agent calling the tool has no use
+// for it, and it costs tokens in every turn.
+var docsLink = regexp.MustCompile(`(?i)\s*\[\s*see\b[^\[\]]*\b(?:docs?|documentation)\b[^\[\]]*\]\([^()\s]*\)\.?`)
+
 // actionDescription is the action's description followed by what an agent must
-// know to call it.
-func actionDescription(name string, comp pdclient.Component, tr *schema.Translation) string {
-	desc := strings.TrimSpace(comp.Description)
+// know to call it that no property says: that fields appear once others are set
+// (when no visible field says it), and the alert texts. The options and
+// dependent-field hints sit in the properties, and _account_id is explained
+// once, in the server's instructions (DESIGN.md "Tool definitions stay lean").
+func actionDescription(comp pdclient.Component, tr *schema.Translation) string {
+	desc := strings.TrimSpace(docsLink.ReplaceAllString(comp.Description, ""))
 	if desc == "" {
 		desc = comp.Name
 	}
 	var notes strings.Builder
-	var remote, reload []string
-	for _, a := range tr.Args {
-		if a.RemoteOptions {
-			remote = append(remote, a.Name)
-		}
-		if a.ReloadProps {
-			reload = append(reload, a.Name)
-		}
-	}
-	if len(remote) > 0 {
-		fmt.Fprintf(&notes, "\n\nValid values for %s come from pipedream_list_options (tool=%q, prop=<field>); IDs you already know may be passed directly.", strings.Join(remote, ", "), name)
-	}
-	if tr.Dynamic {
-		if len(reload) > 0 {
-			fmt.Fprintf(&notes, "\n\nMore fields depend on %s: call pipedream_describe (tool=%q) with those values to see them.", strings.Join(reload, ", "), name)
-		} else {
-			notes.WriteString("\n\nThis action has fields that appear only once others are set: call pipedream_describe to see them.")
-		}
+	if tr.Dynamic && !slices.ContainsFunc(tr.Args, func(a schema.Arg) bool { return a.ReloadProps }) {
+		notes.WriteString("\n\nSome fields appear only once others are set: call pipedream_describe to see them.")
 	}
 	for _, al := range tr.Alerts {
 		notes.WriteString("\n\nNote: ")
 		notes.WriteString(al)
 	}
-	notes.WriteString("\n\nRuns with the caller's connected account; pass _account_id to choose one of several.")
 	return fitDescription(desc, notes.String(), maxToolDescription)
 }
 

@@ -127,10 +127,8 @@ func (s *Set) buildWorkflow(w Workflow) (*workflowTool, error) {
 		return nil, fmt.Errorf("its definition does not encode: %w", err)
 	}
 	wt.handle = func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		start := time.Now()
 		r, user, code := s.runWorkflow(ctx, wt, req)
-		s.log.InfoContext(ctx, "tool call", "workflow", w.Name, "external_user_id", user, "status", r.Status,
-			"http_status", code, "duration_ms", time.Since(start).Milliseconds())
+		noteWorkflow(ctx, wt, user, code) // for the call's audit line (observe.go)
 		return toolResult(r, s.opts.ResultLimit), nil
 	}
 	return wt, nil
@@ -266,7 +264,7 @@ func (s *Set) sendWorkflow(ctx context.Context, wt *workflowTool, base Result, u
 	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
 	defer cancel()
 	started := s.opts.Now()
-	resp, err := pdclient.InvokeWorkflow(rctx, wt.request(user, body))
+	resp, err := pdclient.InvokeWorkflow(rctx, s.observeWorkflow(wt.request(user, body)))
 	var we *pdclient.WorkflowError
 	if errors.As(err, &we) && we.NoToken {
 		r := s.failure(ctx, base, we.Err, false)

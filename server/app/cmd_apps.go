@@ -91,7 +91,7 @@ func catalogClient(cfg *config.Config, log *slog.Logger) (*pdclient.Client, func
 			creds = cfg.Connections[0].Credentials
 		}
 	}
-	cl, err := newClient(cfg, creds, log)
+	cl, err := newClient(cfg, creds, log, nil)
 	if err != nil {
 		closeFn()
 		return nil, nil, &config.Error{Problems: []string{err.Error()}}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
 	"github.com/pipedream-mcp/pipedream-mcp/server"
 	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
@@ -139,6 +140,10 @@ func newHTTPHandler(cfg *config.Config, rt *backend, srv *server.Server, auth se
 	if cfg.Auth == "jwt" {
 		issuer = cfg.JWTIssuer
 	}
+	var metrics http.Handler // /metrics here, unless --metrics-addr serves it
+	if rt.metrics != nil && cfg.MetricsAddr == "" {
+		metrics = rt.metrics.Handler()
+	}
 	return srv.NewHTTPHandler(server.HTTPOptions{
 		Transport: cfg.Transport,
 		PublicURL: cfg.PublicURL,
@@ -149,12 +154,20 @@ func newHTTPHandler(cfg *config.Config, rt *backend, srv *server.Server, auth se
 			if mode := params.Get(tools.SessionToolMode); mode != "" {
 				ctx = tools.WithToolMode(ctx, mode)
 			}
+			if p, err := schema.ParseProfile(params.Get(tools.SessionSchemaProfile)); err == nil {
+				ctx = tools.WithSchemaProfile(ctx, p)
+			}
 			return ctx
 		},
-		SessionParams:          map[string]func(string) error{tools.SessionToolMode: tools.CheckToolMode},
+		SessionParams: map[string]func(string) error{
+			tools.SessionToolMode:      tools.CheckToolMode,
+			tools.SessionSchemaProfile: tools.CheckSchemaProfile,
+		},
 		HasConnection:          rt.set.HasConnection,
 		Routes:                 map[string]http.Handler{tools.WebhookPath: webhook},
 		DNSRebindingProtection: config.IsLoopbackAddr(cfg.Addr),
+		Metrics:                metrics,
+		Pprof:                  cfg.Pprof,
 	})
 }
 

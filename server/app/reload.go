@@ -56,7 +56,7 @@ func (rt *backend) assemble(reuse map[config.Credentials]*pdclient.Client) ([]to
 			rt.clients[c] = cl
 			return cl, nil
 		}
-		cl, err := newClient(cfg, c, rt.log)
+		cl, err := newClient(cfg, c, rt.log, rt.observer())
 		if err != nil {
 			return nil, err
 		}
@@ -309,6 +309,7 @@ var settingNames = map[string]string{
 	"JWTSecret": config.EnvJWTSecret + " / " + config.EnvJWTSecretFile, "JWKSURL": "--jwks-url",
 	"JWTIssuer": "--jwt-issuer", "JWTAudience": "--jwt-audience", "UserClaim": "--user-claim",
 	"WebhookSecret": "--webhook-secret / " + config.EnvWebhookSecret, "TLSCert": "--tls-cert", "TLSKey": "--tls-key",
+	"SchemaProfile": "--schema-profile",
 }
 
 // keepRestartSettings gives cfg the old values of every setting a reload cannot

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"sort"
@@ -89,6 +90,7 @@ type backend struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	clients map[config.Credentials]*pdclient.Client
+	metrics *server.Metrics // nil: no metrics (stdio without --metrics-addr, other commands)
 	conns   []tools.Connection
 	open    *tools.OpenCatalog // --app '*'; nil without it
 	set     *tools.Set
@@ -108,19 +110,36 @@ func (rt *backend) Close() {
 }
 
 // newClient builds the Connect client of one credential set with the run's
-// cache lifetime and listing bounds.
-func newClient(cfg *config.Config, c config.Credentials, log *slog.Logger) (*pdclient.Client, error) {
+// cache lifetime and listing bounds; obs (nil: none) counts its requests.
+func newClient(cfg *config.Config, c config.Credentials, log *slog.Logger, obs pdclient.Observer) (*pdclient.Client, error) {
 	return pdclient.New(pdclient.Config{
 		ClientID: c.ClientID, ClientSecret: c.ClientSecret, ProjectID: c.ProjectID,
 		Environment: c.Environment, BaseURL: c.BaseURL, Version: version,
 		CatalogTTL: cfg.CatalogTTL, MaxListItems: cfg.MaxListItems, MaxListBytes: int64(cfg.MaxListBytes),
-	}, pdclient.WithLogger(log))
+	}, pdclient.WithLogger(log), pdclient.WithObserver(obs))
+}
+
+// observer is what the clients and the tool set report to: the metrics, or
+// nil (a nil *server.Metrics must not become a non-nil interface).
+func (rt *backend) observer() interface {
+	pdclient.Observer
+	tools.Observer
+} {
+	if rt.metrics == nil {
+		return nil
+	}
+	return rt.metrics
 }
 
 // newRuntime builds the clients and the tool set (catalogs not loaded yet).
 // onChange is called when the tool list changes.
 func newRuntime(cfg *config.Config, log *slog.Logger, onChange func()) (*backend, error) {
-	rt := &backend{cfg: cfg, log: log, clients: map[config.Credentials]*pdclient.Client{}}
+	return newRuntimeWith(cfg, log, nil, onChange)
+}
+
+// newRuntimeWith is newRuntime with metrics (nil: none).
+func newRuntimeWith(cfg *config.Config, log *slog.Logger, metrics *server.Metrics, onChange func()) (*backend, error) {
+	rt := &backend{cfg: cfg, log: log, metrics: metrics, clients: map[config.Credentials]*pdclient.Client{}}
 	if cfg.Sandbox {
 		srv, err := pdtest.NewSandbox().Start("127.0.0.1:0")
 		if err != nil {
@@ -136,9 +155,9 @@ func newRuntime(cfg *config.Config, log *slog.Logger, onChange func()) (*backend
 	}
 	webhookURI := connectWebhookURI(cfg)
 	set, err := tools.New(tools.Options{
-		Connections: rt.conns, Workflows: flows, Logger: log,
+		Connections: rt.conns, Workflows: flows, Logger: log, Observer: rt.observer(),
 		CallTimeout: cfg.CallTimeout, ResultLimit: cfg.ResultLimit, RefreshEvery: cfg.CatalogTTL,
-		WebhookURI: webhookURI, OnChange: onChange, ToolMode: cfg.ToolMode, Open: rt.open,
+		WebhookURI: webhookURI, OnChange: onChange, ToolMode: cfg.ToolMode, SchemaProfile: cfg.SchemaProfile, Open: rt.open,
 	})
 	if err != nil {
 		rt.Close()
@@ -254,9 +273,29 @@ func cmdServe(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, env.stderr, env.getenv)
+	// Records logged under a client's request also reach that client as
+	// notifications/message at the level it set (server.ClientLog).
+	log := slog.New(server.NewClientLog(newLogger(cfg, env.stderr, env.getenv).Handler()))
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
+	}
+	// Tracing: OTLP/HTTP when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set.
+	shutdownTracing, err := server.SetupTracing(env.ctx, server.TracingOptions{Getenv: env.getenv, Version: version, Logger: log})
+	if err != nil {
+		return &config.Error{Problems: []string{err.Error()}}
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(ctx); err != nil {
+			log.Warn("tracing: flushing spans at exit failed", "err", err)
+		}
+	}()
+	// Metrics: served at /metrics on the HTTP transports, and on
+	// --metrics-addr (stdio needs it).
+	var metrics *server.Metrics
+	if cfg.Transport != "stdio" || cfg.MetricsAddr != "" {
+		metrics = server.NewMetrics()
 	}
 	// SIGHUP reloads the configuration (reload.go). Caught from here on, so a
 	// hangup during start-up waits for the server instead of killing it.
@@ -274,7 +313,7 @@ func cmdServe(env *cmdEnv, args []string) error {
 		// Before the backend: Connect tokens carry the webhook URI built from it.
 		ensureWebhookSecret(cfg)
 	}
-	rt, err := newRuntime(cfg, log, onChange)
+	rt, err := newRuntimeWith(cfg, log, metrics, onChange)
 	if err != nil {
 		return err
 	}
@@ -284,7 +323,7 @@ func cmdServe(env *cmdEnv, args []string) error {
 	}
 	srv = server.New(rt.set, server.Options{
 		Name: "pipedream-mcp", Version: version, Logger: log,
-		Instructions: serverInstructions,
+		Instructions: serverInstructions, Metrics: metrics,
 	})
 	close(ready)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(env.ctx))
@@ -295,6 +334,18 @@ func cmdServe(env *cmdEnv, args []string) error {
 	go reloader.watch(runCtx, hup)
 
 	log.Info("serving", "transport", cfg.Transport, "connections", len(cfg.Connections), "workflows", len(cfg.Workflows), "version", version)
+	if cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return failf("listen on %s (--metrics-addr): %v", cfg.MetricsAddr, err)
+		}
+		log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics", "pprof", cfg.Pprof)
+		go func() {
+			if err := srv.ServeOps(runCtx, ln, server.NewOpsHandler(server.OpsOptions{Metrics: metrics.Handler(), Pprof: cfg.Pprof})); err != nil {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
 	switch cfg.Transport {
 	case "stdio":
 		return srv.ServeStdio(env.ctx, env.stdin, env.stdout, stdioUser(cfg.ExternalUserID, cfg.TrustClientUser), cfg.ShutdownTimeout)
@@ -303,8 +354,12 @@ func cmdServe(env *cmdEnv, args []string) error {
 	}
 }
 
+// serverInstructions explain, once, what every tool would otherwise repeat
+// (DESIGN.md "Tool definitions stay lean"): the reserved arguments, the hints
+// the properties carry, and the helpers.
 const serverInstructions = `Tools run Pipedream actions for the current user's connected accounts.
-When a field's values come from the app (channels, repositories, sheets), call pipedream_list_options.
-When a tool's fields depend on other fields, call pipedream_describe with the values chosen so far.
+Every action tool takes an optional _account_id (apn_...): which of the user's connected accounts for the app to use (pipedream_accounts lists them, and the connect_url to add one); without it the newest healthy account is used.
+A field whose description says "Values: pipedream_list_options" takes values from the app (channels, repositories, sheets): call pipedream_list_options with tool=<the tool> and prop=<the field>, plus query where it says "supports query"; pass the value, not the label. A value you already know, such as an ID, may be passed directly.
+A field that says "Other fields depend on this one" reveals more fields once set: call pipedream_describe with tool and the values chosen so far as configured_props; it answers the full input schema and a dynamic_props_id to pass back as _dynamic_props_id together with the revealed fields.
 A result with status "account_required" carries a connect_url the user must open before retrying.
 Results with isError tell you what to do next; a "timeout" means the action may have run: check before retrying.`

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
 )
 
 var testSandboxApps = SandboxApps{Default: []string{"github", "google_sheets", "slack"}, All: []string{"github", "google_sheets", "slack", "trello"}}
@@ -94,6 +96,7 @@ func TestConfigDefaults(t *testing.T) {
 		CallTimeout:     120 * time.Second,
 		ResultLimit:     64 << 10,
 		ToolMode:        "direct",
+		SchemaProfile:   schema.ProfilePortable,
 		MaxListItems:    10000,
 		MaxListBytes:    64 << 20,
 		CatalogTTL:      10 * time.Minute,
@@ -473,7 +476,7 @@ workflows:
 			yaml: "connections:\n  - app: slack\n    inclde: [x]\n    read_only: maybe\nworkflowz: []\n",
 			want: []string{
 				`config file line 3: unknown key "inclde" in connection item 1 (known keys: app, base_url, client_id, client_secret, client_secret_file, environment, exclude, exclude_apps, external_user_id, include, include_apps, name, oauth, project_id, read_only)`,
-				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, max_list_bytes, max_list_items, project_id, public_url, result_limit, sandbox, shutdown_timeout, tls_cert, tls_key, tool_mode, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
+				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, max_list_bytes, max_list_items, metrics_addr, pprof, project_id, public_url, result_limit, sandbox, schema_profile, shutdown_timeout, tls_cert, tls_key, tool_mode, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
 				"config file line 4: cannot unmarshal !!str `maybe` into bool",
 			},
 		},
@@ -1050,6 +1053,47 @@ func TestAppFlag(t *testing.T) {
 	}
 }
 
+func TestConfigSchemaProfile(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		yaml string
+		want string // the profile, or the problem
+	}{
+		{name: "default", args: []string{"--app", "slack"}, want: "portable"},
+		{name: "flag", args: []string{"--app", "slack", "--schema-profile", "openai-strict"}, want: "openai-strict"},
+		{name: "env", args: []string{"--app", "slack"}, env: map[string]string{EnvSchemaProfile: "GEMINI"}, want: "gemini"},
+		{name: "file", yaml: "schema_profile: gemini\nconnections:\n  - app: slack\n", want: "gemini"},
+		{name: "flag beats env", args: []string{"--app", "slack", "--schema-profile", "portable"}, env: map[string]string{EnvSchemaProfile: "gemini"}, want: "portable"},
+		{name: "env beats file", env: map[string]string{EnvSchemaProfile: "openai-strict"}, yaml: "schema_profile: gemini\nconnections:\n  - app: slack\n", want: "openai-strict"},
+		{name: "invalid", args: []string{"--app", "slack", "--schema-profile", "strict"},
+			want: `invalid schema profile "strict" (from --schema-profile): use portable, openai-strict, gemini`},
+		{name: "invalid in the file", yaml: "schema_profile: claude\nconnections:\n  - app: slack\n",
+			want: `invalid schema profile "claude" (from schema_profile: in the config file): use portable, openai-strict, gemini`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := validEnv()
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			cfg, err := resolveWith(t, tt.args, env, tt.yaml)
+			if err != nil {
+				if got := problemsOf(t, err); len(got) != 1 || got[0] != tt.want {
+					t.Errorf("problems = %q, want %q", got, tt.want)
+				}
+				return
+			}
+			if string(cfg.SchemaProfile) != tt.want {
+				t.Errorf("schema profile = %q, want %q", cfg.SchemaProfile, tt.want)
+			}
+		})
+	}
+}
+
 func TestConfigToolMode(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -1097,5 +1141,33 @@ func TestConfigToolMode(t *testing.T) {
 	cfg := mustResolve(t, nil, validEnv(), "connections:\n  - app: \"*\"\n    include_apps: [\"google_*\"]\n    exclude_apps: [gmail]\n")
 	if c := cfg.Connections[0]; c.App != OpenCatalog || c.Name != OpenCatalog || !slices.Equal(c.IncludeApps, []string{"google_*"}) || !slices.Equal(c.ExcludeApps, []string{"gmail"}) {
 		t.Errorf("open catalog connection = %+v", c)
+	}
+}
+
+// TestConfigOps: --metrics-addr and --pprof come from the flag, then the
+// environment, then the file; a bad address is a problem naming its source.
+func TestConfigOps(t *testing.T) {
+	t.Parallel()
+	app := []string{"--app", "slack"}
+	cfg := mustResolve(t, app, validEnv(), "")
+	if cfg.MetricsAddr != "" || cfg.Pprof {
+		t.Errorf("defaults: metrics addr %q, pprof %v", cfg.MetricsAddr, cfg.Pprof)
+	}
+	env := validEnv()
+	env[EnvMetricsAddr], env[EnvPprof] = "127.0.0.1:9464", "true"
+	cfg = mustResolve(t, app, env, "metrics_addr: 127.0.0.1:1\npprof: false\n")
+	if cfg.MetricsAddr != "127.0.0.1:9464" || !cfg.Pprof {
+		t.Errorf("env over file: metrics addr %q, pprof %v", cfg.MetricsAddr, cfg.Pprof)
+	}
+	cfg = mustResolve(t, append(app, "--metrics-addr", ":9100", "--pprof=false"), env, "")
+	if cfg.MetricsAddr != ":9100" || cfg.Pprof {
+		t.Errorf("flags over env: metrics addr %q, pprof %v", cfg.MetricsAddr, cfg.Pprof)
+	}
+	cfg = mustResolve(t, app, validEnv(), "metrics_addr: 0.0.0.0:9464\npprof: true\n")
+	if cfg.MetricsAddr != "0.0.0.0:9464" || !cfg.Pprof {
+		t.Errorf("file: metrics addr %q, pprof %v", cfg.MetricsAddr, cfg.Pprof)
+	}
+	if _, err := resolveWith(t, append(app, "--metrics-addr", "9464"), validEnv(), ""); err == nil || !strings.Contains(err.Error(), `invalid metrics address "9464" (from --metrics-addr)`) {
+		t.Errorf("a bad address: %v", err)
 	}
 }

@@ -31,6 +31,7 @@ type fileConfig struct {
 	CallTimeout     string `yaml:"call_timeout"`
 	ResultLimit     string `yaml:"result_limit"`
 	ToolMode        string `yaml:"tool_mode"`
+	SchemaProfile   string `yaml:"schema_profile"`
 	MaxListItems    string `yaml:"max_list_items"`
 	MaxListBytes    string `yaml:"max_list_bytes"`
 	CatalogTTL      string `yaml:"catalog_ttl"`
@@ -46,6 +47,8 @@ type fileConfig struct {
 	WebhookSecret   string `yaml:"webhook_secret"`
 	TLSCert         string `yaml:"tls_cert"`
 	TLSKey          string `yaml:"tls_key"`
+	MetricsAddr     string `yaml:"metrics_addr"`
+	Pprof           *bool  `yaml:"pprof"`
 
 	fileCredentials `yaml:",inline"`
 }

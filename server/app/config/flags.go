@@ -5,6 +5,8 @@ package config
 import (
 	"flag"
 	"strings"
+
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
 )
 
 // appList is the value of the repeatable --app flag; each use may hold a comma list.
@@ -40,6 +42,7 @@ type Flags struct {
 	callTimeout     string
 	resultLimit     string
 	toolMode        string
+	schemaProfile   string
 	maxListItems    string
 	maxListBytes    string
 	catalogTTL      string
@@ -54,6 +57,8 @@ type Flags struct {
 	webhookSecret   string
 	tlsCert         string
 	tlsKey          string
+	metricsAddr     string
+	pprof           bool
 
 	// AllowNoConnections lets a command that needs no connection (apps) resolve a
 	// configuration without any connection or workflow; the default credentials are
@@ -83,6 +88,7 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&cf.callTimeout, "call-timeout", defaultCallTimeout, "deadline of one tool call (Go duration)")
 	fs.StringVar(&cf.resultLimit, "result-limit", defaultResultLimit, "largest result text sent to the client (bytes, or with a unit: 64KiB, 1MiB)")
 	fs.StringVar(&cf.toolMode, "tool-mode", defaultToolMode, "how actions reach the agent: direct (one tool per action), catalog (search and run tools) or auto (catalog above 40 tools) (env "+EnvToolMode+")")
+	fs.StringVar(&cf.schemaProfile, "schema-profile", defaultSchemaProfile, "shape of the tools' input schemas: "+strings.Join(schema.ProfileNames(), ", ")+" (for hosts with stricter schema rules; env "+EnvSchemaProfile+")")
 	fs.StringVar(&cf.maxListItems, "max-list-items", defaultMaxListItems, "most items one upstream listing (all its pages) may have; past it the listing fails and the last good catalog keeps serving")
 	fs.StringVar(&cf.maxListBytes, "max-list-bytes", defaultMaxListBytes, "most bytes one upstream listing (all its pages) may have (bytes, or with a unit: 64MiB)")
 	fs.StringVar(&cf.catalogTTL, "catalog-ttl", defaultCatalogTTL, "how long the action catalog is served before a background refresh")
@@ -97,6 +103,8 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&cf.webhookSecret, "webhook-secret", "", "path secret of the Connect webhook URL (env "+EnvWebhookSecret+"; default: generated at start)")
 	fs.StringVar(&cf.tlsCert, "tls-cert", "", "TLS certificate file (sse/http)")
 	fs.StringVar(&cf.tlsKey, "tls-key", "", "TLS private key file (sse/http)")
+	fs.StringVar(&cf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (host:port), without authentication; needed for stdio, and with sse/http it moves /metrics off the MCP listener (env "+EnvMetricsAddr+")")
+	fs.BoolVar(&cf.pprof, "pprof", false, "serve net/http/pprof at /debug/pprof/ on the HTTP listener and the --metrics-addr one, without authentication (env "+EnvPprof+")")
 	return cf
 }
 

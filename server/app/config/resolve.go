@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
 	"github.com/pipedream-mcp/pipedream-mcp/server"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
@@ -106,6 +107,7 @@ func Resolve(cf *Flags, getenv func(string) string, sandbox SandboxApps) (*Confi
 	if !r.set["trust-client-user"] && f.TrustClientUser != nil {
 		cfg.TrustClientUser = *f.TrustClientUser
 	}
+	r.resolveOps(cfg)
 	cfg.ExternalUserID = first(r.flagVal("external-user-id", cf.externalUserID), r.envVal(EnvExternalUserID), fileVal("external_user_id", f.ExternalUserID)).val
 	if cfg.Sandbox && cfg.ExternalUserID == "" {
 		cfg.ExternalUserID = sandboxExternalUserID
@@ -181,6 +183,13 @@ func (r *resolver) resolveServer(cfg *Config) {
 	cfg.ToolMode = strings.ToLower(firstOf(mode.val, defaultToolMode))
 	if tools.CheckToolMode(cfg.ToolMode) != nil {
 		r.probs.add("invalid tool mode %q (from %s): use direct, catalog or auto", mode.val, mode.src)
+	}
+
+	profile := first(r.flagVal("schema-profile", cf.schemaProfile), r.envVal(EnvSchemaProfile), fileVal("schema_profile", f.SchemaProfile))
+	if p, err := schema.ParseProfile(firstOf(profile.val, defaultSchemaProfile)); err == nil {
+		cfg.SchemaProfile = p
+	} else {
+		r.probs.add("invalid schema profile %q (from %s): use %s", profile.val, profile.src, strings.Join(schema.ProfileNames(), ", "))
 	}
 
 	auth := r.setting("auth", cf.auth, "auth", f.Auth)
@@ -428,4 +437,29 @@ func IsLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// resolveOps resolves --metrics-addr and --pprof (flag, then environment,
+// then the file).
+func (r *resolver) resolveOps(cfg *Config) {
+	cf, f := r.cf, r.file
+	addr := first(r.flagVal("metrics-addr", cf.metricsAddr), r.envVal(EnvMetricsAddr), fileVal("metrics_addr", f.MetricsAddr))
+	if addr.val != "" {
+		if _, port, err := net.SplitHostPort(addr.val); err != nil || port == "" {
+			r.probs.add("invalid metrics address %q (from %s): use host:port, e.g. 127.0.0.1:9464", addr.val, addr.src)
+		}
+	}
+	cfg.MetricsAddr = addr.val
+	switch env := strings.ToLower(r.envVal(EnvPprof).val); {
+	case r.set["pprof"]:
+		cfg.Pprof = cf.pprof
+	case env != "":
+		on, err := strconv.ParseBool(env)
+		if err != nil {
+			r.probs.add("invalid %s %q: use true or false", EnvPprof, env)
+		}
+		cfg.Pprof = on
+	case f.Pprof != nil:
+		cfg.Pprof = *f.Pprof
+	}
 }
