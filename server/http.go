@@ -318,6 +318,14 @@ func (h *HTTPHandler) admit(w http.ResponseWriter, r *http.Request, kind endpoin
 		httpError(w, http.StatusNotFound, fmt.Sprintf("no connection named %q on this server", conn))
 		return nil, msg, false
 	}
+	if kind == kindStreamable && r.Method == http.MethodGet && r.Header.Get(mcpserver.HeaderKeySessionID) == "" {
+		// A browser or a probe opening the endpoint: the GET stream belongs
+		// to an initialized session (legacy era) and does not exist in the
+		// modern one, so answer at once instead of holding a stream open.
+		w.Header().Set("Allow", "GET, POST, DELETE")
+		httpError(w, http.StatusMethodNotAllowed, "this is an MCP Streamable HTTP endpoint: POST JSON-RPC messages to it; a GET stream needs the Mcp-Session-Id of an initialized session")
+		return nil, msg, false
+	}
 	params, err := h.sessionParams(r)
 	if err != nil {
 		closeUnread(w, r)

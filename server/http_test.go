@@ -1069,3 +1069,29 @@ func TestIdleSessionsExpire(t *testing.T) {
 		}
 	})
 }
+
+// TestGetWithoutSession: GET on the Streamable HTTP endpoint without a
+// session answers 405 at once instead of holding a stream open.
+func TestGetWithoutSession(t *testing.T) {
+	t.Parallel()
+	srv := New(&fakeTools{}, Options{})
+	h, err := srv.NewHTTPHandler(HTTPOptions{Transport: "http", Auth: StaticUser("u"), Identity: testIdentity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/mcp", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(string(body), "POST JSON-RPC") {
+		t.Errorf("GET /mcp: %d %s", resp.StatusCode, body)
+	}
+}

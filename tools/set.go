@@ -292,10 +292,21 @@ func (s *Set) loadConn(ctx context.Context, c *connState, refresh bool) error {
 	}
 	if err != nil {
 		err = fmt.Errorf("connection %q: load %s actions: %w", c.Name, c.App, err)
+		if ctx.Err() != nil {
+			// The server is stopping: nothing failed, and nothing is logged
+			// as a failure.
+			s.log.Debug("catalog load stopped: the server is stopping", "connection", c.Name, "app", c.App)
+			return err
+		}
 		c.mu.Lock()
 		c.lastErr = err
+		had := c.loaded
 		c.mu.Unlock()
-		s.log.Warn("catalog load failed; serving the last good catalog", "connection", c.Name, "app", c.App, "err", err)
+		if had {
+			s.log.Warn("catalog load failed; serving the last good catalog", "connection", c.Name, "app", c.App, "err", err)
+		} else {
+			s.log.Warn("catalog load failed; retrying in the background", "connection", c.Name, "app", c.App, "err", err)
+		}
 		s.observeLoad(c.Name, false)
 		return err
 	}
