@@ -480,6 +480,7 @@ func (s *Set) reconnectRequired(ctx context.Context, c *connState, app, user str
 		base.Errors = append(base.Errors, "Pipedream: "+acct.Error)
 	}
 	base.ConnectURL = link
+	base.Notes = append(base.Notes, s.sandboxLinkNotes()...)
 	base.Next = fmt.Sprintf("Ask the user to open this link to reconnect their %s account, then retry: %s%s", app, link, alt)
 	return base
 }
@@ -503,9 +504,23 @@ func (s *Set) accountRequired(ctx context.Context, c *connState, app, user strin
 		return base
 	}
 	base.ConnectURL = link
+	base.Notes = append(base.Notes, s.sandboxLinkNotes()...)
 	base.Errors = []string{what + "."}
 	base.Next = fmt.Sprintf("Ask the user to open this link to connect their %s account, then retry: %s", app, link)
 	return base
+}
+
+// sandboxLink says what a Connect Link of the sandbox is: its token is the
+// simulated API's, so the page it opens cannot connect anything.
+const sandboxLink = "sandbox: this connect_url is simulated; its token is the sandbox's, so pipedream.com cannot use it. Try an app the demo user has an account for."
+
+// sandboxLinkNotes are the notes a result with a Connect Link carries in the
+// sandbox (none elsewhere).
+func (s *Set) sandboxLinkNotes() []string {
+	if !s.opts.Sandbox {
+		return nil
+	}
+	return []string{sandboxLink}
 }
 
 // connectLink creates a Connect token for user and returns the Connect Link for

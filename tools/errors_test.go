@@ -6,6 +6,7 @@ package tools_test
 // anything, and none says the action ran.
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -241,4 +242,24 @@ func TestNothingRanTexts(t *testing.T) {
 	sc, res = h.call(t, t.Context(), "", tools.ToolListOptions, `{"tool":"sheets_add_single_row","prop":"sheetId"}`)
 	wantError(t, sc, text(res), res.IsError, "error", "no end user", "nothing was run")
 	noRun(t, h.fake, false)
+}
+
+// TestSandboxConnectLinksLabelled: in the sandbox a Connect Link says it is
+// simulated, in the result's notes and in pipedream_accounts; elsewhere not.
+func TestSandboxConnectLinksLabelled(t *testing.T) {
+	for _, sandbox := range []bool{false, true} {
+		h := newHarness(t, tools.Options{Sandbox: sandbox}, userConn("notion", "notion"))
+		sc, res := h.call(t, t.Context(), pdtest.DemoUser, "notion_search", `{"query":"Roadmap"}`)
+		if sc["status"] != "account_required" || sc["connect_url"] == nil {
+			t.Fatalf("sandbox=%v: %v", sandbox, sc)
+		}
+		labelled := strings.Contains(text(res), "simulated") && strings.Contains(fmt.Sprint(sc["notes"]), "sandbox:")
+		if labelled != sandbox {
+			t.Errorf("sandbox=%v: labelled=%v\n%s", sandbox, labelled, text(res))
+		}
+		sc, _ = h.call(t, t.Context(), pdtest.DemoUser, tools.ToolAccounts, `{}`)
+		if got := strings.Contains(fmt.Sprint(sc["apps"]), "simulated"); got != sandbox {
+			t.Errorf("sandbox=%v: pipedream_accounts labelled=%v: %v", sandbox, got, sc)
+		}
+	}
 }

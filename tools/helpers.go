@@ -503,6 +503,9 @@ func (s *Set) connectionAccounts(ctx context.Context, c *connState, meta *mcp.Me
 		entry.Note = "This app runs as the server's service identity; an administrator manages its accounts."
 	} else if link, err := s.connectLink(ctx, c, c.App, user); err == nil {
 		entry.ConnectURL = link
+		if s.opts.Sandbox {
+			entry.Note = sandboxLink
+		}
 	} else {
 		entry.Note = "A Connect Link could not be created: " + err.Error()
 	}

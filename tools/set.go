@@ -78,6 +78,8 @@ type Options struct {
 	// WebhookURI is given to Connect tokens so Connect reports new accounts
 	// ("" when the server has no public URL).
 	WebhookURI string
+	// Sandbox labels the Connect Links of results as the simulated API's.
+	Sandbox bool
 	// ToolMode is how actions reach the agent: ToolModeDirect (default),
 	// ToolModeCatalog or ToolModeAuto. A session may choose its own
 	// (WithToolMode).

@@ -482,6 +482,7 @@ func (s *Set) workflowAccountRequired(ctx context.Context, wt *workflowTool, bas
 			return base
 		}
 		base.ConnectURL = link
+		base.Notes = append(base.Notes, s.sandboxLinkNotes()...)
 		base.Next = fmt.Sprintf("Nothing was run. Ask the user to open this link to connect their %s account, then retry: %s", app, link)
 	}
 	return base
