@@ -183,7 +183,11 @@ func TestHelpOfEveryCommand(t *testing.T) {
 			t.Parallel()
 			r := runCLI(t, nil, "", cmd, "--help")
 			expectCode(t, r, 0)
-			expectContains(t, cmd+" --help", r.stderr, "Usage: pipedream-mcp "+cmd, "Examples:", "pipedream-mcp "+cmd+" --sandbox", "-sandbox")
+			expectContains(t, cmd+" --help", r.stdout, "Usage: pipedream-mcp "+cmd, "Examples:", "pipedream-mcp "+cmd+" --sandbox", "-sandbox")
+			// Only doctor, which checks the server's settings, lists them.
+			if shows := strings.Contains(r.stdout, "-transport"); shows != (cmd == "doctor") {
+				t.Errorf("%s --help lists the server's flags: %v", cmd, shows)
+			}
 		})
 	}
 	r := runCLI(t, nil, "", "help")

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -47,10 +48,7 @@ func parseFlags(env *cmdEnv, name, usage string, args []string, extra func(fs *f
 	if extra != nil {
 		extra(fs)
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", strings.TrimSpace(usage))
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printCommandUsage(env, fs, name, usage, args) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, nil, errSilent(0)
@@ -69,6 +67,29 @@ func parseFlags(env *cmdEnv, name, usage string, args []string, extra func(fs *f
 func sandboxApps() config.SandboxApps {
 	f := pdtest.NewSandbox()
 	return config.SandboxApps{Default: f.Apps(), All: f.AllApps()}
+}
+
+// printCommandUsage prints a command's usage and its flags: on stdout when
+// the user asked for it (--help), on stderr after a bad flag. Commands other
+// than serve and doctor list only the flags that concern them, not the
+// server's (transport, listener, HTTP auth, operations).
+func printCommandUsage(env *cmdEnv, fs *flag.FlagSet, name, usage string, args []string) {
+	w := env.stderr
+	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
+		w = env.stdout
+	}
+	fmt.Fprintf(w, "%s\n\nFlags:\n", strings.TrimSpace(usage))
+	all := name == "serve" || name == "doctor"
+	fs.SetOutput(w)
+	defer fs.SetOutput(env.stderr)
+	shown := flag.NewFlagSet(name, flag.ContinueOnError)
+	shown.SetOutput(w)
+	fs.VisitAll(func(f *flag.Flag) {
+		if all || !config.ServerFlag(f.Name) {
+			shown.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	shown.PrintDefaults()
 }
 
 // newLogger builds the slog logger: tint text on stderr (colour only on a

@@ -4,6 +4,7 @@ package config
 
 import (
 	"flag"
+	"slices"
 	"strings"
 
 	"github.com/pipedream-mcp/pipedream-mcp/schema"
@@ -65,6 +66,18 @@ type Flags struct {
 	// then validated instead.
 	AllowNoConnections bool
 }
+
+// serverFlags are the flags only the server (and doctor, which checks them)
+// uses: transport, listener, HTTP authentication and operations.
+var serverFlags = []string{
+	"transport", "addr", "public-url", "auth", "api-keys-file", "jwks-url", "jwt-issuer",
+	"jwt-audience", "user-claim", "webhook-secret", "tls-cert", "tls-key", "shutdown-timeout",
+	"trust-client-user", "metrics-addr", "pprof",
+}
+
+// ServerFlag reports whether the flag name concerns only the server, so the
+// other commands' help leaves it out (they still accept it).
+func ServerFlag(name string) bool { return slices.Contains(serverFlags, name) }
 
 // RegisterFlags defines the shared flags on fs and returns where their values
 // land. There is deliberately no --client-secret flag: command lines are visible to
