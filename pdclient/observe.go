@@ -96,24 +96,9 @@ func countRequest(ctx context.Context) {
 // tracerName is the instrumentation scope of pdclient's spans.
 const tracerName = "github.com/pipedream-mcp/pipedream-mcp/pdclient"
 
-// tracerCache holds the tracer of the global TracerProvider it came from, so
-// that a provider set later (otel.SetTracerProvider) is picked up.
-var tracerCache atomic.Pointer[cachedTracer]
-
-type cachedTracer struct {
-	tp trace.TracerProvider
-	t  trace.Tracer
-}
-
-func tracer() trace.Tracer {
-	tp := otel.GetTracerProvider()
-	if c := tracerCache.Load(); c != nil && c.tp == tp {
-		return c.t
-	}
-	t := tp.Tracer(tracerName)
-	tracerCache.Store(&cachedTracer{tp: tp, t: t})
-	return t
-}
+// tracer is the tracer of the global TracerProvider as it is now
+// (otel.SetTracerProvider may set it after start).
+func tracer() trace.Tracer { return otel.Tracer(tracerName) }
 
 // sentRequest is one HTTP request being observed: timed, counted, and traced
 // as a client span when the context it is sent under is traced.

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync/atomic"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
@@ -110,24 +109,9 @@ func firstSet(a, b string) string {
 // tracerName is the instrumentation scope of the server's spans.
 const tracerName = "github.com/pipedream-mcp/pipedream-mcp/server"
 
-// tracerCache holds the tracer of the global TracerProvider it came from, so
-// that a provider set later is picked up.
-var tracerCache atomic.Pointer[cachedTracer]
-
-type cachedTracer struct {
-	tp trace.TracerProvider
-	t  trace.Tracer
-}
-
-func tracer() trace.Tracer {
-	tp := otel.GetTracerProvider()
-	if c := tracerCache.Load(); c != nil && c.tp == tp {
-		return c.t
-	}
-	t := tp.Tracer(tracerName)
-	tracerCache.Store(&cachedTracer{tp: tp, t: t})
-	return t
-}
+// tracer is the tracer of the global TracerProvider as it is now
+// (otel.SetTracerProvider may set it after start).
+func tracer() trace.Tracer { return otel.Tracer(tracerName) }
 
 // traceContext is the W3C trace context propagator: incoming traceparent and
 // tracestate only (no baggage).
