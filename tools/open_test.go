@@ -1,12 +1,9 @@
 package tools_test
 
 import (
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
@@ -15,17 +12,7 @@ import (
 // catalog; no app is loaded at start.
 func openHarness(t *testing.T, open tools.OpenCatalog) *harness {
 	t.Helper()
-	fake := pdtest.NewSandbox()
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	cl, err := pdclient.New(pdclient.Config{
-		ClientID: pdtest.SandboxClientID, ClientSecret: pdtest.SandboxClientSecret,
-		ProjectID: pdtest.SandboxProjectID, Environment: pdtest.SandboxEnvironment,
-		BaseURL: srv.URL, Version: "test",
-	}, pdclient.WithRetry(pdclient.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: time.Second}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, cl := sandboxClient(t)
 	open.Template.Client = cl
 	open.Directory = cl
 	set, err := tools.New(tools.Options{ToolMode: tools.ToolModeCatalog, Open: &open})

@@ -26,17 +26,7 @@ type harness struct {
 
 func newHarness(t *testing.T, opts tools.Options, conns ...tools.Connection) *harness {
 	t.Helper()
-	fake := pdtest.NewSandbox()
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	cl, err := pdclient.New(pdclient.Config{
-		ClientID: pdtest.SandboxClientID, ClientSecret: pdtest.SandboxClientSecret,
-		ProjectID: pdtest.SandboxProjectID, Environment: pdtest.SandboxEnvironment,
-		BaseURL: srv.URL, Version: "test",
-	}, pdclient.WithRetry(pdclient.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: time.Second}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, cl := sandboxClient(t)
 	for i := range conns {
 		conns[i].Client = cl
 	}
@@ -49,6 +39,24 @@ func newHarness(t *testing.T, opts tools.Options, conns ...tools.Connection) *ha
 		t.Fatal(err)
 	}
 	return &harness{fake: fake, set: set, cl: cl}
+}
+
+// sandboxClient is a client of a fresh sandbox fake on loopback, with fast
+// retries.
+func sandboxClient(t *testing.T) (*pdtest.Fake, *pdclient.Client) {
+	t.Helper()
+	fake := pdtest.NewSandbox()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	cl, err := pdclient.New(pdclient.Config{
+		ClientID: pdtest.SandboxClientID, ClientSecret: pdtest.SandboxClientSecret,
+		ProjectID: pdtest.SandboxProjectID, Environment: pdtest.SandboxEnvironment,
+		BaseURL: srv.URL, Version: "test",
+	}, pdclient.WithRetry(pdclient.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, cl
 }
 
 func userConn(name, app string) tools.Connection { return tools.Connection{Name: name, App: app} }
