@@ -120,18 +120,25 @@ func TestCatalogModeE2E(t *testing.T) {
 		t.Errorf("/mcp/github?tool_mode=catalog lists %q", names)
 	}
 
+	if code, msg := initializeAt(ctx, t, direct.base+"/mcp?tool_mode=lazy"); code != http.StatusBadRequest || !strings.Contains(msg, `"lazy" is not a tool mode`) {
+		t.Errorf("?tool_mode=lazy: %d %q", code, msg)
+	}
+}
+
+// initializeAt sends a legacy-era initialize to url and returns the HTTP
+// status and, for a refused request, the error the server gave.
+func initializeAt(ctx context.Context, t *testing.T, url string) (int, string) {
+	t.Helper()
 	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, direct.base+"/mcp?tool_mode=lazy", strings.NewReader(body))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var answer struct{ Error string }
 	_ = json.NewDecoder(resp.Body).Decode(&answer)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(answer.Error, `"lazy" is not a tool mode`) {
-		t.Errorf("?tool_mode=lazy: %d %q", resp.StatusCode, answer.Error)
-	}
+	return resp.StatusCode, answer.Error
 }

@@ -88,19 +88,8 @@ func TestSchemaProfileE2E(t *testing.T) {
 		}
 	}
 
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.base+"/mcp?schema_profile=strict", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var answer struct{ Error string }
-	_ = json.NewDecoder(resp.Body).Decode(&answer)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(answer.Error, `"strict" is not a schema profile`) {
-		t.Errorf("?schema_profile=strict: %d %q", resp.StatusCode, answer.Error)
+	if code, msg := initializeAt(ctx, t, srv.base+"/mcp?schema_profile=strict"); code != http.StatusBadRequest || !strings.Contains(msg, `"strict" is not a schema profile`) {
+		t.Errorf("?schema_profile=strict: %d %q", code, msg)
 	}
 }
 
