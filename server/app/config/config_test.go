@@ -1055,13 +1055,7 @@ func TestAppFlag(t *testing.T) {
 
 func TestConfigSchemaProfile(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		yaml string
-		want string // the profile, or the problem
-	}{
+	tests := []settingCase{
 		{name: "default", args: []string{"--app", "slack"}, want: "portable"},
 		{name: "flag", args: []string{"--app", "slack", "--schema-profile", "openai-strict"}, want: "openai-strict"},
 		{name: "env", args: []string{"--app", "slack"}, env: map[string]string{EnvSchemaProfile: "GEMINI"}, want: "gemini"},
@@ -1073,36 +1067,12 @@ func TestConfigSchemaProfile(t *testing.T) {
 		{name: "invalid in the file", yaml: "schema_profile: claude\nconnections:\n  - app: slack\n",
 			want: `invalid schema profile "claude" (from schema_profile: in the config file): use portable, openai-strict, gemini`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			env := validEnv()
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			cfg, err := resolveWith(t, tt.args, env, tt.yaml)
-			if err != nil {
-				if got := problemsOf(t, err); len(got) != 1 || got[0] != tt.want {
-					t.Errorf("problems = %q, want %q", got, tt.want)
-				}
-				return
-			}
-			if string(cfg.SchemaProfile) != tt.want {
-				t.Errorf("schema profile = %q, want %q", cfg.SchemaProfile, tt.want)
-			}
-		})
-	}
+	runSettingCases(t, tests, func(c *Config) string { return string(c.SchemaProfile) })
 }
 
 func TestConfigToolMode(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		yaml string
-		want string // the mode, or the problem
-	}{
+	tests := []settingCase{
 		{name: "default", args: []string{"--app", "slack"}, want: "direct"},
 		{name: "flag", args: []string{"--app", "slack", "--tool-mode", "catalog"}, want: "catalog"},
 		{name: "env", args: []string{"--app", "slack"}, env: map[string]string{EnvToolMode: "AUTO"}, want: "auto"},
@@ -1119,25 +1089,7 @@ func TestConfigToolMode(t *testing.T) {
 		{name: "open catalog takes no name", yaml: "connections:\n  - app: \"*\"\n    name: all\n",
 			want: `the open catalog (app: "*", connections item 1 of the config file) takes no name: each app's tools are named after the app`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			env := validEnv()
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			cfg, err := resolveWith(t, tt.args, env, tt.yaml)
-			if err != nil {
-				if got := problemsOf(t, err); len(got) != 1 || got[0] != tt.want {
-					t.Errorf("problems = %q, want %q", got, tt.want)
-				}
-				return
-			}
-			if cfg.ToolMode != tt.want {
-				t.Errorf("tool mode = %q, want %q", cfg.ToolMode, tt.want)
-			}
-		})
-	}
+	runSettingCases(t, tests, func(c *Config) string { return c.ToolMode })
 	cfg := mustResolve(t, nil, validEnv(), "connections:\n  - app: \"*\"\n    include_apps: [\"google_*\"]\n    exclude_apps: [gmail]\n")
 	if c := cfg.Connections[0]; c.App != OpenCatalog || c.Name != OpenCatalog || !slices.Equal(c.IncludeApps, []string{"google_*"}) || !slices.Equal(c.ExcludeApps, []string{"gmail"}) {
 		t.Errorf("open catalog connection = %+v", c)
@@ -1169,5 +1121,39 @@ func TestConfigOps(t *testing.T) {
 	}
 	if _, err := resolveWith(t, append(app, "--metrics-addr", "9464"), validEnv(), ""); err == nil || !strings.Contains(err.Error(), `invalid metrics address "9464" (from --metrics-addr)`) {
 		t.Errorf("a bad address: %v", err)
+	}
+}
+
+// settingCase is one way of giving a setting: flags, environment, file, and
+// the value it resolves to, or the one problem it must cause.
+type settingCase struct {
+	name string
+	args []string
+	env  map[string]string
+	yaml string
+	want string // the value, or the problem
+}
+
+// runSettingCases resolves each case and checks got(cfg), or the problem.
+func runSettingCases(t *testing.T, tests []settingCase, got func(*Config) string) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := validEnv()
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			cfg, err := resolveWith(t, tt.args, env, tt.yaml)
+			if err != nil {
+				if p := problemsOf(t, err); len(p) != 1 || p[0] != tt.want {
+					t.Errorf("problems = %q, want %q", p, tt.want)
+				}
+				return
+			}
+			if v := got(cfg); v != tt.want {
+				t.Errorf("resolved %q, want %q", v, tt.want)
+			}
+		})
 	}
 }
