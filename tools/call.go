@@ -510,9 +510,9 @@ func (s *Set) accountRequired(ctx context.Context, c *connState, app, user strin
 	return base
 }
 
-// sandboxLink says what a Connect Link of the sandbox is: its token is the
+// SandboxLinkNote says what a Connect Link of the sandbox is: its token is the
 // simulated API's, so the page it opens cannot connect anything.
-const sandboxLink = "sandbox: this connect_url is simulated; its token is the sandbox's, so pipedream.com cannot use it. Try an app the demo user has an account for."
+const SandboxLinkNote = "sandbox: this connect_url is simulated; its token is the sandbox's, so pipedream.com cannot use it. Try an app the demo user has an account for."
 
 // sandboxLinkNotes are the notes a result with a Connect Link carries in the
 // sandbox (none elsewhere).
@@ -520,7 +520,7 @@ func (s *Set) sandboxLinkNotes() []string {
 	if !s.opts.Sandbox {
 		return nil
 	}
-	return []string{sandboxLink}
+	return []string{SandboxLinkNote}
 }
 
 // connectLink creates a Connect token for user and returns the Connect Link for

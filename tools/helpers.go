@@ -504,7 +504,7 @@ func (s *Set) connectionAccounts(ctx context.Context, c *connState, meta *mcp.Me
 	} else if link, err := s.connectLink(ctx, c, c.App, user); err == nil {
 		entry.ConnectURL = link
 		if s.opts.Sandbox {
-			entry.Note = sandboxLink
+			entry.Note = SandboxLinkNote
 		}
 	} else {
 		entry.Note = "A Connect Link could not be created: " + err.Error()

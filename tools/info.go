@@ -1,5 +1,7 @@
 package tools
 
+import "slices"
+
 // ActionInfo says what an action tool was built from, for the commands people
 // run to inspect the tool list (`pipedream-mcp tools`, `doctor`).
 type ActionInfo struct {
@@ -16,6 +18,18 @@ type ActionInfo struct {
 	// Dynamic reports that more fields appear once others are set
 	// (pipedream_describe).
 	Dynamic bool
+}
+
+// ActionNames returns the names of every action tool currently served, in
+// either tool mode (in catalog mode they are what pipedream_run_action
+// takes), sorted.
+func (s *Set) ActionNames() []string {
+	names := make([]string, 0, len(s.snap.Load().byName))
+	for name := range s.snap.Load().byName {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Action describes the action tool currently served under name; false for

@@ -1,6 +1,7 @@
 // Checks the MCP Inspector's `tools/list --strict --format json` output for
 // the whole sandbox catalog: the Inspector listed every tool the server says
-// it serves (`<binary> tools --sandbox --json`), reported no error-severity
+// it serves (`<binary> tools --sandbox --json $INTEROP_EVERY_APP`, every app
+// as a direct tool), reported no error-severity
 // portability problem, and reported no warning other than "untyped-schema"
 // on schemas without a type: props of type `any` and the items of sql
 // params (DESIGN.md: `any` -> any JSON value, no type). Prints the warnings
@@ -14,7 +15,7 @@ const [outFile, bin] = process.argv.slice(2);
 const fail = (msg) => { console.error(`FAIL [inspector strict] ${msg}`); process.exit(1); };
 
 const got = JSON.parse(readFileSync(outFile, "utf8"));
-const served = JSON.parse(execFileSync(bin, ["tools", "--sandbox", "--json"], { stdio: ["ignore", "pipe", "ignore"] })).tools;
+const served = JSON.parse(execFileSync(bin, ["tools", "--sandbox", "--json", ...(process.env.INTEROP_EVERY_APP ?? "").split(" ").filter(Boolean)], { stdio: ["ignore", "pipe", "ignore"] })).tools;
 const listed = got.result?.tools ?? [];
 const names = (ts) => ts.map((t) => t.name).sort().join(",");
 if (names(listed) !== names(served)) fail(`the Inspector listed ${listed.length} tools, the server serves ${served.length}`);

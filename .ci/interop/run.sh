@@ -56,6 +56,13 @@ export NO_COLOR=1
 unset PIPEDREAM_CLIENT_ID PIPEDREAM_CLIENT_SECRET PIPEDREAM_PROJECT_ID PIPEDREAM_PROJECT_ENVIRONMENT \
   PIPEDREAM_APPS PIPEDREAM_EXTERNAL_USER_ID PIPEDREAM_BASE_URL PD_MCP_JWT_SECRET 2>/dev/null || true
 
+# Every app of the sandbox catalog, the pd_edge fixture included, as direct
+# tools: with no app named the sandbox serves only its realistic apps, in auto
+# mode (catalog mode over all of them). The list is the catalog's own files.
+all_apps=$(cd "$root/pdclient/pdtest/catalog" && ls -- *.json | sed 's/\.json$//' | paste -sd, -)
+every_app=(--tool-mode direct --app "$all_apps")
+export INTEROP_EVERY_APP="${every_app[*]}"
+
 step "go build"
 bin="$work/pipedream-mcp"
 (cd "$root" && go build -o "$bin" .)
@@ -141,19 +148,19 @@ done
 unset PD_MCP_JWT_SECRET
 
 # Schema profiles: the same call through each profile's schema shape.
-serve profiles --transport http
+serve profiles --transport http "${every_app[@]}"
 ts profiles profiles "$url/mcp" "$bin"
 
 # --- 2. MCP Inspector ----------------------------------------------------
 step "MCP Inspector CLI"
-inspect strict "$bin" --sandbox --method tools/list --strict
+inspect strict "$bin" --sandbox "${every_app[@]}" --method tools/list --strict
 "${node[@]}" "$here/check-strict.mjs" "$out" "$bin" || die "MCP Inspector --strict"
 
-inspect_call stdio "$bin" --sandbox
-serve inspector-http --transport http
+inspect_call stdio "$bin" --sandbox "${every_app[@]}"
+serve inspector-http --transport http "${every_app[@]}"
 inspect_call http --server-url "$url/mcp" --transport http
 inspect_call http-modern --server-url "$url/mcp" --transport http --protocol-era modern
-serve inspector-sse --transport sse
+serve inspector-sse --transport sse "${every_app[@]}"
 inspect_call sse --server-url "$url/sse" --transport sse
 inspect_call http-jwt --server-url "$jwt_http_url/mcp" --transport http --header "Authorization: Bearer $token"
 

@@ -157,7 +157,7 @@ async function profiles(url, bin) {
       transport: () => new StreamableHTTPClientTransport(new URL(`${url}?schema_profile=${p}`), { requestInit: { headers } }),
     })),
     { name: "stdio --schema-profile gemini", profile: "gemini",
-      transport: () => new StdioClientTransport({ command: bin, args: ["--sandbox", "--schema-profile", "gemini"], stderr: "ignore" }) },
+      transport: () => new StdioClientTransport({ command: bin, args: ["--sandbox", "--schema-profile", "gemini", ...(process.env.INTEROP_EVERY_APP ?? "").split(" ").filter(Boolean)], stderr: "ignore" }) },
   ];
   for (const s of sessions) {
     const c = new Client({ name: "interop-ts-profiles", version: "1.0.0" });

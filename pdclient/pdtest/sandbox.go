@@ -3,7 +3,10 @@ package pdtest
 // This file owns the fake behind --sandbox: its public credentials, project
 // and users, and the accounts it is seeded with.
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Sandbox identity: the credentials, project and users of NewSandbox. They are
 // public on purpose; the sandbox never talks to Pipedream.
@@ -18,7 +21,18 @@ const (
 	OtherUser = "other-user"
 	// ServiceUser is the service identity of admin connections (hubspot, jira).
 	ServiceUser = "service-bot"
+	// EdgeApp is the test fixture app: actions with every prop type, failures
+	// on demand, malformed definitions. It is in Apps (tests lean on it) but
+	// not in SandboxApps: the sandbox serves it only when named (--app
+	// pd_edge).
+	EdgeApp = "pd_edge"
 )
+
+// SandboxApps returns what --sandbox serves when no app is named: the
+// default apps without the EdgeApp fixture, so a host sees realistic apps only.
+func (f *Fake) SandboxApps() []string {
+	return slices.DeleteFunc(f.Apps(), func(app string) bool { return app == EdgeApp })
+}
 
 // sandboxAccounts are the seeded accounts, oldest first. Their ids are stable so
 // docs and tests can name them.

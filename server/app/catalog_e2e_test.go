@@ -60,7 +60,8 @@ func sdkToolNames(ctx context.Context, t *testing.T, cs *gosdk.ClientSession) ([
 }
 
 // TestCatalogModeE2E drives the built binary in catalog mode with the Go SDK
-// client: the fixed tools only, under 12 KB; a search finds the action; the
+// client: the fixed tools only, under 12 KB (in auto mode, the sandbox's
+// default, for all apps; direct tools for one); a search finds the action; the
 // run tool runs it as its direct tool would; a session on a direct server may
 // pick catalog mode with ?tool_mode=, and a bad mode is refused.
 func TestCatalogModeE2E(t *testing.T) {
@@ -69,11 +70,17 @@ func TestCatalogModeE2E(t *testing.T) {
 	defer cancel()
 	fixed := []string{tools.ToolAccounts, tools.ToolDescribe, tools.ToolListOptions, tools.ToolRunAction, tools.ToolRunReadAction, tools.ToolSearchActions}
 
-	srv := startBinary(t, "--transport", "http", "--tool-mode", "catalog")
+	// The sandbox with no mode given is in auto mode: catalog mode over
+	// every app (161 action tools), direct tools for one app's connection.
+	srv := startBinary(t, "--transport", "http")
 	cs := connectSDK(ctx, t, srv.base+"/mcp")
 	names, size := sdkToolNames(ctx, t, cs)
 	if !slices.Equal(names, fixed) || size > 12<<10 {
 		t.Errorf("catalog tools/list: %q, %d bytes", names, size)
+	}
+	names, _ = sdkToolNames(ctx, t, connectSDK(ctx, t, srv.base+"/mcp/slack"))
+	if slices.Contains(names, tools.ToolSearchActions) || !slices.Contains(names, "slack_list_channels") || len(names) > tools.AutoToolLimit {
+		t.Errorf("auto mode at /mcp/slack lists %q", names)
 	}
 	sc, text := sdkCall(ctx, t, cs, tools.ToolSearchActions, map[string]any{"query": "create an issue in github"})
 	results, _ := sc["results"].([]any)
@@ -106,7 +113,7 @@ func TestCatalogModeE2E(t *testing.T) {
 		t.Errorf("open catalog run of an app not loaded: %v\n%s", sc, text)
 	}
 
-	direct := startBinary(t, "--transport", "http")
+	direct := startBinary(t, "--transport", "http", "--tool-mode", "direct")
 	names, _ = sdkToolNames(ctx, t, connectSDK(ctx, t, direct.base+"/mcp"))
 	if slices.Contains(names, tools.ToolSearchActions) || len(names) < 100 {
 		t.Errorf("direct server lists %d tools: %q", len(names), names)

@@ -2,8 +2,12 @@ package app
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
 // TestFirstHourCLI: the surprises a new user met in the first hour.
@@ -32,5 +36,52 @@ func TestFirstHourCLI(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != 0 || res.StructuredContent["status"] != "success" {
 		t.Errorf("call --json: %v, %s", err, r)
+	}
+}
+
+// TestSandboxDefaultSet: with no app named the sandbox serves its realistic
+// apps in auto mode (catalog mode over all of them, at most
+// tools.AutoToolLimit tools), and the pd_edge fixture only when named.
+func TestSandboxDefaultSet(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		want, lack []string
+	}{
+		{"every realistic app: catalog mode", []string{"--sandbox"},
+			[]string{tools.ToolSearchActions, tools.ToolRunAction}, []string{"slack_list_channels", "pd_edge_echo"}},
+		{"the fixture when named: direct", []string{"--sandbox", "--app", pdtest.EdgeApp},
+			[]string{"pd_edge_echo"}, []string{tools.ToolSearchActions}},
+		{"one app: direct", []string{"--sandbox", "--app", "slack"},
+			[]string{"slack_list_channels"}, []string{tools.ToolSearchActions}},
+		{"a mode given wins", []string{"--sandbox", "--tool-mode", "direct"},
+			[]string{"slack_list_channels", "github_get_repository"}, []string{tools.ToolSearchActions, "pd_edge_echo"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, "", append([]string{"tools", "--json"}, tc.args...)...)
+			var list struct{ Tools []struct{ Name string } }
+			if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || r.code != 0 {
+				t.Fatalf("tools --json: %v, %s", err, r)
+			}
+			var names []string
+			for _, tl := range list.Tools {
+				names = append(names, tl.Name)
+			}
+			if slices.Contains(tc.want, tools.ToolSearchActions) && len(names) > tools.AutoToolLimit {
+				t.Errorf("%d tools, over %d", len(names), tools.AutoToolLimit)
+			}
+			for _, w := range tc.want {
+				if !slices.Contains(names, w) {
+					t.Errorf("no %s in %q", w, names)
+				}
+			}
+			for _, l := range tc.lack {
+				if slices.Contains(names, l) {
+					t.Errorf("%s is served: %q", l, names)
+				}
+			}
+		})
 	}
 }

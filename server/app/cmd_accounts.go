@@ -75,7 +75,7 @@ func cmdAccounts(env *cmdEnv, args []string) error {
 		if i > 0 {
 			fmt.Fprintln(env.stdout)
 		}
-		if !printConnectionAccounts(env.ctx, env.stdout, st, c, endUserOf(cfg, c), webhookURI) {
+		if !printConnectionAccounts(env.ctx, env.stdout, st, c, endUserOf(cfg, c), webhookURI, cfg.Sandbox) {
 			failed++
 		}
 	}
@@ -86,8 +86,9 @@ func cmdAccounts(env *cmdEnv, args []string) error {
 }
 
 // printConnectionAccounts prints one connection's accounts and how to connect
-// another; false when the accounts could not be listed.
-func printConnectionAccounts(ctx context.Context, w io.Writer, st style, c tools.Connection, user, webhookURI string) bool {
+// another (labelled as simulated in the sandbox); false when the accounts
+// could not be listed.
+func printConnectionAccounts(ctx context.Context, w io.Writer, st style, c tools.Connection, user, webhookURI string, sandbox bool) bool {
 	label := connectionLabel(c)
 	accts, err := c.Client.ListAccounts(ctx, user, c.App)
 	if err != nil {
@@ -113,6 +114,9 @@ func printConnectionAccounts(ctx context.Context, w io.Writer, st style, c tools
 		verb = "Connect a"
 	}
 	fmt.Fprintf(w, "  %s %s account for %q (link valid 4 hours, single use):\n    %s\n", verb, c.App, user, pdclient.ConnectLink(tok, c.App))
+	if sandbox {
+		fmt.Fprintf(w, "    %s\n", st.yellow(tools.SandboxLinkNote))
+	}
 	return true
 }
 

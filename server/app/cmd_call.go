@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
 const callUsage = `Usage: pipedream-mcp call [flags] TOOL ['JSON' | -]
@@ -20,7 +22,9 @@ user (--external-user-id, PIPEDREAM_EXTERNAL_USER_ID; demo-user with --sandbox),
 and prints the result's text (the summary first), then its structured JSON.
 The arguments are a JSON object: given after the tool name, read from standard
 input with -, or from a file with --args-file; none means {}. With --json it
-prints exactly the tools/call result object instead.
+prints exactly the tools/call result object instead. In catalog mode (the
+sandbox's default with every app) an action is called by the name direct mode
+gives it, through pipedream_run_action.
 
 Exit status: 0 when the result is a success, 1 when it is an error result
 (isError: invalid arguments, no connected account, the action failed, ...),
@@ -77,7 +81,12 @@ func cmdCall(env *cmdEnv, args []string) error {
 		names = append(names, t.tool.Name)
 		found = found || t.tool.Name == name
 	}
-	if !found {
+	// In catalog mode actions are not listed; they run through
+	// pipedream_run_action under the names direct mode gives them.
+	_, viaCatalog := s.rt.set.Action(name)
+	viaCatalog = viaCatalog && !found
+	if !found && !viaCatalog {
+		names = append(names, s.rt.set.ActionNames()...)
 		if loadErr != nil {
 			return failf("tool %q is not served, and some catalogs did not load (it may be one of theirs):\n%s", name, indentLines(errorText(loadErr), "  "))
 		}
@@ -95,6 +104,10 @@ func cmdCall(env *cmdEnv, args []string) error {
 	req := mcp.CallToolRequest{}
 	req.Params.Name = name
 	req.Params.Arguments = arguments
+	if viaCatalog {
+		req.Params.Name = tools.ToolRunAction
+		req.Params.Arguments = map[string]any{"tool": name, "arguments": arguments}
+	}
 	res, err := c.CallTool(ctx, req)
 	if err != nil {
 		return failf("tools/call %s: %v", name, err)

@@ -423,7 +423,9 @@ func (d *doctor) catalog(appOK map[string]bool) {
 		} else {
 			d.c.ok(name, "%s, every input schema builds", plural(st.Tools, "tool", "tools"))
 		}
-		if note := toolLimitNote(st.Tools); note != "" {
+		// In catalog or auto mode a big connection reaches the host as the
+		// few catalog tools, so only direct mode has a limit to warn about.
+		if note := toolLimitNote(st.Tools); note != "" && d.s.cfg.ToolMode == tools.ToolModeDirect {
 			d.c.warn(name, fmt.Sprintf("%d tools, %s", st.Tools, note), "to serve fewer, "+narrowHint(st.Name, d.actionKeys(st.Name)))
 		}
 	}
@@ -434,7 +436,11 @@ func (d *doctor) catalog(appOK map[string]bool) {
 		var list *toolsList
 		if list, err = mc.listTools(ctx); err == nil {
 			n, b := len(list.tools), list.bytes()
-			d.c.ok("tools/list", "%s, %s bytes, about %s tokens (bytes / 4)", plural(n, "tool", "tools"), thousands(b), thousands((b+3)/4))
+			mode := ""
+			if slices.ContainsFunc(list.tools, func(t listedTool) bool { return t.tool.Name == tools.ToolSearchActions }) {
+				mode = fmt.Sprintf(" (catalog mode: %s reached through %s)", plural(len(d.s.rt.set.ActionNames()), "action", "actions"), tools.ToolSearchActions)
+			}
+			d.c.ok("tools/list", "%s, %s bytes, about %s tokens (bytes / 4)%s", plural(n, "tool", "tools"), thousands(b), thousands((b+3)/4), mode)
 			if note := toolLimitNote(n); note != "" && len(d.s.rt.conns) > 1 {
 				d.c.warn("tools/list", fmt.Sprintf("%d tools in all, %s", n, note),
 					"serve fewer connections per client, or with --transport http point each client at /mcp/<connection>")

@@ -115,6 +115,16 @@ func matchesSearch(t listedTool, search string) bool {
 	return false
 }
 
+// catalogModeNote says why the actions are not listed as tools, and how to
+// see them: the same command in direct mode.
+func catalogModeNote(mode string) string {
+	why := "Catalog mode"
+	if mode == tools.ToolModeAuto {
+		why = fmt.Sprintf("Catalog mode (auto: more than %d action tools)", tools.AutoToolLimit)
+	}
+	return why + ": hosts see the helper tools below, not one tool per action.\nAdd --tool-mode direct to list (and --search) every action tool, or --connection APP for one app's."
+}
+
 // toolGroup is one table of the tools command.
 type toolGroup struct {
 	rows  []listedTool
@@ -196,6 +206,10 @@ func printToolsTable(w io.Writer, st style, s *session, list *toolsList, onlyCon
 		if warn := printConnectionTable(w, st, c, status[c.Name], tt, search); warn != "" {
 			warnings = append(warnings, warn)
 		}
+	}
+	if tt.catalog {
+		fmt.Fprintln(w, st.dim(catalogModeNote(s.cfg.ToolMode)))
+		fmt.Fprintln(w)
 	}
 	if len(tt.workflows.rows) > 0 {
 		fmt.Fprintln(w, st.bold(fmt.Sprintf("workflows: %s", plural(len(tt.workflows.rows), "tool", "tools"))))

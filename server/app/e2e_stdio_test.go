@@ -14,6 +14,9 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
 // TestStdioBinarySandbox drives the built binary over stdio with the mcp-go
@@ -42,13 +45,18 @@ func TestStdioBinarySandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The README's client config: every realistic app, in auto mode, so a
+	// host is never given more than tools.AutoToolLimit tools.
 	var names []string
 	for _, tl := range list.Tools {
 		names = append(names, tl.Name)
 	}
-	for _, want := range []string{"pipedream_list_options", "slack_send_message_to_channel", "github_create_issue", "hubspot_create_deal", "notion_search", "google_sheets_add_single_row"} {
+	if len(names) > tools.AutoToolLimit {
+		t.Errorf("tools/list has %d tools, over the %d hosts like Cursor take: %q", len(names), tools.AutoToolLimit, names)
+	}
+	for _, want := range []string{tools.ToolSearchActions, tools.ToolRunAction, "pipedream_list_options", "pipedream_accounts"} {
 		if !slices.Contains(names, want) {
-			t.Errorf("tools/list lacks %s", want)
+			t.Errorf("tools/list lacks %s: %q", want, names)
 		}
 	}
 
@@ -65,11 +73,23 @@ func TestStdioBinarySandbox(t *testing.T) {
 		_ = json.Unmarshal(b, &sc)
 		return res, sc
 	}
-	res, sc := call("slack_send_message_to_channel", `{"conversation":"C00001000","text":"hi from e2e"}`)
+	_, sc := call(tools.ToolSearchActions, `{"query":"send a message to a slack channel"}`)
+	found := map[string]bool{}
+	for _, r := range sc["results"].([]any) {
+		tool := r.(map[string]any)["tool"].(string)
+		found[tool] = true
+		if strings.HasPrefix(tool, pdtest.EdgeApp) {
+			t.Errorf("the default sandbox serves the %s test fixture: %s", pdtest.EdgeApp, tool)
+		}
+	}
+	if !found["slack_send_message_to_channel"] {
+		t.Errorf("search did not find slack_send_message_to_channel: %v", sc)
+	}
+	res, sc := call(tools.ToolRunAction, `{"tool":"slack_send_message_to_channel","arguments":{"conversation":"C00001000","text":"hi from e2e"}}`)
 	if res.IsError || sc["status"] != "success" {
 		t.Errorf("call failed: %v", sc)
 	}
-	res, sc = call("notion_search", `{}`)
+	res, sc = call(tools.ToolRunAction, `{"tool":"notion_search","arguments":{}}`)
 	if !res.IsError || sc["status"] != "account_required" || !strings.Contains(sc["connect_url"].(string), "&app=notion") {
 		t.Errorf("want account_required with a Connect Link, got %v", sc)
 	}

@@ -40,6 +40,7 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
 // Secrets planted in every server the harness starts. None may appear in a
@@ -231,6 +232,14 @@ func freePort(t testing.TB) string {
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
+}
+
+// everySandboxApp are the arguments that serve every default sandbox app and
+// the pd_edge fixture as direct tools, for tests of the tools themselves
+// (with no app named the sandbox serves its realistic apps in auto mode).
+func everySandboxApp() []string {
+	apps := append(pdtest.NewSandbox().SandboxApps(), pdtest.EdgeApp)
+	return []string{"--tool-mode", tools.ToolModeDirect, "--app", strings.Join(apps, ",")}
 }
 
 // serverEnv is the environment of a server whose Connect API is api: the

@@ -138,7 +138,7 @@ func connectGoSDK(ctx context.Context, t *testing.T, transportName, era string, 
 	var tr gosdk.Transport
 	switch transportName {
 	case "stdio":
-		cmd := exec.Command(builtBinary(t), "--sandbox")
+		cmd := exec.Command(builtBinary(t), append([]string{"--sandbox"}, everySandboxApp()...)...)
 		cmd.Env = cleanEnv()
 		cmd.Stderr = stderr
 		tr = &gosdk.CommandTransport{Command: cmd}
@@ -201,7 +201,7 @@ func connectMCPGo(ctx context.Context, t *testing.T, transportName, era string, 
 	var err error
 	switch transportName {
 	case "stdio":
-		c, err = client.NewStdioMCPClientWithOptions(builtBinary(t), cleanEnv(), []string{"--sandbox"}, transport.WithCommandStderrWriter(stderr))
+		c, err = client.NewStdioMCPClientWithOptions(builtBinary(t), cleanEnv(), append([]string{"--sandbox"}, everySandboxApp()...), transport.WithCommandStderrWriter(stderr))
 	case "http":
 		c, err = client.NewStreamableHttpClient(srv.base + "/mcp")
 	case "sse":
@@ -281,7 +281,7 @@ var (
 func sandboxCatalog(t *testing.T) map[string]any {
 	t.Helper()
 	catalogOnce.Do(func() {
-		cmd := exec.Command(builtBinary(t), "tools", "--sandbox", "--json")
+		cmd := exec.Command(builtBinary(t), append([]string{"tools", "--sandbox", "--json"}, everySandboxApp()...)...)
 		cmd.Env = cleanEnv()
 		out, err := cmd.Output()
 		if err != nil {
@@ -337,8 +337,8 @@ func TestInteropGoClients(t *testing.T) {
 	}
 	want := sandboxCatalog(t)
 	servers := map[string]*binServer{
-		"http": startBinary(t, "--transport", "http"),
-		"sse":  startBinary(t, "--transport", "sse"),
+		"http": startBinary(t, append([]string{"--transport", "http"}, everySandboxApp()...)...),
+		"sse":  startBinary(t, append([]string{"--transport", "sse"}, everySandboxApp()...)...),
 	}
 	clients := []struct {
 		name    string

@@ -154,7 +154,7 @@ func TestPeopleCommandsGolden(t *testing.T) {
 	}{
 		{"tools_sandbox", []string{"tools", "--sandbox"}, 0},
 		{"tools_connection_github", []string{"tools", "--sandbox", "--connection", "github"}, 0},
-		{"tools_search_issue", []string{"tools", "--sandbox", "--search", "issue"}, 0},
+		{"tools_search_issue", []string{"tools", "--sandbox", "--tool-mode", "direct", "--search", "issue"}, 0},
 		{"apps_sandbox", []string{"apps", "--sandbox"}, 0},
 		{"apps_actions_google", []string{"apps", "--sandbox", "--actions", "google"}, 0},
 		{"apps_no_match", []string{"apps", "--sandbox", "no-such-app-anywhere"}, 0},
@@ -209,7 +209,7 @@ func TestToolsJSONIsToolsList(t *testing.T) {
 	for _, conn := range []string{"", "github"} {
 		t.Run("connection="+conn, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"tools", "--sandbox", "--json"}
+			args := []string{"tools", "--sandbox", "--tool-mode", "direct", "--json"}
 			if conn != "" {
 				args = append(args, "--connection", conn)
 			}
@@ -248,7 +248,7 @@ func TestToolsJSONIsToolsList(t *testing.T) {
 func listSandboxTools(t *testing.T, conn string) (client, server []mcp.Tool) {
 	t.Helper()
 	env := &cmdEnv{ctx: t.Context(), getenv: func(k string) string { return sandboxEnv[k] }, stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
-	cfg, fs, err := parseCommon(env, "test", "", []string{"--sandbox"}, nil)
+	cfg, fs, err := parseCommon(env, "test", "", []string{"--sandbox", "--tool-mode", "direct"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestToolsFilters(t *testing.T) {
 	t.Parallel()
 	t.Run("search json keeps matches only", func(t *testing.T) {
 		t.Parallel()
-		r := runCLI(t, sandboxEnv, "", "tools", "--sandbox", "--json", "--search", "ISSUE")
+		r := runCLI(t, sandboxEnv, "", "tools", "--sandbox", "--tool-mode", "direct", "--json", "--search", "ISSUE")
 		expectCode(t, r, 0)
 		var got struct {
 			Tools []struct {
@@ -354,13 +354,13 @@ func TestToolsFilters(t *testing.T) {
 	})
 	t.Run("size and limits", func(t *testing.T) {
 		t.Parallel()
-		r := runCLI(t, sandboxEnv, "", "tools", "--sandbox")
+		r := runCLI(t, sandboxEnv, "", "tools", "--sandbox", "--tool-mode", "direct")
 		expectCode(t, r, 0)
 		m := regexp.MustCompile(`Size: ([\d,]+) bytes of tools/list, about ([\d,]+) tokens \(estimated as bytes / 4\)`).FindStringSubmatch(r.stdout)
 		if m == nil {
 			t.Fatalf("no size line:\n%s", r.stdout)
 		}
-		j := runCLI(t, sandboxEnv, "", "tools", "--sandbox", "--json")
+		j := runCLI(t, sandboxEnv, "", "tools", "--sandbox", "--tool-mode", "direct", "--json")
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, []byte(j.stdout)); err != nil {
 			t.Fatal(err)

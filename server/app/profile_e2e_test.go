@@ -41,7 +41,7 @@ func TestSchemaProfileE2E(t *testing.T) {
 		return s["additionalProperties"] == false && len(req) == len(props)
 	}
 
-	srv := startBinary(t, "--transport", "http")
+	srv := startBinary(t, append([]string{"--transport", "http"}, everySandboxApp()...)...)
 	portable := connectSDK(ctx, t, srv.base+"/mcp")
 	if ins := portable.InitializeResult().Instructions; !strings.Contains(ins, "_account_id") || !strings.Contains(ins, "_dynamic_props_id") || !strings.Contains(ins, "pipedream_list_options") {
 		t.Errorf("the instructions do not explain the reserved arguments and the helpers: %q", ins)
@@ -76,7 +76,7 @@ func TestSchemaProfileE2E(t *testing.T) {
 	}
 
 	// The server's own profile; a session may still choose another.
-	gem := startBinary(t, "--transport", "http", "--schema-profile", "gemini")
+	gem := startBinary(t, append([]string{"--transport", "http", "--schema-profile", "gemini"}, everySandboxApp()...)...)
 	for name, s := range schemas(connectSDK(ctx, t, gem.base+"/mcp")) {
 		if _, open := s["additionalProperties"]; open {
 			t.Errorf("--schema-profile gemini: %s has additionalProperties", name)

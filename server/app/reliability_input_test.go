@@ -227,7 +227,7 @@ func (p *stdioPeer) awaitNull(n int, limit time.Duration) map[string]any {
 // work, and the process exits cleanly at the end of input.
 func TestReliabilityStdioHostileInput(t *testing.T) {
 	t.Parallel()
-	p := startStdio(t, "--sandbox", "--log-level", "debug")
+	p := startStdio(t, append([]string{"--sandbox", "--log-level", "debug"}, everySandboxApp()...)...)
 	p.send(`{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"hostile","version":"1"}}}`)
 	p.await("init", 30*time.Second)
 	p.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)

@@ -63,10 +63,11 @@ func parseFlags(env *cmdEnv, name, usage string, args []string, extra func(fs *f
 }
 
 // sandboxApps are the sandbox catalog's apps, for resolving --sandbox
-// configurations.
+// configurations: with no app named, the realistic ones (not the pd_edge
+// fixture).
 func sandboxApps() config.SandboxApps {
 	f := pdtest.NewSandbox()
-	return config.SandboxApps{Default: f.Apps(), All: f.AllApps()}
+	return config.SandboxApps{Default: f.SandboxApps(), All: f.AllApps()}
 }
 
 // printCommandUsage prints a command's usage and its flags: on stdout when

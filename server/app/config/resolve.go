@@ -305,13 +305,18 @@ func (r *resolver) checkIdentity(cfg *Config) {
 	}
 }
 
-// checkToolMode checks that an open catalog is served in catalog mode: it
-// becomes the mode when none was chosen, and direct mode is refused.
+// checkToolMode settles the tool mode when none was chosen, and checks the
+// chosen one: an open catalog is served in catalog mode (direct mode is
+// refused); the sandbox is served in auto mode, so its realistic apps never
+// give a host more than tools.AutoToolLimit tools.
 func (r *resolver) checkToolMode(cfg *Config) {
+	mode := first(r.flagVal("tool-mode", r.cf.toolMode), r.envVal(EnvToolMode), fileVal("tool_mode", r.file.ToolMode))
 	if !slices.ContainsFunc(cfg.Connections, func(c Connection) bool { return c.App == OpenCatalog }) {
+		if cfg.Sandbox && mode.val == "" {
+			cfg.ToolMode = tools.ToolModeAuto
+		}
 		return
 	}
-	mode := first(r.flagVal("tool-mode", r.cf.toolMode), r.envVal(EnvToolMode), fileVal("tool_mode", r.file.ToolMode))
 	switch {
 	case mode.val == "":
 		cfg.ToolMode = tools.ToolModeCatalog
