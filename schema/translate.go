@@ -93,6 +93,8 @@ type Arg struct {
 	Required bool
 	// The prop's flags.
 	RemoteOptions, UseQuery, ReloadProps, WithLabel bool
+	// Secret marks a prop whose value must never be shown (a token, a password).
+	Secret bool
 	// Default is the prop's default (compact JSON), nil when it has none.
 	Default json.RawMessage
 	// Options are the prop's static options.
@@ -405,6 +407,7 @@ func translateProp(p pdclient.ConfigurableProp, name string) (Arg, *node) {
 		UseQuery:      p.UseQuery,
 		ReloadProps:   p.ReloadProps,
 		WithLabel:     p.WithLabel,
+		Secret:        p.Secret,
 		Options:       append([]pdclient.PropOption(nil), p.Options...),
 	}
 	if d, ok := compact(p.Default); ok && string(d) != "null" {

@@ -41,8 +41,13 @@ func (s *Set) actionHandler(t *actionTool) mcpserver.ToolHandlerFunc {
 		// reload, run), not only the run: a slow read must not hold a call.
 		ctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
 		defer cancel()
+		stop := s.startProgress(ctx, req, t.component.Key)
 		r, account, user := s.runAction(ctx, t, req)
+		stop()
 		noteRun(ctx, t, user, account) // for the call's audit line (observe.go)
+		if r.ask != nil {
+			return r.ask, nil
+		}
 		return toolResult(r, s.opts.ResultLimit), nil
 	}
 }
@@ -94,7 +99,16 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 		base.Notes, configured, dynamicID = reloaded.notes, reloaded.configured, reloaded.id
 	}
 
-	// 4. Run.
+	// 4. Confirm a destructive action with the user (--confirm-destructive).
+	if c := s.confirmDestructive(ctx, t, req, user, raw, base); !c.run {
+		if c.ask != nil {
+			base.ask = c.ask
+			return base, acct.ID, user
+		}
+		return *c.res, acct.ID, user
+	}
+
+	// 5. Run.
 	maps.Copy(configured, appValues)
 	return s.run(ctx, t, user, acct.ID, configured, dynamicID, args.DynamicPropsID != "", base)
 }

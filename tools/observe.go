@@ -125,6 +125,9 @@ func (s *Set) finish(ctx context.Context, name string, req mcp.CallToolRequest, 
 		if res.IsError {
 			status = StatusError
 		}
+		if res.NeedsInput() {
+			status = StatusInputRequired
+		}
 		if r, ok := res.StructuredContent.(Result); ok && r.Status != "" {
 			status = r.Status
 			rec.action = cmp.Or(rec.action, r.Action)

@@ -20,6 +20,14 @@ const (
 	StatusRateLimited     = "rate_limited"
 	StatusUpstreamError   = "upstream_error"
 	StatusTimeout         = "timeout"
+	// StatusDeclined: the user declined a confirmation; nothing ran.
+	StatusDeclined = "declined"
+	// StatusConfirmationRequired: the action needs the user's confirmation and
+	// the client cannot ask for it; nothing ran.
+	StatusConfirmationRequired = "confirmation_required"
+	// StatusInputRequired is the audit status of a call that asked the user
+	// something (elicitation) and is called again with the answer.
+	StatusInputRequired = "input_required"
 )
 
 // Result is the structuredContent of every action and workflow call.
@@ -43,6 +51,9 @@ type Result struct {
 
 	// Next is the sentence that tells the agent what to do next (text only).
 	Next string `json:"-"`
+	// ask, when set, is sent instead of the result: the call asks the user
+	// something first (ask.go).
+	ask *mcp.CallToolResult
 	// Head, when set, replaces the status's default first line of the text
 	// (text only): an error that is not an action's failure must not read
 	// "The action ran and failed".

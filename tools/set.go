@@ -49,7 +49,10 @@ type Connection struct {
 	Include     []string // globs on the full action key; empty = all
 	Exclude     []string
 	ReadOnly    bool // keep only actions annotated readOnlyHint: true
-	Client      Connect
+	// Confirm is the confirmation policy for destructive actions
+	// (ConfirmOff, the default, ConfirmAlways or ConfirmIfSupported).
+	Confirm string
+	Client  Connect
 	// AppName is the app's display name (e.g. "Google Sheets") for search;
 	// default: the slug with spaces.
 	AppName string
@@ -70,6 +73,9 @@ type Options struct {
 	Logger      *slog.Logger
 	// CallTimeout bounds every upstream action run (default 120s).
 	CallTimeout time.Duration
+	// ProgressEvery is how often a call that carries a progressToken is sent
+	// notifications/progress while it runs (default DefaultProgressEvery).
+	ProgressEvery time.Duration
 	// ResultLimit caps the text and ret of a result, in bytes (default 64 KiB).
 	ResultLimit int
 	// RefreshEvery is how often catalogs are refreshed in the background
@@ -119,6 +125,10 @@ type Set struct {
 
 	readyOnce sync.Once
 	ready     chan struct{} // closed once every connection loaded once
+
+	stateKey [32]byte // binds elicitation answers to their calls (ask.go)
+	spentMu  sync.Mutex
+	spent    map[string]time.Time // answered questions, until they expire (ask.go)
 }
 
 // connState is a connection with its last good catalog.
@@ -188,7 +198,7 @@ func New(opts Options) (*Set, error) {
 	if err := schema.CheckProfile(string(opts.SchemaProfile)); err != nil {
 		return nil, fmt.Errorf("tools: %w", err)
 	}
-	s := &Set{opts: opts, log: opts.Logger, ready: make(chan struct{}), wake: make(chan struct{}, 1)}
+	s := &Set{opts: opts, log: opts.Logger, ready: make(chan struct{}), wake: make(chan struct{}, 1), stateKey: newStateKey()}
 	if opts.Open != nil {
 		if opts.Open.Directory == nil {
 			return nil, errors.New("tools: the open catalog needs a Directory")

@@ -127,7 +127,9 @@ func (s *Set) buildWorkflow(w Workflow) (*workflowTool, error) {
 		return nil, fmt.Errorf("its definition does not encode: %w", err)
 	}
 	wt.handle = func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		stop := s.startProgress(ctx, req, "workflow "+wt.tool.Name)
 		r, user, code := s.runWorkflow(ctx, wt, req)
+		stop()
 		noteWorkflow(ctx, wt, user, code) // for the call's audit line (observe.go)
 		return toolResult(r, s.opts.ResultLimit), nil
 	}

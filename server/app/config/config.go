@@ -21,21 +21,22 @@ import (
 // Environment variables read by Resolve. The PIPEDREAM_ names are the ones the
 // Pipedream SDKs use, so one environment serves both.
 const (
-	EnvClientID         = "PIPEDREAM_CLIENT_ID"
-	EnvClientSecret     = "PIPEDREAM_CLIENT_SECRET"
-	EnvClientSecretFile = "PIPEDREAM_CLIENT_SECRET_FILE"
-	EnvProjectID        = "PIPEDREAM_PROJECT_ID"
-	EnvEnvironment      = "PIPEDREAM_PROJECT_ENVIRONMENT"
-	EnvBaseURL          = "PIPEDREAM_BASE_URL"
-	EnvApps             = "PIPEDREAM_APPS"
-	EnvExternalUserID   = "PIPEDREAM_EXTERNAL_USER_ID"
-	EnvJWTSecret        = "PD_MCP_JWT_SECRET"
-	EnvJWTSecretFile    = "PD_MCP_JWT_SECRET_FILE"
-	EnvWebhookSecret    = "PD_MCP_WEBHOOK_SECRET"
-	EnvToolMode         = "PD_MCP_TOOL_MODE"
-	EnvSchemaProfile    = "PD_MCP_SCHEMA_PROFILE"
-	EnvMetricsAddr      = "PD_MCP_METRICS_ADDR"
-	EnvPprof            = "PD_MCP_PPROF"
+	EnvClientID           = "PIPEDREAM_CLIENT_ID"
+	EnvClientSecret       = "PIPEDREAM_CLIENT_SECRET"
+	EnvClientSecretFile   = "PIPEDREAM_CLIENT_SECRET_FILE"
+	EnvProjectID          = "PIPEDREAM_PROJECT_ID"
+	EnvEnvironment        = "PIPEDREAM_PROJECT_ENVIRONMENT"
+	EnvBaseURL            = "PIPEDREAM_BASE_URL"
+	EnvApps               = "PIPEDREAM_APPS"
+	EnvExternalUserID     = "PIPEDREAM_EXTERNAL_USER_ID"
+	EnvJWTSecret          = "PD_MCP_JWT_SECRET"
+	EnvJWTSecretFile      = "PD_MCP_JWT_SECRET_FILE"
+	EnvWebhookSecret      = "PD_MCP_WEBHOOK_SECRET"
+	EnvToolMode           = "PD_MCP_TOOL_MODE"
+	EnvConfirmDestructive = "PD_MCP_CONFIRM_DESTRUCTIVE"
+	EnvSchemaProfile      = "PD_MCP_SCHEMA_PROFILE"
+	EnvMetricsAddr        = "PD_MCP_METRICS_ADDR"
+	EnvPprof              = "PD_MCP_PPROF"
 )
 
 // Defaults of the settings that have one.
@@ -73,36 +74,39 @@ var (
 
 // Config is the whole resolved configuration of one run.
 type Config struct {
-	Transport       string         // stdio | sse | http
-	Addr            string         // listen address of sse/http, default 127.0.0.1:8080
-	PublicURL       string         // external origin of this server, without a trailing slash
-	LogLevel        slog.Level     // --log-level debug|info|warn|error, default info
-	LogFormat       string         // text | json, default text
-	Sandbox         bool           // serve the embedded simulated Connect API
-	CallTimeout     time.Duration  // deadline of one tool call, default 120s
-	ResultLimit     int            // bytes of result text, default 64 KiB
-	ToolMode        string         // direct | catalog | auto: how actions reach the agent (default direct)
-	SchemaProfile   schema.Profile // portable | openai-strict | gemini: the shape of input schemas (default portable)
-	MaxListItems    int            // items of one upstream listing (all its pages), default 10,000
-	MaxListBytes    int            // bytes of one upstream listing (all its pages), default 64 MiB
-	CatalogTTL      time.Duration  // catalog refresh period, default 10m
-	ShutdownTimeout time.Duration  // grace period for calls in flight, default 30s
-	ExternalUserID  string         // the stdio end user / default user for --auth none
-	TrustClientUser bool           // --trust-client-user: honour _meta user ids on stdio
-	Auth            string         // none | jwt | keys (default none)
-	APIKeysFile     string         // --api-keys-file
-	JWTSecret       string         // PD_MCP_JWT_SECRET or PD_MCP_JWT_SECRET_FILE (never logged)
-	JWKSURL         string         // --jwks-url
-	JWTIssuer       string         // --jwt-issuer
-	JWTAudience     string         // --jwt-audience
-	UserClaim       string         // --user-claim, default sub
-	WebhookSecret   string         // --webhook-secret / PD_MCP_WEBHOOK_SECRET (never logged)
-	TLSCert         string         // --tls-cert
-	TLSKey          string         // --tls-key
-	MetricsAddr     string         // --metrics-addr: a listener of its own for /metrics (and /debug/pprof/ with Pprof)
-	Pprof           bool           // --pprof: serve /debug/pprof/ on the HTTP listener (and the metrics one)
-	WorkflowDomain  string         // yaml workflow_domain, default m.pipedream.net
-	ConfigFile      string         // --config path (kept for reload)
+	Transport   string        // stdio | sse | http
+	Addr        string        // listen address of sse/http, default 127.0.0.1:8080
+	PublicURL   string        // external origin of this server, without a trailing slash
+	LogLevel    slog.Level    // --log-level debug|info|warn|error, default info
+	LogFormat   string        // text | json, default text
+	Sandbox     bool          // serve the embedded simulated Connect API
+	CallTimeout time.Duration // deadline of one tool call, default 120s
+	ResultLimit int           // bytes of result text, default 64 KiB
+	ToolMode    string        // direct | catalog | auto: how actions reach the agent (default direct)
+	// ConfirmDestructive is the server's confirmation policy for destructive
+	// actions (tools.Confirm*; default off); connections may have their own.
+	ConfirmDestructive string
+	SchemaProfile      schema.Profile // portable | openai-strict | gemini: the shape of input schemas (default portable)
+	MaxListItems       int            // items of one upstream listing (all its pages), default 10,000
+	MaxListBytes       int            // bytes of one upstream listing (all its pages), default 64 MiB
+	CatalogTTL         time.Duration  // catalog refresh period, default 10m
+	ShutdownTimeout    time.Duration  // grace period for calls in flight, default 30s
+	ExternalUserID     string         // the stdio end user / default user for --auth none
+	TrustClientUser    bool           // --trust-client-user: honour _meta user ids on stdio
+	Auth               string         // none | jwt | keys (default none)
+	APIKeysFile        string         // --api-keys-file
+	JWTSecret          string         // PD_MCP_JWT_SECRET or PD_MCP_JWT_SECRET_FILE (never logged)
+	JWKSURL            string         // --jwks-url
+	JWTIssuer          string         // --jwt-issuer
+	JWTAudience        string         // --jwt-audience
+	UserClaim          string         // --user-claim, default sub
+	WebhookSecret      string         // --webhook-secret / PD_MCP_WEBHOOK_SECRET (never logged)
+	TLSCert            string         // --tls-cert
+	TLSKey             string         // --tls-key
+	MetricsAddr        string         // --metrics-addr: a listener of its own for /metrics (and /debug/pprof/ with Pprof)
+	Pprof              bool           // --pprof: serve /debug/pprof/ on the HTTP listener (and the metrics one)
+	WorkflowDomain     string         // yaml workflow_domain, default m.pipedream.net
+	ConfigFile         string         // --config path (kept for reload)
 	// Defaults are the credentials from flags, environment and the file's top level:
 	// what a connection that names none of its own gets. Commands that need no
 	// connection (apps) use them directly.
@@ -136,6 +140,9 @@ type Connection struct {
 	Include        []string
 	Exclude        []string // globs on the full action key (path.Match syntax)
 	ReadOnly       bool     // keep only actions annotated readOnlyHint
+	// ConfirmDestructive is the connection's confirmation policy for
+	// destructive actions (tools.Confirm*): its own, else the server's.
+	ConfirmDestructive string
 	// IncludeApps and ExcludeApps are globs on app slugs that narrow an open
 	// catalog (App OpenCatalog).
 	IncludeApps, ExcludeApps []string

@@ -89,26 +89,27 @@ func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
 	cfg := mustResolve(t, []string{"--app", "slack"}, validEnv(), "")
 	want := &Config{
-		Transport:       "stdio",
-		Addr:            "127.0.0.1:8080",
-		LogLevel:        slog.LevelInfo,
-		LogFormat:       "text",
-		CallTimeout:     120 * time.Second,
-		ResultLimit:     64 << 10,
-		ToolMode:        "direct",
-		SchemaProfile:   schema.ProfilePortable,
-		MaxListItems:    10000,
-		MaxListBytes:    64 << 20,
-		CatalogTTL:      10 * time.Minute,
-		ShutdownTimeout: 30 * time.Second,
-		ExternalUserID:  "user-1",
-		Auth:            "none",
-		UserClaim:       "sub",
-		WorkflowDomain:  "m.pipedream.net",
+		Transport:          "stdio",
+		Addr:               "127.0.0.1:8080",
+		LogLevel:           slog.LevelInfo,
+		LogFormat:          "text",
+		CallTimeout:        120 * time.Second,
+		ResultLimit:        64 << 10,
+		ToolMode:           "direct",
+		ConfirmDestructive: "off",
+		SchemaProfile:      schema.ProfilePortable,
+		MaxListItems:       10000,
+		MaxListBytes:       64 << 20,
+		CatalogTTL:         10 * time.Minute,
+		ShutdownTimeout:    30 * time.Second,
+		ExternalUserID:     "user-1",
+		Auth:               "none",
+		UserClaim:          "sub",
+		WorkflowDomain:     "m.pipedream.net",
 		Defaults: Credentials{ClientID: "client-id-1", ClientSecret: "s3cret-from-env",
 			ProjectID: "proj_abc123", Environment: "development", BaseURL: "https://api.pipedream.com"},
 		Connections: []Connection{{
-			App: "slack", Name: "slack", OAuth: "user",
+			App: "slack", Name: "slack", OAuth: "user", ConfirmDestructive: "off",
 			Credentials: Credentials{ClientID: "client-id-1", ClientSecret: "s3cret-from-env",
 				ProjectID: "proj_abc123", Environment: "development", BaseURL: "https://api.pipedream.com"},
 		}},
@@ -475,8 +476,8 @@ workflows:
 			env:  validEnv(),
 			yaml: "connections:\n  - app: slack\n    inclde: [x]\n    read_only: maybe\nworkflowz: []\n",
 			want: []string{
-				`config file line 3: unknown key "inclde" in connection item 1 (known keys: app, base_url, client_id, client_secret, client_secret_file, environment, exclude, exclude_apps, external_user_id, include, include_apps, name, oauth, project_id, read_only)`,
-				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, max_list_bytes, max_list_items, metrics_addr, pprof, project_id, public_url, result_limit, sandbox, schema_profile, shutdown_timeout, tls_cert, tls_key, tool_mode, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
+				`config file line 3: unknown key "inclde" in connection item 1 (known keys: app, base_url, client_id, client_secret, client_secret_file, confirm_destructive, environment, exclude, exclude_apps, external_user_id, include, include_apps, name, oauth, project_id, read_only)`,
+				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, confirm_destructive, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, max_list_bytes, max_list_items, metrics_addr, pprof, project_id, public_url, result_limit, sandbox, schema_profile, shutdown_timeout, tls_cert, tls_key, tool_mode, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
 				"config file line 4: cannot unmarshal !!str `maybe` into bool",
 			},
 		},
@@ -913,9 +914,9 @@ func TestConfigExampleFile(t *testing.T) {
 	envCreds := Credentials{ClientID: "client-id-1", ClientSecret: "s3cret-from-env", ProjectID: "proj_abc123",
 		Environment: "development", BaseURL: "https://api.pipedream.com"}
 	want := []Connection{
-		{App: "slack", Name: "slack", OAuth: "user", Credentials: envCreds,
+		{App: "slack", Name: "slack", OAuth: "user", Credentials: envCreds, ConfirmDestructive: "off",
 			Include: []string{"slack-send-*", "slack-list-*"}, Exclude: []string{"slack-send-large-message"}},
-		{App: "google_sheets", Name: "sheets", OAuth: "admin", ExternalUserID: "reporting-bot", ReadOnly: true,
+		{App: "google_sheets", Name: "sheets", OAuth: "admin", ExternalUserID: "reporting-bot", ReadOnly: true, ConfirmDestructive: "off",
 			Credentials: Credentials{ClientID: "sheets-client", ClientSecret: "sheets-s3cret", ProjectID: "proj_sheets9",
 				Environment: "production", BaseURL: "https://api.pipedream.com"}},
 	}
@@ -1068,6 +1069,29 @@ func TestConfigSchemaProfile(t *testing.T) {
 			want: `invalid schema profile "claude" (from schema_profile: in the config file): use portable, openai-strict, gemini`},
 	}
 	runSettingCases(t, tests, func(c *Config) string { return string(c.SchemaProfile) })
+}
+
+func TestConfigConfirmDestructive(t *testing.T) {
+	t.Parallel()
+	tests := []settingCase{
+		{name: "default off", args: []string{"--app", "slack"}, want: "slack=off"},
+		{name: "the bare flag is always", args: []string{"--app", "slack", "--confirm-destructive"}, want: "slack=always"},
+		{name: "flag with a value", args: []string{"--app", "slack", "--confirm-destructive=if-supported"}, want: "slack=if-supported"},
+		{name: "env", args: []string{"--app", "slack"}, env: map[string]string{EnvConfirmDestructive: "ALWAYS"}, want: "slack=always"},
+		{name: "flag beats env", args: []string{"--app", "slack", "--confirm-destructive=off"}, env: map[string]string{EnvConfirmDestructive: "always"}, want: "slack=off"},
+		{name: "file, and a connection's own", yaml: "confirm_destructive: if-supported\nconnections:\n  - app: slack\n  - app: github\n    confirm_destructive: true\n", want: "slack=if-supported github=always"},
+		{name: "invalid flag", args: []string{"--app", "slack", "--confirm-destructive=maybe"},
+			want: `invalid destructive-action confirmation (from --confirm-destructive): "maybe" is not a confirmation policy (use off, always, if-supported)`},
+		{name: "invalid in a connection", yaml: "connections:\n  - app: slack\n    confirm_destructive: sometimes\n",
+			want: `invalid confirm_destructive (connections item 1 of the config file): "sometimes" is not a confirmation policy (use off, always, if-supported)`},
+	}
+	runSettingCases(t, tests, func(c *Config) string {
+		var out []string
+		for _, conn := range c.Connections {
+			out = append(out, conn.Name+"="+conn.ConfirmDestructive)
+		}
+		return strings.Join(out, " ")
+	})
 }
 
 func TestConfigToolMode(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
 // connections builds the connections from --app/PIPEDREAM_APPS (the flag beats the
@@ -60,16 +62,22 @@ func (r *resolver) fileConnection(cfg *Config, fc fileConnection, where string, 
 		return Connection{}, false
 	}
 	c := Connection{
-		App:         fc.App,
-		Name:        firstOf(fc.Name, fc.App),
-		OAuth:       strings.ToLower(firstOf(fc.OAuth, defaultOAuth)),
-		Include:     fc.Include,
-		Exclude:     fc.Exclude,
-		ReadOnly:    fc.ReadOnly,
-		IncludeApps: fc.IncludeApps,
-		ExcludeApps: fc.ExcludeApps,
+		App:                fc.App,
+		Name:               firstOf(fc.Name, fc.App),
+		OAuth:              strings.ToLower(firstOf(fc.OAuth, defaultOAuth)),
+		Include:            fc.Include,
+		Exclude:            fc.Exclude,
+		ReadOnly:           fc.ReadOnly,
+		ConfirmDestructive: confirmPolicy(fc.Confirm),
+		IncludeApps:        fc.IncludeApps,
+		ExcludeApps:        fc.ExcludeApps,
 	}
 	owner := fmt.Sprintf("connection %q", c.Name)
+	if c.ConfirmDestructive != "" {
+		if err := tools.CheckConfirmPolicy(c.ConfirmDestructive); err != nil {
+			r.probs.add("invalid confirm_destructive (%s): %v", where, err)
+		}
+	}
 	switch c.OAuth {
 	case "admin":
 		c.ExternalUserID = firstOf(fc.ExternalUserID, cfg.ExternalUserID)

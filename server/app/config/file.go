@@ -31,6 +31,7 @@ type fileConfig struct {
 	CallTimeout     string `yaml:"call_timeout"`
 	ResultLimit     string `yaml:"result_limit"`
 	ToolMode        string `yaml:"tool_mode"`
+	Confirm         string `yaml:"confirm_destructive"`
 	SchemaProfile   string `yaml:"schema_profile"`
 	MaxListItems    string `yaml:"max_list_items"`
 	MaxListBytes    string `yaml:"max_list_bytes"`
@@ -70,6 +71,7 @@ type fileConnection struct {
 	Include        []string `yaml:"include"`
 	Exclude        []string `yaml:"exclude"`
 	ReadOnly       bool     `yaml:"read_only"`
+	Confirm        string   `yaml:"confirm_destructive"`
 	IncludeApps    []string `yaml:"include_apps"`
 	ExcludeApps    []string `yaml:"exclude_apps"`
 

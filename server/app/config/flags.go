@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pipedream-mcp/pipedream-mcp/schema"
+	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
 // appList is the value of the repeatable --app flag; each use may hold a comma list.
@@ -43,6 +44,7 @@ type Flags struct {
 	callTimeout     string
 	resultLimit     string
 	toolMode        string
+	confirm         confirmFlag
 	schemaProfile   string
 	maxListItems    string
 	maxListBytes    string
@@ -101,6 +103,7 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&cf.callTimeout, "call-timeout", defaultCallTimeout, "deadline of one tool call (Go duration)")
 	fs.StringVar(&cf.resultLimit, "result-limit", defaultResultLimit, "largest result text sent to the client (bytes, or with a unit: 64KiB, 1MiB)")
 	fs.StringVar(&cf.toolMode, "tool-mode", defaultToolMode, "how actions reach the agent: direct (one tool per action), catalog (search and run tools) or auto (catalog above 40 tools) (env "+EnvToolMode+")")
+	fs.Var(&cf.confirm, "confirm-destructive", "ask the user (MCP elicitation) before any destructive action runs: always (the bare flag), if-supported (ask when the client can, else run) or off (env "+EnvConfirmDestructive+"; give the value with =)")
 	fs.StringVar(&cf.schemaProfile, "schema-profile", defaultSchemaProfile, "shape of the tools' input schemas: "+strings.Join(schema.ProfileNames(), ", ")+" (for hosts with stricter schema rules; env "+EnvSchemaProfile+")")
 	fs.StringVar(&cf.maxListItems, "max-list-items", defaultMaxListItems, "most items one upstream listing (all its pages) may have; past it the listing fails and the last good catalog keeps serving")
 	fs.StringVar(&cf.maxListBytes, "max-list-bytes", defaultMaxListBytes, "most bytes one upstream listing (all its pages) may have (bytes, or with a unit: 64MiB)")
@@ -129,4 +132,31 @@ func (cf *Flags) setFlags() map[string]bool {
 		cf.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	}
 	return set
+}
+
+// confirmFlag is --confirm-destructive: a policy name, and the bare flag
+// means tools.ConfirmAlways (so it takes its value only with =).
+type confirmFlag struct{ val string }
+
+func (f *confirmFlag) String() string { return f.val }
+
+// Set takes a policy name; the bare flag arrives as "true".
+func (f *confirmFlag) Set(v string) error {
+	f.val = confirmPolicy(v)
+	return nil
+}
+
+// IsBoolFlag lets the flag stand alone.
+func (f *confirmFlag) IsBoolFlag() bool { return true }
+
+// confirmPolicy maps the spellings of a confirmation policy to its name:
+// true (the bare flag, or YAML true) is always, false is off.
+func confirmPolicy(v string) string {
+	switch v = strings.ToLower(strings.TrimSpace(v)); v {
+	case "true":
+		return tools.ConfirmAlways
+	case "false":
+		return tools.ConfirmOff
+	}
+	return v
 }

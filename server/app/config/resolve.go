@@ -117,6 +117,7 @@ func Resolve(cf *Flags, getenv func(string) string, sandbox SandboxApps) (*Confi
 	cfg.Connections = r.connections(cfg, defaults, sandbox)
 	cfg.Workflows = r.workflows(cfg, defaults)
 	r.checkToolMode(cfg)
+	r.resolveConfirm(cfg)
 
 	switch {
 	case cfg.Sandbox:
@@ -322,6 +323,25 @@ func (r *resolver) checkToolMode(cfg *Config) {
 		cfg.ToolMode = tools.ToolModeCatalog
 	case cfg.ToolMode == tools.ToolModeDirect:
 		r.probs.add("the open catalog (app %q) reaches every app through catalog mode, and the tool mode is direct (from %s): use --tool-mode catalog or auto", OpenCatalog, mode.src)
+	}
+}
+
+// resolveConfirm sets each connection's confirmation policy for destructive
+// actions: its own (connections: confirm_destructive:), else the server's
+// (--confirm-destructive, PD_MCP_CONFIRM_DESTRUCTIVE, confirm_destructive:),
+// else off.
+func (r *resolver) resolveConfirm(cfg *Config) {
+	policy := first(r.flagVal("confirm-destructive", r.cf.confirm.val), r.envVal(EnvConfirmDestructive), fileVal("confirm_destructive", r.file.Confirm))
+	val := confirmPolicy(firstOf(policy.val, tools.ConfirmOff))
+	if err := tools.CheckConfirmPolicy(val); err != nil {
+		r.probs.add("invalid destructive-action confirmation (from %s): %v", policy.src, err)
+		return
+	}
+	cfg.ConfirmDestructive = val
+	for i := range cfg.Connections {
+		if cfg.Connections[i].ConfirmDestructive == "" {
+			cfg.Connections[i].ConfirmDestructive = val
+		}
 	}
 }
 

@@ -1,0 +1,288 @@
+package tools
+
+// This file owns what a call asks the person behind the client, through MCP
+// elicitation: the confirmation of a destructive action
+// (--confirm-destructive). It works in both protocol eras mcp-go serves: the
+// handler returns an input-required result (mcpserver.InputRequestBuilder);
+// a 2026-07-28 client answers it and retries the same call with the answer,
+// and for a 2025-11-25 client mcp-go sends elicitation/create itself and
+// calls the handler again with the answer.
+
+import (
+	"cmp"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+)
+
+// Confirmation policies for destructive actions (--confirm-destructive).
+const (
+	// ConfirmOff runs destructive actions without asking (the default).
+	ConfirmOff = "off"
+	// ConfirmAlways asks before every destructive action, and refuses the
+	// call when the client cannot ask (no form-mode elicitation).
+	ConfirmAlways = "always"
+	// ConfirmIfSupported asks when the client can, and runs without asking
+	// when it cannot.
+	ConfirmIfSupported = "if-supported"
+)
+
+// ConfirmPolicies are the valid confirmation policies.
+var ConfirmPolicies = []string{ConfirmOff, ConfirmAlways, ConfirmIfSupported}
+
+// CheckConfirmPolicy reports whether p is a confirmation policy.
+func CheckConfirmPolicy(p string) error {
+	if slices.Contains(ConfirmPolicies, p) {
+		return nil
+	}
+	return fmt.Errorf("%q is not a confirmation policy (use %s)", p, strings.Join(ConfirmPolicies, ", "))
+}
+
+// confirmID is the key of the confirmation in the input requests and answers.
+const confirmID = "confirm_destructive"
+
+// confirmField is the one field of the confirmation form.
+const confirmField = "confirm"
+
+// maxConfirmArgs bounds the arguments shown in a confirmation message.
+const maxConfirmArgs = 2 << 10
+
+// elicitation says which elicitation modes the caller's client declared and
+// its connection can carry: in 2026-07-28 the capabilities come with each
+// request; before, from initialize, and only on sessions mcp-go can send
+// elicitation/create on (not SSE). An empty elicitation capability means
+// form mode (the 2025-06-18 shape).
+func elicitation(ctx context.Context) (form, url bool) {
+	var caps *mcp.ElicitationCapability
+	if info := mcpserver.RequestProtocolInfoFromContext(ctx); info != nil && info.Modern {
+		if info.ClientCapabilities != nil {
+			caps = info.ClientCapabilities.Elicitation
+		}
+	} else {
+		session := mcpserver.ClientSessionFromContext(ctx)
+		if _, ok := session.(mcpserver.SessionWithElicitation); !ok {
+			return false, false
+		}
+		if withInfo, ok := session.(mcpserver.SessionWithClientInfo); ok {
+			c := withInfo.GetClientCapabilities()
+			caps = c.Elicitation
+		}
+	}
+	if caps == nil {
+		return false, false
+	}
+	return caps.Form != nil || caps.URL == nil, caps.URL != nil
+}
+
+// askTTL is how long the user has to answer a question; an answer after it
+// is refused (the call is asked again).
+const askTTL = 10 * time.Minute
+
+// callState binds an answer to the one question it answers: a fresh nonce
+// and the question's expiry, and a MAC of them with the user, the tool, the
+// question and the arguments, under a key of this process. A retry that
+// answers another call (other arguments, another user), an expired question
+// or a question already answered is refused (checkState), so one yes runs
+// the action at most once.
+func (s *Set) callState(user, tool, question string, raw json.RawMessage) string {
+	var head [24]byte
+	_, _ = rand.Read(head[:16]) // crypto/rand.Read never fails (Go 1.24+)
+	binary.BigEndian.PutUint64(head[16:], uint64(s.opts.Now().Add(askTTL).Unix()))
+	return base64.RawURLEncoding.EncodeToString(head[:]) + "." + base64.RawURLEncoding.EncodeToString(s.stateMAC(head[:], user, tool, question, raw))
+}
+
+func (s *Set) stateMAC(head []byte, user, tool, question string, raw json.RawMessage) []byte {
+	m := hmac.New(sha256.New, s.stateKey[:])
+	m.Write(head)
+	for _, part := range []string{user, tool, question} {
+		m.Write([]byte(part))
+		m.Write([]byte{0})
+	}
+	m.Write(canonicalJSON(raw))
+	return m.Sum(nil)
+}
+
+// checkState says why state does not belong to this call ("" when it does),
+// and spends it: the same state is refused the next time.
+func (s *Set) checkState(state, user, tool, question string, raw json.RawMessage) string {
+	h, mac, ok := strings.Cut(state, ".")
+	head, err1 := base64.RawURLEncoding.DecodeString(h)
+	sum, err2 := base64.RawURLEncoding.DecodeString(mac)
+	if !ok || err1 != nil || err2 != nil || len(head) != 24 || !hmac.Equal(sum, s.stateMAC(head, user, tool, question, raw)) {
+		return "the requestState of the retry does not belong to this call (its tool, arguments or user differ, or the server restarted)"
+	}
+	expires := time.Unix(int64(binary.BigEndian.Uint64(head[16:])), 0)
+	now := s.opts.Now()
+	if now.After(expires) {
+		return fmt.Sprintf("the question expired (answers are taken for %s)", askTTL)
+	}
+	s.spentMu.Lock()
+	defer s.spentMu.Unlock()
+	for k, exp := range s.spent { // forget what can no longer be replayed
+		if now.After(exp) {
+			delete(s.spent, k)
+		}
+	}
+	if _, used := s.spent[h]; used {
+		return "this question was already answered, and its answer used"
+	}
+	if s.spent == nil {
+		s.spent = map[string]time.Time{}
+	}
+	s.spent[h] = expires
+	return ""
+}
+
+// canonicalJSON re-encodes raw with sorted keys, so the same arguments
+// spelled differently bind the same state; raw itself when it is not JSON.
+func canonicalJSON(raw json.RawMessage) []byte {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return raw
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return b
+}
+
+// newStateKey is a random key for callState.
+func newStateKey() (k [32]byte) {
+	_, _ = rand.Read(k[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return k
+}
+
+// confirmation is the outcome of the destructive-action check.
+type confirmation struct {
+	run bool                // go ahead
+	ask *mcp.CallToolResult // the input-required result to send instead
+	res *Result             // the answer to send instead (declined, refused)
+}
+
+// confirmDestructive decides whether the destructive action t may run now
+// for user with the arguments raw: not destructive or policy off, run; an
+// answer to this call's confirmation, run on accept; otherwise ask the user
+// when the client can, else refuse (always) or run (if-supported).
+func (s *Set) confirmDestructive(ctx context.Context, t *actionTool, req mcp.CallToolRequest, user string, raw json.RawMessage, base Result) confirmation {
+	policy := t.conn.Confirm
+	if policy == "" || policy == ConfirmOff || !t.destructive() {
+		return confirmation{run: true}
+	}
+	question := fmt.Sprintf("Run %s (%s, marked destructive) as %s with these arguments?\n%s", t.title(), t.component.Key, user, confirmArgs(t, raw))
+	if answer, ok := mcpserver.InputResponse(req.Params.InputResponses, confirmID); ok {
+		if why := s.checkState(req.Params.RequestState, user, t.name, question, raw); why != "" {
+			r := base
+			r.Status = StatusInvalidArgs
+			r.Head = "Nothing ran: the confirmation does not answer this call."
+			r.Errors = []string{why}
+			r.Next = fmt.Sprintf("Call %s again without inputResponses; the user is asked again.", callAgain(ctx, t.name))
+			return confirmation{res: &r}
+		}
+		return s.confirmAnswer(ctx, t, answer, base)
+	}
+	if form, _ := elicitation(ctx); !form {
+		if policy == ConfirmIfSupported {
+			return confirmation{run: true}
+		}
+		r := base
+		r.Status = StatusConfirmationRequired
+		r.Head = "Nothing ran: this server asks the user before any destructive action, and this client cannot ask."
+		r.Errors = []string{fmt.Sprintf("%s is marked destructive, and the server runs such actions only after the user confirms them in the client (--confirm-destructive=always); this client did not declare form-mode elicitation", t.component.Key)}
+		r.Next = "Tell the user this action needs their confirmation, which this client cannot show; they can run it from a client that supports MCP elicitation, or ask the operator about --confirm-destructive=if-supported."
+		return confirmation{res: &r}
+	}
+	ask := mcpserver.NewInputRequestBuilder(s.callState(user, t.name, question, raw)).Elicit(confirmID, mcp.ElicitationParams{
+		Mode:    mcp.ElicitationModeForm,
+		Message: question,
+		RequestedSchema: map[string]any{
+			"type": "object",
+			"properties": map[string]any{
+				confirmField: map[string]any{"type": "boolean", "title": "Run " + t.title(), "description": "Yes runs the action now; no runs nothing."},
+			},
+			"required": []string{confirmField},
+		},
+	}).ToolResult()
+	return confirmation{ask: ask}
+}
+
+// confirmAnswer reads the user's answer to a confirmation.
+func (s *Set) confirmAnswer(ctx context.Context, t *actionTool, answer mcp.InputResponse, base Result) confirmation {
+	declined := func(why string) confirmation {
+		r := base
+		r.Status = StatusDeclined
+		r.Head = "Nothing ran: the user " + why + "."
+		r.Next = "Do not retry unless the user asks for it; ask them what to do instead."
+		return confirmation{res: &r}
+	}
+	res := mcpserver.ElicitationResponse(mcp.InputResponses{confirmID: answer}, confirmID)
+	if res == nil {
+		return s.badAnswer(ctx, t, base, "it is not an elicitation result")
+	}
+	switch res.Action {
+	case mcp.ElicitationResponseActionDecline:
+		return declined("declined to run it")
+	case mcp.ElicitationResponseActionCancel:
+		return declined("dismissed the confirmation")
+	case mcp.ElicitationResponseActionAccept:
+	default:
+		return s.badAnswer(ctx, t, base, fmt.Sprintf("its action %q is none of accept, decline, cancel", res.Action))
+	}
+	content, _ := res.Content.(map[string]any)
+	yes, ok := content[confirmField].(bool)
+	switch {
+	case !ok:
+		return s.badAnswer(ctx, t, base, fmt.Sprintf("its content has no boolean %q", confirmField))
+	case !yes:
+		return declined("answered no")
+	}
+	return confirmation{run: true}
+}
+
+// title is the action's name as a person reads it.
+func (t *actionTool) title() string {
+	return cmp.Or(t.tool.Annotations.Title, t.component.Name, t.name)
+}
+
+// badAnswer refuses a confirmation answer of the wrong shape: nothing runs.
+func (s *Set) badAnswer(ctx context.Context, t *actionTool, base Result, why string) confirmation {
+	r := base
+	r.Status = StatusInvalidArgs
+	r.Head = "Nothing ran: the answer to the confirmation has the wrong shape."
+	r.Errors = []string{"the confirmation answer: " + why + fmt.Sprintf(" (want action accept with {%q: true|false}, decline or cancel)", confirmField)}
+	r.Next = fmt.Sprintf("Call %s again without inputResponses; the user is asked again.", callAgain(ctx, t.name))
+	return confirmation{res: &r}
+}
+
+// confirmArgs is the arguments as the confirmation shows them: indented
+// JSON, secret props masked, cut at maxConfirmArgs bytes.
+func confirmArgs(t *actionTool, raw json.RawMessage) string {
+	var v map[string]any
+	if json.Unmarshal(raw, &v) != nil {
+		return "(arguments that are not a JSON object)"
+	}
+	for _, a := range t.tr.Args {
+		if _, ok := v[a.Name]; ok && a.Secret {
+			v[a.Name] = "(secret, not shown)"
+		}
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return string(raw)
+	}
+	if len(b) > maxConfirmArgs {
+		return string(b[:maxConfirmArgs]) + "\n… (cut)"
+	}
+	return string(b)
+}
