@@ -286,3 +286,148 @@ func confirmArgs(t *actionTool, raw json.RawMessage) string {
 	}
 	return string(b)
 }
+
+// connectID is the key of the account-connection question (URL mode).
+const connectID = "connect_account"
+
+// accountWait is a call that waits for its user to connect an account.
+type accountWait struct {
+	c                    *connState
+	app, user            string
+	elicitationID, state string
+}
+
+// roundTripKey carries the call's answers (inputResponses and requestState)
+// to the account resolution, which has no request of its own.
+type roundTripKey struct{}
+
+// waitedKey marks a call that already waited for an account: it asks no more.
+type waitedKey struct{}
+
+func withRoundTrip(ctx context.Context, rt mcp.MultiRoundTripParams) context.Context {
+	return context.WithValue(ctx, roundTripKey{}, rt)
+}
+
+// connectInClient is asked when a user connection's caller has no healthy
+// account for app. When the client can show a link (URL-mode elicitation),
+// the first time it returns a result that asks the user to connect one;
+// when the user accepted, a result that makes the call wait for the account
+// (Options.ConnectWait) and run then. nil: answer account_required as before
+// (no such client, an admin connection, the user declined, or the call
+// already waited).
+func (s *Set) connectInClient(ctx context.Context, c *connState, app, user string, base Result) *Result {
+	if c.Admin || ctx.Value(waitedKey{}) != nil {
+		return nil
+	}
+	question := fmt.Sprintf("connect a %s account for %s", app, user)
+	rt, _ := ctx.Value(roundTripKey{}).(mcp.MultiRoundTripParams)
+	if answer, ok := mcpserver.InputResponse(rt.InputResponses, connectID); ok {
+		res := mcpserver.ElicitationResponse(mcp.InputResponses{connectID: answer}, connectID)
+		if res == nil || res.Action != mcp.ElicitationResponseActionAccept {
+			return nil // declined, dismissed or nonsense: the Connect Link, as before
+		}
+		if why := s.checkState(rt.RequestState, user, "connect:"+c.Name, question, nil); why != "" {
+			r := base
+			r.Status = StatusInvalidArgs
+			r.App = app
+			r.Head = "Nothing ran: the answer does not belong to this call."
+			r.Errors = []string{why}
+			r.Next = "Call the tool again without inputResponses."
+			return &r
+		}
+		id, _, _ := strings.Cut(rt.RequestState, ".")
+		r := base
+		r.wait = &accountWait{c: c, app: app, user: user, elicitationID: id, state: rt.RequestState}
+		return &r
+	}
+	if _, url := elicitation(ctx); !url {
+		return nil
+	}
+	link, err := s.connectLink(ctx, c, app, user)
+	if err != nil {
+		return nil // account_required says what failed
+	}
+	state := s.callState(user, "connect:"+c.Name, question, nil)
+	id, _, _ := strings.Cut(state, ".")
+	msg := fmt.Sprintf("Connect your %s account to continue: open the link, sign in and allow access. The call goes on by itself once the account is connected (for up to %s).", c.appName(), s.opts.ConnectWait)
+	if s.opts.Sandbox {
+		msg += " (" + SandboxLinkNote + ")"
+	}
+	r := base
+	r.ask = mcpserver.NewInputRequestBuilder(state).Elicit(connectID, mcp.ElicitationParams{
+		Mode: mcp.ElicitationModeURL, Message: msg, ElicitationID: id, URL: link,
+	}).ToolResult()
+	return &r
+}
+
+// waitForAccount waits up to Options.ConnectWait for w's user to have a
+// healthy account of w's app: it reads the accounts once, then again each
+// time the Connect webhook reports an account for that user and app
+// (InvalidateAccounts) or, without a webhook (no public URL), on a backoff
+// from 1 s to 30 s; an idle wait sends nothing else upstream. It tells the
+// client the elicitation completed when it can.
+func (s *Set) waitForAccount(ctx context.Context, w *accountWait) bool {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.ConnectWait)
+	defer cancel()
+	notify, release := s.accountWaiter(w.user, w.app)
+	defer release()
+	backoff := time.Second
+	for {
+		w.c.Client.InvalidateAccounts(w.user, w.app)
+		if accts, err := w.c.Client.ListAccounts(ctx, w.user, w.app); err == nil && healthyAccount(ownAccounts(accts, w.app, w.user)) != nil {
+			if srv, session := mcpserver.ServerFromContext(ctx), mcpserver.ClientSessionFromContext(ctx); srv != nil && session != nil {
+				_ = srv.SendElicitationComplete(ctx, session, w.elicitationID)
+			}
+			return true
+		}
+		var poll <-chan time.Time
+		if s.opts.WebhookURI == "" {
+			timer := time.NewTimer(backoff)
+			defer timer.Stop()
+			poll = timer.C
+			backoff = min(2*backoff, 30*time.Second)
+		}
+		select {
+		case <-notify:
+		case <-poll:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// accountWaiter registers a wait for user's account of app: the channel
+// receives when InvalidateAccounts reports one; release unregisters.
+func (s *Set) accountWaiter(user, app string) (<-chan struct{}, func()) {
+	key := user + "\x00" + app
+	ch := make(chan struct{}, 1)
+	s.waitMu.Lock()
+	if s.waiters == nil {
+		s.waiters = map[string]map[chan struct{}]struct{}{}
+	}
+	if s.waiters[key] == nil {
+		s.waiters[key] = map[chan struct{}]struct{}{}
+	}
+	s.waiters[key][ch] = struct{}{}
+	s.waitMu.Unlock()
+	return ch, func() {
+		s.waitMu.Lock()
+		delete(s.waiters[key], ch)
+		if len(s.waiters[key]) == 0 {
+			delete(s.waiters, key)
+		}
+		s.waitMu.Unlock()
+	}
+}
+
+// wakeWaiters tells the calls waiting for user's account of app to look.
+func (s *Set) wakeWaiters(user, app string) {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	for ch := range s.waiters[user+"\x00"+app] {
+		select {
+		case ch <- struct{}{}:
+		default: // already told
+		}
+	}
+}

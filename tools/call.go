@@ -39,16 +39,29 @@ func (s *Set) actionHandler(t *actionTool) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		// The deadline covers the whole call (accounts, Connect Link, props
 		// reload, run), not only the run: a slow read must not hold a call.
-		ctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
-		defer cancel()
+		// A wait for the user to connect an account (ask.go) is not part of
+		// it: the call runs again afterwards, with a deadline of its own.
 		stop := s.startProgress(ctx, req, t.component.Key)
-		r, account, user := s.runAction(ctx, t, req)
-		stop()
-		noteRun(ctx, t, user, account) // for the call's audit line (observe.go)
-		if r.ask != nil {
-			return r.ask, nil
+		defer stop()
+		ctx = withRoundTrip(ctx, req.Params.MultiRoundTripParams)
+		for {
+			cctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+			r, account, user := s.runAction(cctx, t, req)
+			cancel()
+			if r.wait != nil {
+				connected := s.waitForAccount(ctx, r.wait)
+				ctx = context.WithValue(ctx, waitedKey{}, connected)
+				continue
+			}
+			noteRun(ctx, t, user, account) // for the call's audit line (observe.go)
+			if r.ask != nil {
+				return r.ask, nil
+			}
+			if connected, waited := ctx.Value(waitedKey{}).(bool); waited && !connected && r.Status == StatusAccountRequired {
+				r.Notes = append(r.Notes, fmt.Sprintf("waited %s for the account to be connected; none was", s.opts.ConnectWait))
+			}
+			return toolResult(r, s.opts.ResultLimit), nil
 		}
-		return toolResult(r, s.opts.ResultLimit), nil
 	}
 }
 
@@ -416,17 +429,7 @@ func (s *Set) resolveAccount(ctx context.Context, c *connState, app, user, reque
 		r := s.failure(ctx, base, err, false)
 		return nil, &r
 	}
-	mine := make([]pdclient.Account, 0, len(accts))
-	for _, a := range accts {
-		if a.AppSlug() != "" && a.AppSlug() != app {
-			continue
-		}
-		if a.ExternalID != "" && a.ExternalID != user {
-			continue
-		}
-		mine = append(mine, a)
-	}
-	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Created().After(mine[j].Created()) })
+	mine := ownAccounts(accts, app, user)
 	if requested != "" {
 		for i := range mine {
 			if mine[i].ID != requested {
@@ -450,6 +453,23 @@ func (s *Set) resolveAccount(ctx context.Context, c *connState, app, user, reque
 	}
 	r := s.accountRequired(ctx, c, app, user, base, len(mine) > 0)
 	return nil, &r
+}
+
+// ownAccounts are the accounts of accts that are user's and of app, newest
+// first.
+func ownAccounts(accts []pdclient.Account, app, user string) []pdclient.Account {
+	mine := make([]pdclient.Account, 0, len(accts))
+	for _, a := range accts {
+		if a.AppSlug() != "" && a.AppSlug() != app {
+			continue
+		}
+		if a.ExternalID != "" && a.ExternalID != user {
+			continue
+		}
+		mine = append(mine, a)
+	}
+	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Created().After(mine[j].Created()) })
+	return mine
 }
 
 // healthyAccount is the first healthy account of accts (newest first), or nil.
@@ -505,6 +525,9 @@ func (s *Set) accountRequired(ctx context.Context, c *connState, app, user strin
 	what := fmt.Sprintf("No connected %s account", app)
 	if unhealthy {
 		what = fmt.Sprintf("No healthy %s account (the connected ones need to be reconnected)", app)
+	}
+	if r := s.connectInClient(ctx, c, app, user, base); r != nil {
+		return *r
 	}
 	if c.Admin {
 		base.Errors = []string{what + " for this server's service identity."}

@@ -54,6 +54,9 @@ type Result struct {
 	// ask, when set, is sent instead of the result: the call asks the user
 	// something first (ask.go).
 	ask *mcp.CallToolResult
+	// wait, when set, makes the call wait for the user to connect an
+	// account, then run again (ask.go).
+	wait *accountWait
 	// Head, when set, replaces the status's default first line of the text
 	// (text only): an error that is not an action's failure must not read
 	// "The action ran and failed".

@@ -73,6 +73,10 @@ type Options struct {
 	Logger      *slog.Logger
 	// CallTimeout bounds every upstream action run (default 120s).
 	CallTimeout time.Duration
+	// ConnectWait is how long a call waits for the user to connect a missing
+	// account after asking them in the client (URL-mode elicitation; default
+	// 5m).
+	ConnectWait time.Duration
 	// ProgressEvery is how often a call that carries a progressToken is sent
 	// notifications/progress while it runs (default DefaultProgressEvery).
 	ProgressEvery time.Duration
@@ -129,6 +133,8 @@ type Set struct {
 	stateKey [32]byte // binds elicitation answers to their calls (ask.go)
 	spentMu  sync.Mutex
 	spent    map[string]time.Time // answered questions, until they expire (ask.go)
+	waitMu   sync.Mutex
+	waiters  map[string]map[chan struct{}]struct{} // calls waiting for an account, by user and app (ask.go)
 }
 
 // connState is a connection with its last good catalog.
@@ -176,6 +182,9 @@ func New(opts Options) (*Set, error) {
 	}
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = 120 * time.Second
+	}
+	if opts.ConnectWait <= 0 {
+		opts.ConnectWait = 5 * time.Minute
 	}
 	if opts.ResultLimit <= 0 {
 		opts.ResultLimit = 64 << 10

@@ -165,9 +165,11 @@ func webhookReply(w http.ResponseWriter, status int, msg string) {
 }
 
 // InvalidateAccounts drops the cached accounts of externalUserID for app on
-// every connection serving that app, so the next call lists them afresh. It
-// reports how many connections serve the app.
+// every connection serving that app, so the next call lists them afresh, and
+// wakes the calls waiting for such an account. It reports how many
+// connections serve the app.
 func (s *Set) InvalidateAccounts(externalUserID, app string) int {
+	defer s.wakeWaiters(externalUserID, app)
 	n := 0
 	for _, c := range s.conns {
 		if c.App == app {

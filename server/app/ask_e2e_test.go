@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os/exec"
 	"strings"
 	"sync"
@@ -37,10 +38,13 @@ func startAskServer(t *testing.T, args ...string) *askServer {
 	fake.AcceptSecret(pdtest.SandboxClientID, plantedClientSecret)
 	api := serveAPI(t, fake, "127.0.0.1:0")
 	s := &askServer{fake: fake, args: args, log: &syncBuffer{},
-		env: envList(serverEnv(api.url, "slack,pd_edge", map[string]string{"PIPEDREAM_EXTERNAL_USER_ID": pdtest.DemoUser}))}
+		env: envList(serverEnv(api.url, "slack,pd_edge,notion", map[string]string{"PIPEDREAM_EXTERNAL_USER_ID": pdtest.DemoUser}))}
 	port := freePort(t)
 	s.httpURL = "http://127.0.0.1:" + port
-	cmd := exec.Command(builtBinary(t), append([]string{"--transport", "http", "--addr", "127.0.0.1:" + port}, args...)...)
+	// The HTTP server has a public URL, so Connect's webhook reaches it (the
+	// fake delivers to loopback); the stdio servers have none, and poll.
+	cmd := exec.Command(builtBinary(t), append([]string{"--transport", "http", "--addr", "127.0.0.1:" + port,
+		"--public-url", s.httpURL, "--webhook-secret", plantedWebhookSecret}, args...)...)
 	cmd.Env = s.env
 	cmd.Stderr = s.log
 	if err := cmd.Start(); err != nil {
@@ -79,11 +83,25 @@ func (s *askServer) connect(ctx context.Context, t *testing.T, transport, era st
 	return s.connectAt(ctx, t, transport, era, "/mcp", answer)
 }
 
+// connectURL is connect for a client that declares URL-mode elicitation
+// (and form mode).
+func (s *askServer) connectURL(ctx context.Context, t *testing.T, transport, era string, answer func(*gosdk.ElicitParams) *gosdk.ElicitResult) *askClient {
+	return s.connectWith(ctx, t, transport, era, "/mcp", answer, &gosdk.ClientCapabilities{Elicitation: &gosdk.ElicitationCapabilities{
+		Form: &gosdk.FormElicitationCapabilities{}, URL: &gosdk.URLElicitationCapabilities{}}})
+}
+
 // connectAt is connect with the Streamable HTTP path (and query) given.
 func (s *askServer) connectAt(ctx context.Context, t *testing.T, transport, era, path string, answer func(*gosdk.ElicitParams) *gosdk.ElicitResult) *askClient {
+	return s.connectWith(ctx, t, transport, era, path, answer, nil)
+}
+
+// connectWith is connectAt with the client's capabilities given (nil: the
+// SDK's defaults).
+func (s *askServer) connectWith(ctx context.Context, t *testing.T, transport, era, path string, answer func(*gosdk.ElicitParams) *gosdk.ElicitResult, caps *gosdk.ClientCapabilities) *askClient {
 	t.Helper()
 	c := &askClient{}
 	opts := &gosdk.ClientOptions{
+		Capabilities: caps,
 		ProgressNotificationHandler: func(_ context.Context, req *gosdk.ProgressNotificationClientRequest) {
 			c.mu.Lock()
 			c.progress = append(c.progress, req.Params)
@@ -379,4 +397,135 @@ func resultText(res map[string]any) string {
 		}
 	}
 	return b.String()
+}
+
+// connectToken is the Connect token of a Connect Link.
+func connectToken(t *testing.T, link string) string {
+	t.Helper()
+	u, err := neturl.Parse(link)
+	if err != nil || u.Query().Get("token") == "" {
+		t.Fatalf("not a Connect Link: %q", link)
+	}
+	return u.Query().Get("token")
+}
+
+// TestConnectAccountInClientE2E: a call of a user connection whose caller has
+// no account, from a client that declared URL-mode elicitation, shows the
+// user the Connect Link in the client, waits for the account and runs with
+// it, over stdio and Streamable HTTP in both eras; a decline, a client
+// without URL mode, and a wait that outlives --connect-wait answer
+// account_required with the link, as before, and run nothing.
+func TestConnectAccountInClientE2E(t *testing.T) {
+	t.Parallel()
+	// A new params value per call: the Go SDK writes the client's _meta into
+	// the one it is given.
+	notionSearch := func() *gosdk.CallToolParams {
+		return &gosdk.CallToolParams{Name: "notion_search", Arguments: map[string]any{"query": "Roadmap"}}
+	}
+	for _, transport := range transports {
+		for _, era := range eras {
+			t.Run(transport+"/"+era, func(t *testing.T) {
+				t.Parallel()
+				ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+				defer cancel()
+				srv := startAskServer(t) // demo-user has no notion account
+				var connected string
+				c := srv.connectURL(ctx, t, transport, era, func(p *gosdk.ElicitParams) *gosdk.ElicitResult {
+					if p.Mode != "url" || !strings.Contains(p.URL, "&app=notion") || p.ElicitationID == "" {
+						t.Errorf("want a URL elicitation with the notion Connect Link, got %+v", p)
+						return &gosdk.ElicitResult{Action: "decline"}
+					}
+					acct, err := srv.fake.CompleteConnect(connectToken(t, p.URL), "notion")
+					if err != nil {
+						t.Error(err)
+					}
+					connected = acct.ID
+					return &gosdk.ElicitResult{Action: "accept"}
+				})
+				sc := c.call(ctx, t, notionSearch())
+				if sc["status"] != tools.StatusSuccess || connected == "" || sc["account_id"] != connected || len(c.questions()) != 1 {
+					t.Errorf("want the call to run with the account connected in the client (%s), got %v", connected, sc)
+				}
+			})
+		}
+	}
+
+	t.Run("declined, not supported, or not connected in time", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+		defer cancel()
+		srv := startAskServer(t, "--connect-wait", "3s")
+		for _, tc := range []struct {
+			name   string
+			client func() *askClient
+			asked  int
+			note   string
+		}{
+			{"declined", func() *askClient {
+				return srv.connectURL(ctx, t, "http", "2026-07-28", func(*gosdk.ElicitParams) *gosdk.ElicitResult { return &gosdk.ElicitResult{Action: "decline"} })
+			}, 1, ""},
+			{"a client with form mode only", func() *askClient { return srv.connect(ctx, t, "http", "2026-07-28", accept(true)) }, 0, ""},
+			{"accepted, never connected", func() *askClient {
+				return srv.connectURL(ctx, t, "stdio", "2025-11-25", func(*gosdk.ElicitParams) *gosdk.ElicitResult { return &gosdk.ElicitResult{Action: "accept"} })
+			}, 1, "waited 3s for the account to be connected; none was"},
+		} {
+			c := tc.client()
+			before := srv.fake.Count(pdtest.EndpointAccounts)
+			sc := c.call(ctx, t, notionSearch())
+			link, _ := sc["connect_url"].(string)
+			notes, _ := json.Marshal(sc["notes"])
+			if sc["status"] != tools.StatusAccountRequired || !strings.Contains(link, "&app=notion") || len(c.questions()) != tc.asked || !strings.Contains(string(notes), tc.note) {
+				t.Errorf("%s: want account_required with a Connect Link, asked %d times, note %q; got %v (asked %d)", tc.name, tc.asked, tc.note, sc, len(c.questions()))
+			}
+			// Without a webhook the wait polls on a backoff (1 s, 2 s, ...):
+			// a few reads in 3 s, not a busy loop.
+			if reads := srv.fake.Count(pdtest.EndpointAccounts) - before; reads > 6 {
+				t.Errorf("%s: %d account reads", tc.name, reads)
+			}
+		}
+		if n := actionRuns(srv.fake, "notion-search"); n != 0 {
+			t.Errorf("%d runs of notion-search", n)
+		}
+	})
+}
+
+// TestConnectAccountWaitWakesOnWebhook: with a public URL the wait reads the
+// accounts once, then sleeps until Connect's webhook says the user connected
+// one (no polling), and the call runs at once.
+func TestConnectAccountWaitWakesOnWebhook(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	srv := startAskServer(t, "--connect-wait", "40s")
+	tokens := make(chan string, 1)
+	c := srv.connectURL(ctx, t, "http", "2026-07-28", func(p *gosdk.ElicitParams) *gosdk.ElicitResult {
+		tokens <- connectToken(t, p.URL)
+		return &gosdk.ElicitResult{Action: "accept"}
+	})
+	reads := srv.fake.Count(pdtest.EndpointAccounts)
+	connected := make(chan string, 1)
+	go func() {
+		// The user connects once the call waits: after its first read of
+		// the accounts that follows the answer.
+		token := <-tokens
+		if !eventually(20*time.Second, func() bool { return srv.fake.Count(pdtest.EndpointAccounts) >= reads+2 }) {
+			connected <- ""
+			return
+		}
+		acct, err := srv.fake.CompleteConnect(token, "notion")
+		if err != nil {
+			t.Error(err)
+		}
+		connected <- acct.ID
+	}()
+	started := time.Now()
+	sc := c.call(ctx, t, &gosdk.CallToolParams{Name: "notion_search", Arguments: map[string]any{"query": "Roadmap"}})
+	id := <-connected
+	if sc["status"] != tools.StatusSuccess || id == "" || sc["account_id"] != id {
+		t.Fatalf("want the call to run with the account connected (%q), got %v", id, sc)
+	}
+	// 1 read before asking, 1 when the wait starts, 1 after the webhook.
+	if n := srv.fake.Count(pdtest.EndpointAccounts) - reads; n != 3 || time.Since(started) > 20*time.Second {
+		t.Errorf("%d account reads in %s, want 3 and no polling", n, time.Since(started))
+	}
 }

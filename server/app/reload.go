@@ -302,7 +302,8 @@ var reloadable = []string{"Connections", "Workflows", "WorkflowDomain", "Default
 var settingNames = map[string]string{
 	"Transport": "--transport", "Addr": "--addr", "PublicURL": "--public-url",
 	"LogLevel": "--log-level", "LogFormat": "--log-format", "Sandbox": "--sandbox",
-	"CallTimeout": "--call-timeout", "ResultLimit": "--result-limit", "CatalogTTL": "--catalog-ttl",
+	"CallTimeout": "--call-timeout", "ConnectWait": "--connect-wait", "ResultLimit": "--result-limit", "CatalogTTL": "--catalog-ttl",
+	"ToolMode": "--tool-mode", "ConfirmDestructive": "--confirm-destructive",
 	"MaxListItems": "--max-list-items", "MaxListBytes": "--max-list-bytes",
 	"ShutdownTimeout": "--shutdown-timeout", "ExternalUserID": "--external-user-id",
 	"TrustClientUser": "--trust-client-user", "Auth": "--auth", "APIKeysFile": "--api-keys-file",

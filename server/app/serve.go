@@ -178,7 +178,7 @@ func newRuntimeWith(cfg *config.Config, log *slog.Logger, metrics *server.Metric
 	webhookURI := connectWebhookURI(cfg)
 	set, err := tools.New(tools.Options{
 		Connections: rt.conns, Workflows: flows, Logger: log, Observer: rt.observer(),
-		CallTimeout: cfg.CallTimeout, ResultLimit: cfg.ResultLimit, RefreshEvery: cfg.CatalogTTL,
+		CallTimeout: cfg.CallTimeout, ConnectWait: cfg.ConnectWait, ResultLimit: cfg.ResultLimit, RefreshEvery: cfg.CatalogTTL,
 		WebhookURI: webhookURI, OnChange: onChange, ToolMode: cfg.ToolMode, Sandbox: cfg.Sandbox, SchemaProfile: cfg.SchemaProfile, Open: rt.open,
 	})
 	if err != nil {

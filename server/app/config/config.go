@@ -46,6 +46,7 @@ const (
 	defaultLogLevel        = "info"
 	defaultLogFormat       = "text"
 	defaultCallTimeout     = "120s"
+	defaultConnectWait     = "5m"
 	defaultResultLimit     = "64KiB"
 	defaultMaxListItems    = "10000"
 	defaultMaxListBytes    = "64MiB"
@@ -81,8 +82,11 @@ type Config struct {
 	LogFormat   string        // text | json, default text
 	Sandbox     bool          // serve the embedded simulated Connect API
 	CallTimeout time.Duration // deadline of one tool call, default 120s
-	ResultLimit int           // bytes of result text, default 64 KiB
-	ToolMode    string        // direct | catalog | auto: how actions reach the agent (default direct)
+	// ConnectWait is how long a call waits for the user to connect a missing
+	// account after a URL-mode elicitation (default 5m).
+	ConnectWait time.Duration
+	ResultLimit int    // bytes of result text, default 64 KiB
+	ToolMode    string // direct | catalog | auto: how actions reach the agent (default direct)
 	// ConfirmDestructive is the server's confirmation policy for destructive
 	// actions (tools.Confirm*; default off); connections may have their own.
 	ConfirmDestructive string

@@ -29,6 +29,7 @@ type fileConfig struct {
 	LogFormat       string `yaml:"log_format"`
 	Sandbox         *bool  `yaml:"sandbox"`
 	CallTimeout     string `yaml:"call_timeout"`
+	ConnectWait     string `yaml:"connect_wait"`
 	ResultLimit     string `yaml:"result_limit"`
 	ToolMode        string `yaml:"tool_mode"`
 	Confirm         string `yaml:"confirm_destructive"`

@@ -175,6 +175,7 @@ func (r *resolver) resolveServer(cfg *Config) {
 	r.resolveLogging(cfg)
 
 	cfg.CallTimeout = r.duration(r.setting("call-timeout", cf.callTimeout, "call_timeout", f.CallTimeout))
+	cfg.ConnectWait = r.duration(r.setting("connect-wait", cf.connectWait, "connect_wait", f.ConnectWait))
 	cfg.CatalogTTL = r.duration(r.setting("catalog-ttl", cf.catalogTTL, "catalog_ttl", f.CatalogTTL))
 	cfg.ShutdownTimeout = r.duration(r.setting("shutdown-timeout", cf.shutdownTimeout, "shutdown_timeout", f.ShutdownTimeout))
 
