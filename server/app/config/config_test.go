@@ -94,6 +94,7 @@ func TestConfigDefaults(t *testing.T) {
 		LogLevel:           slog.LevelInfo,
 		LogFormat:          "text",
 		CallTimeout:        120 * time.Second,
+		ConnectWait:        5 * time.Minute,
 		ResultLimit:        64 << 10,
 		ToolMode:           "direct",
 		ConfirmDestructive: "off",
