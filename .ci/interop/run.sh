@@ -5,7 +5,9 @@
 #      Streamable HTTP and SSE: list, call, list_changed after a reload,
 #      cancellation of a slow call; over HTTP and SSE once more with --auth jwt;
 #      and the schema profiles (one call under each, over HTTP with
-#      ?schema_profile= and over stdio with --schema-profile);
+#      ?schema_profile= and over stdio with --schema-profile); progress
+#      notifications and a confirmation (form elicitation) over Streamable
+#      HTTP and stdio;
 #   2. the MCP Inspector CLI: tools/list --strict over the whole sandbox
 #      catalog (no errors; only the expected warnings), and a tool call over
 #      stdio, Streamable HTTP and SSE (and HTTP with --auth jwt);
@@ -150,6 +152,11 @@ unset PD_MCP_JWT_SECRET
 # Schema profiles: the same call through each profile's schema shape.
 serve profiles --transport http "${every_app[@]}"
 ts profiles profiles "$url/mcp" "$bin"
+
+# Long calls and confirmations: progress and form elicitation.
+serve long --transport http --confirm-destructive --app slack,pd_edge
+ts long long "$url/mcp"
+ts long-stdio long stdio "$bin" --confirm-destructive --app slack,pd_edge
 
 # --- 2. MCP Inspector ----------------------------------------------------
 step "MCP Inspector CLI"

@@ -9,6 +9,7 @@
 //   node ts-client.mjs http  <url> <server pid> <config.yaml>
 //   node ts-client.mjs sse   <url> <server pid> <config.yaml>
 //   node ts-client.mjs profiles <url> <binary>
+//   node ts-client.mjs long <url | "stdio"> <binary> [server args...]
 //
 // The profiles mode checks the schema profiles instead: one Streamable HTTP
 // session per profile (<url>?schema_profile=...), and one stdio session with
@@ -16,6 +17,13 @@
 // shape) and calling pd_edge_all_prop_types with the same arguments written
 // as that profile asks (nulls for absent optionals, a JSON-encoded object):
 // the action, which echoes its input, must get the same input every time.
+//
+// The long mode checks long calls and confirmations (README, "Long calls and
+// confirmations") against a server started with --confirm-destructive, over
+// Streamable HTTP (<url>) or stdio (the binary, started with --sandbox and
+// the args): a call with a progress token hears at least two progress
+// notifications, growing, during a 4.5 s run; a destructive action asks the
+// user (form elicitation, answered yes) once and then runs.
 //
 // The config file must end inside its `connections:` list, serve slack and
 // pd_edge, and not github. The server must log JSON (--log-format json).
@@ -29,7 +37,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ElicitRequestSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const [mode, ...rest] = process.argv.slice(2);
 const label = `[ts-sdk ${mode}${process.env.AUTH_HEADER ? " jwt" : ""}]`;
@@ -41,6 +49,7 @@ setTimeout(() => fail("timed out after 90 s"), 90_000).unref();
 
 const headers = process.env.AUTH_HEADER ? { Authorization: process.env.AUTH_HEADER } : {};
 if (mode === "profiles") await profiles(...rest);
+if (mode === "long") await long(...rest);
 
 let transport, pid, configFile;
 let stdioLog = "";
@@ -208,4 +217,35 @@ function hasKey(s, k) {
   if (!s || typeof s !== "object") return false;
   if (k in s) return true;
   return Object.values(s.properties || {}).some((p) => hasKey(p, k)) || hasKey(s.items, k);
+}
+
+// long runs the long mode (see the top) and exits.
+async function long(where, bin, ...args) {
+  const c = new Client({ name: "interop-ts-long", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } } });
+  const asked = [];
+  c.setRequestHandler(ElicitRequestSchema, async (req) => {
+    asked.push(req.params);
+    return { action: "accept", content: { confirm: true } };
+  });
+  const t = where === "stdio"
+    ? new StdioClientTransport({ command: bin, args: ["--sandbox", ...args], stderr: "ignore" })
+    : new StreamableHTTPClientTransport(new URL(where), { requestInit: { headers } });
+  await c.connect(t);
+  const name = where === "stdio" ? "stdio" : "http";
+
+  const progress = [];
+  const slow = await c.callTool({ name: "pd_edge_slow", arguments: { delay_ms: 4500 } }, undefined,
+    { onprogress: (p) => progress.push(p), timeout: 60_000 });
+  if (slow.structuredContent?.status !== "success") fail(`${name}: pd_edge_slow: ${JSON.stringify(slow.structuredContent)}`);
+  if (progress.length < 2 || progress.some((p, i) => i > 0 && p.progress <= progress[i - 1].progress)) {
+    fail(`${name}: want 2+ growing progress notifications during a 4.5 s run, got ${JSON.stringify(progress)}`);
+  }
+  ok(`${name}: ${progress.length} progress notifications during a 4.5 s run ("${progress[0].message}")`);
+
+  const del = await c.callTool({ name: "slack_delete_message", arguments: { conversation: "C00001000", timestamp: "1700000000.000100" } });
+  if (asked.length !== 1 || !asked[0].message.includes("slack-delete-message")) fail(`${name}: want one confirmation naming the action, got ${JSON.stringify(asked)}`);
+  if (del.structuredContent?.status !== "success") fail(`${name}: slack_delete_message after yes: ${JSON.stringify(del.structuredContent)}`);
+  ok(`${name}: slack_delete_message asked the user once ("${asked[0].message.split("\n")[0]}"), then ran`);
+  await c.close();
+  process.exit(0);
 }
