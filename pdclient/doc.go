@@ -13,7 +13,7 @@
 //		Version:      version,
 //	}, pdclient.WithLogger(logger))
 //	...
-//	actions, err := c.ListActions(ctx, "slack")
+//	actions, err := c.ListActions(ctx, "slack", pdclient.RegistryAll)
 //
 // # Authentication
 //

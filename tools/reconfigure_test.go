@@ -140,8 +140,8 @@ func TestReconfigureAddsAndRemovesInOneBatch(t *testing.T) {
 	if !hasPrefix(names, "gh_") || !hasPrefix(names, "sl_") || !hasPrefix(names, "no_") {
 		t.Errorf("tools after adding two: %v", names)
 	}
-	if got := f.fake.Count(pdtest.EndpointActions) - catalogReads; got != 2 {
-		t.Errorf("catalog list requests = %d, want 2 (only the new apps; gh kept its catalog)", got)
+	if got := f.fake.Count(pdtest.EndpointActions) - catalogReads; got != 2*listingsPerApp {
+		t.Errorf("catalog list requests = %d, want %d (only the new apps; gh kept its catalog)", got, 2*listingsPerApp)
 	}
 
 	// Remove two: one change, their tools and endpoints are gone.

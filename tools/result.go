@@ -40,6 +40,16 @@ type Result struct {
 	ExecutedAt        string                     `json:"executed_at,omitempty"`
 	DurationMS        *int64                     `json:"duration_ms,omitempty"`
 	Resource          *Resource                  `json:"resource,omitempty"`
+	// HTTPStatus and Headers are the app's answer to a proxy request.
+	HTTPStatus int               `json:"http_status,omitempty"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	// StashID is the File Stash the run used; Files are the files it wrote.
+	StashID string      `json:"stash_id,omitempty"`
+	Files   []StashFile `json:"files,omitempty"`
+
+	// Attachments are the files' contents, as MCP resource or image content
+	// after the text (content only).
+	Attachments []mcp.Content `json:"-"`
 
 	// Next is the sentence that tells the agent what to do next (text only).
 	Next string `json:"-"`
@@ -165,6 +175,7 @@ func toolResult(r Result, limit int) *mcp.CallToolResult {
 		}
 	}
 	res := mcp.NewToolResultStructured(r, text.String())
+	res.Content = append(res.Content, r.Attachments...)
 	res.IsError = r.Status != StatusSuccess
 	return res
 }

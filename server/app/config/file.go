@@ -70,6 +70,9 @@ type fileConnection struct {
 	Include        []string `yaml:"include"`
 	Exclude        []string `yaml:"exclude"`
 	ReadOnly       bool     `yaml:"read_only"`
+	Registry       string   `yaml:"registry"`
+	Proxy          bool     `yaml:"proxy"`
+	ProxyMethods   []string `yaml:"proxy_methods"`
 	IncludeApps    []string `yaml:"include_apps"`
 	ExcludeApps    []string `yaml:"exclude_apps"`
 
