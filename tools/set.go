@@ -65,10 +65,6 @@ type Connection struct {
 	AppName string
 }
 
-// DefaultRegistry is the registry of a connection that names none: the
-// public actions and the workspace's own.
-const DefaultRegistry = string(pdclient.RegistryAll)
-
 // CheckRegistry reports whether name is a registry (pdclient.Registries),
 // with an error that lists them.
 func CheckRegistry(name string) error { return pdclient.CheckRegistry(name) }

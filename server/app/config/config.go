@@ -55,7 +55,6 @@ const (
 	defaultOAuth           = "user"
 	defaultWorkflowAuth    = "oauth"
 	defaultToolMode        = tools.ToolModeDirect
-	defaultRegistry        = tools.DefaultRegistry
 	defaultSchemaProfile   = string(schema.ProfilePortable)
 	defaultBaseURL         = "https://api.pipedream.com"
 	defaultWorkflowDomain  = "m.pipedream.net"
@@ -137,7 +136,8 @@ type Connection struct {
 	Include        []string
 	Exclude        []string // globs on the full action key (path.Match syntax)
 	ReadOnly       bool     // keep only actions annotated readOnlyHint
-	// Registry is whose actions are served: all (default), public or private.
+	// Registry is whose actions are served: all (when empty), public or
+	// private.
 	Registry string
 	// Proxy serves the app's API through pipedream_proxy_request with the
 	// methods of ProxyMethods (default GET; a read-only connection only GET).

@@ -24,7 +24,7 @@ func (r *resolver) connections(cfg *Config, defaults []credLayer, sandbox Sandbo
 		oauth = defaultOAuth
 	}
 	for _, slug := range slugs {
-		c := Connection{App: slug, Name: slug, OAuth: oauth, Registry: defaultRegistry}
+		c := Connection{App: slug, Name: slug, OAuth: oauth}
 		if oauth == "admin" {
 			c.ExternalUserID = cfg.ExternalUserID
 		}
@@ -71,7 +71,7 @@ func (r *resolver) fileConnection(cfg *Config, fc fileConnection, where string, 
 		ReadOnly:    fc.ReadOnly,
 		IncludeApps: fc.IncludeApps,
 		ExcludeApps: fc.ExcludeApps,
-		Registry:    firstOf(fc.Registry, defaultRegistry),
+		Registry:    fc.Registry,
 		Proxy:       fc.Proxy,
 	}
 	owner := fmt.Sprintf("connection %q", c.Name)
@@ -94,7 +94,7 @@ func (r *resolver) fileConnection(cfg *Config, fc fileConnection, where string, 
 // proxySettings checks the registry and the proxy methods of a file
 // connection and sets c.ProxyMethods (upper case).
 func (r *resolver) proxySettings(c *Connection, fc fileConnection, where string) {
-	if err := tools.CheckRegistry(c.Registry); err != nil {
+	if err := tools.CheckRegistry(c.Registry); c.Registry != "" && err != nil {
 		r.probs.add("invalid registry (%s): %v", where, err)
 	}
 	if len(fc.ProxyMethods) > 0 && !fc.Proxy {
