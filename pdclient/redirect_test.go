@@ -238,8 +238,14 @@ func TestRedirectPolicyEveryRequestKind(t *testing.T) {
 	rows := []row{
 		{"token", "", func(ctx context.Context, c *Client) error { _, err := c.AccessToken(ctx); return err }},
 		{"check credentials", "GET " + p + "accounts", func(ctx context.Context, c *Client) error { return c.CheckCredentials(ctx) }},
-		{"list actions", "GET " + p + "actions", func(ctx context.Context, c *Client) error { _, err := c.ListActions(ctx, "github", RegistryPublic); return err }},
-		{"refresh actions", "GET " + p + "actions", func(ctx context.Context, c *Client) error { _, err := c.RefreshActions(ctx, "github", RegistryPublic); return err }},
+		{"list actions", "GET " + p + "actions", func(ctx context.Context, c *Client) error {
+			_, err := c.ListActions(ctx, "github", RegistryPublic)
+			return err
+		}},
+		{"refresh actions", "GET " + p + "actions", func(ctx context.Context, c *Client) error {
+			_, err := c.RefreshActions(ctx, "github", RegistryPublic)
+			return err
+		}},
 		{"get action", "GET " + p + "actions/github-x", func(ctx context.Context, c *Client) error { _, err := c.GetAction(ctx, "github-x", ""); return err }},
 		{"list apps", "GET /v1/connect/apps", func(ctx context.Context, c *Client) error {
 			_, _, err := c.ListApps(ctx, ListAppsOptions{})

@@ -6,8 +6,8 @@ package pdtest
 
 import (
 	"bytes"
-	"encoding/base64"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -146,11 +146,11 @@ type catalogApp struct {
 }
 
 type catalogAction struct {
-	app    *catalogApp
-	key    string
-	raw    json.RawMessage // compact Component JSON, served as is
-	slim   json.RawMessage // {name, version, key}: the old docs' list item
-	comp   pdclient.Component
+	app     *catalogApp
+	key     string
+	raw     json.RawMessage // compact Component JSON, served as is
+	slim    json.RawMessage // {name, version, key}: the old docs' list item
+	comp    pdclient.Component
 	run     *runSpec
 	reload  []reloadRule
 	private bool // in the workspace's private registry

@@ -45,7 +45,9 @@ const maxProxyRecords = 1000
 // AccountCredential is the credential the proxy injects for an account when
 // it calls the app's API. It stays in the fake: tests check that it never
 // reaches a result or a log.
-func AccountCredential(accountID string) string { return "gho_fake" + strings.TrimPrefix(accountID, "apn_") }
+func AccountCredential(accountID string) string {
+	return "gho_fake" + strings.TrimPrefix(accountID, "apn_")
+}
 
 // handleProxy serves {GET|POST|PUT|PATCH|DELETE} .../proxy/{url_64}.
 func (f *Fake) handleProxy(w http.ResponseWriter, r *http.Request, env string) {
