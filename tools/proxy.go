@@ -38,7 +38,7 @@ func CheckProxyMethod(m string) error {
 	if slices.Contains(pdclient.ProxyMethods, m) {
 		return nil
 	}
-	return fmt.Errorf("%q is not a proxy method: use %s (upper case)", m, strings.Join(pdclient.ProxyMethods, ", "))
+	return fmt.Errorf("%q is not a proxy method: use %s", m, strings.Join(pdclient.ProxyMethods, ", "))
 }
 
 const proxySchema = `{"type":"object","properties":{` +

@@ -236,6 +236,15 @@ func TestConfigProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "registry and proxy methods are checked",
+			env:  validEnv(),
+			yaml: "connections:\n  - app: github\n    registry: shared\n    proxy: true\n    proxy_methods: [GET, TRACE]\n",
+			want: []string{
+				`invalid registry (connections item 1 of the config file): "shared" is not a registry: use all, public, private`,
+				`invalid proxy_methods entry (connections item 1 of the config file): "TRACE" is not a proxy method: use GET, POST, PUT, PATCH, DELETE`,
+			},
+		},
+		{
 			name: "end user IDs are used as written",
 			args: []string{"--app", "slack", "--external-user-id", " user-1\t"},
 			env:  validEnv(),
