@@ -397,6 +397,10 @@ func (a *apiServer) Close() {
 	<-a.done
 }
 
+// listingsPerApp is how many action listings loading one app's catalog takes:
+// the public and the private registry (registry: all, the default).
+const listingsPerApp = 2
+
 // --- the server ----------------------------------------------------------
 
 // serverOptions configure startServer.
