@@ -104,15 +104,19 @@ type proxyArgs struct {
 	AccountID string            `json:"_account_id"`
 }
 
-// refusedHeaders are headers an agent may not set: hop-by-hop headers (RFC
-// 9110 7.6.1) and those the transport owns, credentials (Pipedream adds the
-// account's own), and Pipedream's.
-var refusedHeaders = []string{
-	"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-	"host", "content-length", "expect",
-	"authorization", "proxy-authorization", "proxy-authenticate", "cookie", "set-cookie",
-	"x-api-key", "api-key", "apikey", "x-auth-token", "x-access-token", "x-csrf-token", "x-amz-security-token",
-}
+// Headers an agent may not set: hop-by-hop headers (RFC 9110 7.6.1) and
+// those the transport owns, and credentials (Pipedream adds the account's
+// own). Pipedream's own (x-pd-*) are refused too.
+var (
+	transportHeaders = []string{
+		"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+		"host", "content-length", "expect",
+	}
+	credentialHeaders = []string{
+		"authorization", "proxy-authorization", "proxy-authenticate", "cookie", "set-cookie",
+		"x-api-key", "api-key", "apikey", "x-auth-token", "x-access-token", "x-csrf-token", "x-amz-security-token",
+	}
+)
 
 // refusedHeader says why an agent may not set the header name, or "".
 func refusedHeader(name string) string {
@@ -122,9 +126,9 @@ func refusedHeader(name string) string {
 		return "is not a header name"
 	case strings.HasPrefix(n, "x-pd-"):
 		return "is Pipedream's own"
-	case slices.Contains(refusedHeaders[:9], n):
-		return "is a hop-by-hop header the connection sets itself"
-	case slices.Contains(refusedHeaders, n) || strings.Contains(n, "token") || strings.Contains(n, "secret") || strings.HasSuffix(n, "-auth"):
+	case slices.Contains(transportHeaders, n):
+		return "is a hop-by-hop or transport header the connection sets itself"
+	case slices.Contains(credentialHeaders, n) || strings.Contains(n, "token") || strings.Contains(n, "secret") || strings.HasSuffix(n, "-auth"):
 		return "carries credentials; the user's account is used instead"
 	}
 	return ""
