@@ -290,6 +290,9 @@ func (s *Set) proxyTarget(ctx context.Context, c *connState, base Result, raw st
 	case u.User != nil:
 		r := invalid(base, "url: credentials in the URL are refused; the user's account is used", "Leave the user and password out of the URL.")
 		return "", &r
+	case credentialQuery(u.Query()) != "":
+		r := invalid(base, fmt.Sprintf("url: the query parameter %q carries credentials; the user's account is used", credentialQuery(u.Query())), "Leave that parameter out of the URL.")
+		return "", &r
 	case u.Fragment != "":
 		u.Fragment = ""
 	}
@@ -298,6 +301,18 @@ func (s *Set) proxyTarget(ctx context.Context, c *connState, base Result, raw st
 		return "", &r
 	}
 	return u.String(), nil
+}
+
+// credentialQuery is the first query parameter of q named like a credential
+// (access_token, api_key, client_secret, ...), or "".
+func credentialQuery(q url.Values) string {
+	for name := range q {
+		n := strings.ToLower(name)
+		if n == "api_key" || n == "apikey" || n == "key" || n == "auth" || strings.Contains(n, "token") || strings.Contains(n, "secret") || strings.Contains(n, "password") {
+			return name
+		}
+	}
+	return ""
 }
 
 // onDomains reports whether host is one of domains or a subdomain of one.

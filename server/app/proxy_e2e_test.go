@@ -129,6 +129,7 @@ func TestProxyRefusals(t *testing.T) {
 		{"not a URL", `{"app":"github","method":"GET","url":"user"}`, "not an absolute https URL"},
 		{"another domain", `{"app":"github","method":"GET","url":"https://evil.example.com/user"}`, "not on github's API"},
 		{"credentials in the URL", `{"app":"github","method":"GET","url":"https://me:pw@api.github.com/user"}`, "credentials in the URL"},
+		{"credentials in the query", `{"app":"github","method":"GET","url":"https://api.github.com/user?access_token=abc"}`, "carries credentials"},
 		{"authorization header", `{"app":"github","method":"GET","url":"https://api.github.com/user","headers":{"Authorization":"token abc"}}`, "carries credentials"},
 		{"cookie header", `{"app":"github","method":"GET","url":"https://api.github.com/user","headers":{"Cookie":"a=b"}}`, "carries credentials"},
 		{"hop-by-hop header", `{"app":"github","method":"GET","url":"https://api.github.com/user","headers":{"Connection":"close"}}`, "hop-by-hop"},
