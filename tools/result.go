@@ -2,6 +2,7 @@ package tools
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -153,6 +154,15 @@ func toolResult(r Result, limit int) *mcp.CallToolResult {
 	for _, n := range r.Notes {
 		text.WriteString("\nNote: ")
 		text.WriteString(n)
+	}
+	if len(r.Files) > 0 {
+		text.WriteString("\n\nFiles (download links valid 30 minutes):")
+		for _, f := range r.Files {
+			fmt.Fprintf(&text, "\n- %s: %s", cmp.Or(f.Path, f.S3Key), cmp.Or(f.URL, "(no link)"))
+			if f.Content == "resource" || f.Content == "image" {
+				fmt.Fprintf(&text, " (its content follows as %s content)", f.Content)
+			}
+		}
 	}
 	if len(r.Ret) > 0 && string(r.Ret) != "null" {
 		pretty := r.Ret

@@ -41,6 +41,9 @@ func TestFileStashResults(t *testing.T) {
 		if files[1]["path"] != "/tmp/upload.bin" || !strings.Contains(files[1]["content"].(string), "not shown") {
 			t.Errorf("files[1] = %v, want upload.bin as a link only", files[1])
 		}
+		if !strings.Contains(r.text, "/tmp/receipt.txt: https://") || !strings.Contains(r.text, "/tmp/upload.bin: https://") {
+			t.Errorf("the text does not link the files:\n%s", r.text)
+		}
 		if len(r.more) != 1 {
 			t.Fatalf("%d contents after the text, want 1: %v", len(r.more), r.more)
 		}
