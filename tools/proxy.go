@@ -57,13 +57,16 @@ const proxyDescription = "Calls the app's own API as the user (their connected a
 // proxyTool is the tool's definition for the proxy connections of a scope:
 // read-only when they all allow only GET, else destructive.
 func (s *Set) proxyTool(conns []*connState) mcpserver.ServerTool {
-	t := mcp.NewToolWithRawSchema(ToolProxyRequest, proxyDescription, json.RawMessage(proxySchema))
 	readOnly := true
+	apps := make([]string, 0, len(conns))
 	for _, c := range conns {
-		if slices.ContainsFunc(c.proxyMethods(), func(m string) bool { return m != http.MethodGet }) {
+		methods := c.proxyMethods()
+		if slices.ContainsFunc(methods, func(m string) bool { return m != http.MethodGet }) {
 			readOnly = false
 		}
+		apps = append(apps, fmt.Sprintf("%s (%s)", c.App, strings.Join(methods, ", ")))
 	}
+	t := mcp.NewToolWithRawSchema(ToolProxyRequest, proxyDescription+" Apps and methods here: "+strings.Join(apps, "; ")+".", json.RawMessage(proxySchema))
 	t.Annotations = mcp.ToolAnnotation{Title: "Call an app's API", OpenWorldHint: mcp.ToBoolPtr(true)}
 	if readOnly {
 		t.Annotations.ReadOnlyHint, t.Annotations.DestructiveHint = mcp.ToBoolPtr(true), mcp.ToBoolPtr(false)
