@@ -28,9 +28,9 @@ import (
 // ToolProxyRequest is the tool that calls an app's API through the proxy.
 const ToolProxyRequest = "pipedream_proxy_request"
 
-// DefaultProxyMethods are the methods a connection with the proxy on allows
+// defaultProxyMethods are the methods a connection with the proxy on allows
 // when it names none.
-var DefaultProxyMethods = []string{http.MethodGet}
+var defaultProxyMethods = []string{http.MethodGet}
 
 // CheckProxyMethod reports whether m is a method the Connect proxy takes,
 // with an error that lists them.
@@ -70,6 +70,7 @@ func (s *Set) proxyTool(conns []*connState) mcpserver.ServerTool {
 	t.Annotations = mcp.ToolAnnotation{Title: "Call an app's API", OpenWorldHint: mcp.ToBoolPtr(true)}
 	if readOnly {
 		t.Annotations.ReadOnlyHint, t.Annotations.DestructiveHint = mcp.ToBoolPtr(true), mcp.ToBoolPtr(false)
+		t.Annotations.IdempotentHint = mcp.ToBoolPtr(true)
 	} else {
 		t.Annotations.DestructiveHint = mcp.ToBoolPtr(true)
 	}
@@ -93,7 +94,7 @@ func (c *Connection) proxyMethods() []string {
 		return []string{http.MethodGet}
 	}
 	if len(c.ProxyMethods) == 0 {
-		return DefaultProxyMethods
+		return defaultProxyMethods
 	}
 	return c.ProxyMethods
 }
