@@ -168,9 +168,12 @@ func (s *Set) proxyCall(ctx context.Context, req mcp.CallToolRequest, c *connSta
 		return invalid(base, fmt.Sprintf("method: %q is not allowed for %s: %s only %s", a.Method, c.App, why, strings.Join(allowed, ", ")),
 			fmt.Sprintf("Use one of %s, or find an action that does this (the operator may allow more methods with proxy_methods).", strings.Join(allowed, ", "))), "", ""
 	}
-	for name := range a.Headers {
+	for name, v := range a.Headers {
 		if why := refusedHeader(name); why != "" {
 			return invalid(base, fmt.Sprintf("headers: %q %s", name, why), "Leave that header out and call again."), "", ""
+		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return invalid(base, fmt.Sprintf("headers: the value of %q holds a line break or NUL", name), "Send the value on one line."), "", ""
 		}
 	}
 	body, contentType, r := s.proxyBody(base, method, a)

@@ -132,6 +132,7 @@ func TestProxyRefusals(t *testing.T) {
 		{"credentials in the query", `{"app":"github","method":"GET","url":"https://api.github.com/user?access_token=abc"}`, "carries credentials"},
 		{"authorization header", `{"app":"github","method":"GET","url":"https://api.github.com/user","headers":{"Authorization":"token abc"}}`, "carries credentials"},
 		{"cookie header", `{"app":"github","method":"GET","url":"https://api.github.com/user","headers":{"Cookie":"a=b"}}`, "carries credentials"},
+		{"header value with a line break", `{"app":"github","method":"GET","url":"https://api.github.com/user","headers":{"X-Note":"a\r\nHost: evil"}}`, "line break"},
 		{"hop-by-hop header", `{"app":"github","method":"GET","url":"https://api.github.com/user","headers":{"Connection":"close"}}`, "hop-by-hop"},
 		{"transfer-encoding header", `{"app":"github","method":"GET","url":"https://api.github.com/user","headers":{"Transfer-Encoding":"chunked"}}`, "hop-by-hop"},
 		{"Pipedream's header", `{"app":"github","method":"GET","url":"https://api.github.com/user","headers":{"x-pd-proxy-x":"1"}}`, "Pipedream's own"},
