@@ -13,45 +13,55 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// ListActions returns every action of an app, each with its
-// configurable_props. The catalog is cached for Config.CatalogTTL; concurrent
-// misses for the same app share one upstream pass. All pages are read; list
-// items that come without configurable_props are completed with single reads
-// (at most 4 at a time). An action whose single read is 404, or whose props are
-// malformed, is kept with Component.PropsError set, so the caller can name it.
-// The returned slice is the caller's; the components' own slices are shared
-// with the cache and must not be modified.
+// ListActions returns every action of an app in registry (RegistryAll when
+// ""), each with its configurable_props; the workspace's own actions have
+// Component.Private set. The catalog is cached for Config.CatalogTTL;
+// concurrent misses for the same app and registry share one upstream pass.
+// All pages are read; list items that come without configurable_props are
+// completed with single reads (at most 4 at a time). An action whose single
+// read is 404, or whose props are malformed, is kept with
+// Component.PropsError set, so the caller can name it. The returned slice is
+// the caller's; the components' own slices are shared with the cache and must
+// not be modified.
 //
-// Endpoints: GET /v1/connect/{project_id}/actions?app={app},
+// Endpoints: GET /v1/connect/{project_id}/actions?app={app}&registry={registry},
 // GET /v1/connect/{project_id}/actions/{key}
-func (c *Client) ListActions(ctx context.Context, app string) ([]Component, error) {
+func (c *Client) ListActions(ctx context.Context, app string, registry Registry) ([]Component, error) {
 	if app == "" {
 		return nil, errors.New("pdclient: list actions: app is required")
 	}
-	key := c.key("actions", app)
+	registry, err := registry.orAll()
+	if err != nil {
+		return nil, fmt.Errorf("pdclient: list actions: %w", err)
+	}
+	key := c.key("actions", app, string(registry))
 	if v, ok := c.catalog.Get(key); ok {
 		c.cacheLookup("actions", true)
 		return slices.Clone(v.([]Component)), nil
 	}
 	c.cacheLookup("actions", false)
-	return c.loadActions(ctx, app, key)
+	return c.loadActions(ctx, app, registry, key)
 }
 
 // RefreshActions reads an app's actions from the API, bypassing the cache, and
 // stores them on success (a failure keeps the cached catalog). It shares a pass
-// already under way for the same app.
+// already under way for the same app and registry.
 //
 // Endpoints: as ListActions.
-func (c *Client) RefreshActions(ctx context.Context, app string) ([]Component, error) {
+func (c *Client) RefreshActions(ctx context.Context, app string, registry Registry) ([]Component, error) {
 	if app == "" {
 		return nil, errors.New("pdclient: refresh actions: app is required")
 	}
-	return c.loadActions(ctx, app, c.key("actions", app))
+	registry, err := registry.orAll()
+	if err != nil {
+		return nil, fmt.Errorf("pdclient: refresh actions: %w", err)
+	}
+	return c.loadActions(ctx, app, registry, c.key("actions", app, string(registry)))
 }
 
-func (c *Client) loadActions(ctx context.Context, app, key string) ([]Component, error) {
+func (c *Client) loadActions(ctx context.Context, app string, registry Registry, key string) ([]Component, error) {
 	v, err := c.shared(ctx, key, func(ctx context.Context) (any, error) {
-		comps, err := c.fetchActions(ctx, app)
+		comps, err := c.fetchRegistries(ctx, app, registry)
 		if err != nil {
 			return nil, err
 		}
@@ -64,15 +74,48 @@ func (c *Client) loadActions(ctx context.Context, app, key string) ([]Component,
 	return slices.Clone(v.([]Component)), nil
 }
 
-// fetchActions lists all pages and fills slim items.
-func (c *Client) fetchActions(ctx context.Context, app string) ([]Component, error) {
+// fetchRegistries lists the app's actions of registry. The API's components
+// do not say which registry they come from, so RegistryAll is read as the
+// public listing followed by the private one, and the private listing's
+// actions are marked Private; an action both listings carry counts as public.
+func (c *Client) fetchRegistries(ctx context.Context, app string, registry Registry) ([]Component, error) {
+	if registry != RegistryAll {
+		return c.fetchActions(ctx, app, registry)
+	}
+	public, err := c.fetchActions(ctx, app, RegistryPublic)
+	if err != nil {
+		return nil, err
+	}
+	private, err := c.fetchActions(ctx, app, RegistryPrivate)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(public))
+	for _, comp := range public {
+		seen[comp.Key] = true
+	}
+	for _, comp := range private {
+		if comp.Key == "" || !seen[comp.Key] {
+			public = append(public, comp)
+		}
+	}
+	return public, nil
+}
+
+// fetchActions lists all pages of one registry and fills slim items.
+func (c *Client) fetchActions(ctx context.Context, app string, registry Registry) ([]Component, error) {
 	rel, err := c.projectPath("actions")
 	if err != nil {
 		return nil, err
 	}
 	var all []Component
 	seen := map[string]bool{}
-	err = c.listAll(ctx, fmt.Sprintf("actions of app %q", app), rel, url.Values{"app": {app}}, func(items []json.RawMessage) {
+	q := url.Values{"app": {app}, "registry": {string(registry)}}
+	what := fmt.Sprintf("actions of app %q", app)
+	if registry == RegistryPrivate {
+		what = "private " + what
+	}
+	err = c.listAll(ctx, what, rel, q, func(items []json.RawMessage) {
 		for _, comp := range decodeItems[Component](c, "actions", items) {
 			if comp.Key != "" {
 				if seen[comp.Key] {
@@ -111,6 +154,11 @@ func (c *Client) fetchActions(ctx context.Context, app string) ([]Component, err
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if registry == RegistryPrivate {
+		for i := range all {
+			all[i].Private = true
+		}
 	}
 	return all, nil
 }

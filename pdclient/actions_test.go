@@ -85,7 +85,7 @@ func TestListActionsPagination(t *testing.T) {
 			f.handle("GET /v1/connect/proj_test1/actions/{key}", func(w http.ResponseWriter, r *http.Request) {
 				t.Errorf("single read of %s, but the list had props", r.PathValue("key"))
 			})
-			got, err := f.client().ListActions(t.Context(), "slack")
+			got, err := f.client().ListActions(t.Context(), "slack", RegistryPublic)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +116,7 @@ func TestListActionsStopsOnRepeatedCursor(t *testing.T) {
 			"page_info": map[string]any{"end_cursor": "same"},
 		})
 	})
-	got, err := f.client().ListActions(t.Context(), "slack")
+	got, err := f.client().ListActions(t.Context(), "slack", RegistryPublic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestListActionsFillsSlimItems(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			var err error
-			got, err = c.ListActions(t.Context(), "slack")
+			got, err = c.ListActions(t.Context(), "slack", RegistryPublic)
 			done <- err
 		}()
 		// Every single read that may start has started and is held: as many
@@ -235,11 +235,11 @@ func TestListActionsFailedFillIsNotCached(t *testing.T) {
 		writeJSON(w, 200, map[string]any{"data": fullAction("slack-x")})
 	})
 	c := f.client()
-	if _, err := c.ListActions(t.Context(), "slack"); err == nil {
+	if _, err := c.ListActions(t.Context(), "slack", RegistryPublic); err == nil {
 		t.Fatal("want the single read's error")
 	}
 	fail.Store(false)
-	got, err := c.ListActions(t.Context(), "slack")
+	got, err := c.ListActions(t.Context(), "slack", RegistryPublic)
 	if err != nil || len(got) != 1 || !got[0].PropsLoaded {
 		t.Fatalf("second ListActions = %v, %v; want a fresh, filled catalog", got, err)
 	}
@@ -268,7 +268,7 @@ func TestListActionsCacheAndCollapse(t *testing.T) {
 		var wg sync.WaitGroup
 		for range callers {
 			wg.Go(func() {
-				got, err := c.ListActions(t.Context(), "slack")
+				got, err := c.ListActions(t.Context(), "slack", RegistryPublic)
 				if err != nil || len(got) != 1 {
 					t.Errorf("ListActions = %v, %v", keys(got), err)
 				}
@@ -280,21 +280,21 @@ func TestListActionsCacheAndCollapse(t *testing.T) {
 		if got := n.Load(); got != 1 {
 			t.Errorf("list requests for %d concurrent callers = %d, want 1", callers, got)
 		}
-		got, _ := c.ListActions(t.Context(), "slack")
+		got, _ := c.ListActions(t.Context(), "slack", RegistryPublic)
 		got[0].Key = "mutated by the caller"
 		if n.Load() != 1 {
 			t.Errorf("a cached catalog was fetched again")
 		}
-		if again, _ := c.ListActions(t.Context(), "slack"); again[0].Key != "slack-a" {
+		if again, _ := c.ListActions(t.Context(), "slack", RegistryPublic); again[0].Key != "slack-a" {
 			t.Errorf("a caller's change reached the cache: %q", again[0].Key)
 		}
 
 		extra.Store(true)
-		fresh, err := c.RefreshActions(t.Context(), "slack")
+		fresh, err := c.RefreshActions(t.Context(), "slack", RegistryPublic)
 		if err != nil || len(fresh) != 2 || n.Load() != 2 {
 			t.Fatalf("RefreshActions = %v, %v after %d requests", keys(fresh), err, n.Load())
 		}
-		if cached, _ := c.ListActions(t.Context(), "slack"); len(cached) != 2 || n.Load() != 2 {
+		if cached, _ := c.ListActions(t.Context(), "slack", RegistryPublic); len(cached) != 2 || n.Load() != 2 {
 			t.Errorf("after refresh: %v after %d requests; want the refreshed catalog from the cache", keys(cached), n.Load())
 		}
 	})
@@ -317,7 +317,7 @@ func TestListActionsCacheExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) { // the TTL runs on the bubble's fake clock
 		list := func() {
 			t.Helper()
-			if _, err := c.ListActions(t.Context(), "slack"); err != nil {
+			if _, err := c.ListActions(t.Context(), "slack", RegistryPublic); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -352,7 +352,7 @@ func TestCollapsedFetchSurvivesTheFirstCallerLeaving(t *testing.T) {
 		ctxA, cancelA := context.WithCancel(t.Context())
 		errA := make(chan error, 1)
 		go func() {
-			_, err := c.ListActions(ctxA, "slack")
+			_, err := c.ListActions(ctxA, "slack", RegistryPublic)
 			errA <- err
 		}()
 		synctest.Wait() // A's fetch is at the API, held by the gate
@@ -361,7 +361,7 @@ func TestCollapsedFetchSurvivesTheFirstCallerLeaving(t *testing.T) {
 		}
 		resB := make(chan []Component, 1)
 		go func() {
-			got, err := c.ListActions(t.Context(), "slack")
+			got, err := c.ListActions(t.Context(), "slack", RegistryPublic)
 			if err != nil {
 				t.Error(err)
 			}
@@ -614,8 +614,8 @@ func TestRequiredArguments(t *testing.T) {
 	c := f.client()
 	ctx := t.Context()
 	calls := map[string]func() error{
-		"ListActions":    func() error { _, err := c.ListActions(ctx, ""); return err },
-		"RefreshActions": func() error { _, err := c.RefreshActions(ctx, ""); return err },
+		"ListActions":    func() error { _, err := c.ListActions(ctx, "", RegistryPublic); return err },
+		"RefreshActions": func() error { _, err := c.RefreshActions(ctx, "", RegistryPublic); return err },
 		"GetAction":      func() error { _, err := c.GetAction(ctx, "", ""); return err },
 		"ConfigureProp": func() error {
 			_, err := c.ConfigureProp(ctx, ConfigurePropRequest{ID: "a", ExternalUserID: "u"})

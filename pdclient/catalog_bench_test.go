@@ -31,7 +31,7 @@ func newCatalogFixture(b *testing.B, pageSize int, slim bool) *catalogFixture {
 	f := &catalogFixture{fake: fake, url: srv.URL, size: map[string]int{}}
 	cl := f.client(b)
 	for _, app := range fake.Apps() {
-		comps, err := cl.ListActions(b.Context(), app)
+		comps, err := cl.ListActions(b.Context(), app, pdclient.RegistryPublic)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func loadApps(b *testing.B, cl *pdclient.Client, apps []string) int {
 	errs := make([]error, len(apps))
 	for i, app := range apps {
 		wg.Go(func() {
-			comps, err := cl.ListActions(context.Background(), app)
+			comps, err := cl.ListActions(context.Background(), app, pdclient.RegistryPublic)
 			counts[i], errs[i] = len(comps), err
 		})
 	}

@@ -13,7 +13,7 @@
 //		Version:      version,
 //	}, pdclient.WithLogger(logger))
 //	...
-//	actions, err := c.ListActions(ctx, "slack")
+//	actions, err := c.ListActions(ctx, "slack", pdclient.RegistryAll)
 //
 // # Authentication
 //
@@ -69,7 +69,8 @@
 // dropped connections, waiting as Retry-After asks or with jittered exponential
 // backoff, within the bounds of the RetryPolicy and the context's deadline.
 // actions/run is retried only on 429 and when the request was never sent,
-// unless the request is marked Idempotent.
+// unless the request is marked Idempotent. Proxy requests and File Stash
+// downloads are sent once.
 //
 // # Caching
 //

@@ -119,7 +119,7 @@ func TestRefreshPastListingBoundKeepsLastGoodCatalog(t *testing.T) {
 		t.Errorf("the failed refresh does not name the bound to raise; logs:\n%s", logs.String())
 	}
 	// pdclient's cache still holds the last good catalog.
-	comps, err := cl.ListActions(t.Context(), "github")
+	comps, err := cl.ListActions(t.Context(), "github", pdclient.RegistryAll)
 	if err != nil || len(comps) == 0 || strings.Contains(comps[0].Key, "endless") {
 		t.Errorf("cached catalog after the failed refreshes: %d actions, %v", len(comps), err)
 	}

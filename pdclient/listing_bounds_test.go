@@ -87,7 +87,7 @@ type listingCase struct {
 
 var listingCases = []listingCase{
 	{"actions", `actions of app "github"`, "GET /v1/connect/proj_test1/actions", actionItem, func(ctx context.Context, c *Client) (int, error) {
-		comps, err := c.ListActions(ctx, "github")
+		comps, err := c.ListActions(ctx, "github", RegistryPublic)
 		return len(comps), err
 	}},
 	{"accounts", `accounts of app "github"`, "GET /v1/connect/proj_test1/accounts", accountItem, func(ctx context.Context, c *Client) (int, error) {

@@ -146,14 +146,14 @@ func TestAPIRedirectToOtherOriginRefused(t *testing.T) {
 		http.Redirect(w, r, o.srv.URL+r.URL.RequestURI(), http.StatusFound)
 	})
 	c := f.client()
-	comps, err := c.ListActions(t.Context(), "github")
+	comps, err := c.ListActions(t.Context(), "github", RegistryPublic)
 	checkRedirectRefused(t, err, o)
 	checkNothingLeaked(t, f, o, err)
 	if comps != nil {
 		t.Errorf("accepted %d actions from the redirect", len(comps))
 	}
 	before := f.apiCalls.Load()
-	if _, err := c.ListActions(t.Context(), "github"); err == nil {
+	if _, err := c.ListActions(t.Context(), "github", RegistryPublic); err == nil {
 		t.Error("second call: no error")
 	}
 	if f.apiCalls.Load() == before {
@@ -181,7 +181,7 @@ func TestAPIRedirectSameOriginFollowed(t *testing.T) {
 		writeJSON(w, 200, `{"exports":{"$summary":"moved"}}`)
 	})
 	c := f.client()
-	comps, err := c.ListActions(t.Context(), "github")
+	comps, err := c.ListActions(t.Context(), "github", RegistryPublic)
 	if err != nil || len(comps) != 1 || comps[0].Key != "github-moved" {
 		t.Fatalf("ListActions = %v, %v; want the moved catalog", comps, err)
 	}
@@ -215,7 +215,7 @@ func TestSameOriginRedirectOutsideBasePathGetsNoToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ListActions(t.Context(), "github"); err != nil {
+	if _, err := c.ListActions(t.Context(), "github", RegistryPublic); err != nil {
 		t.Fatalf("ListActions: %v", err)
 	}
 	if got := auth.Load().(string); got != "" {
@@ -238,8 +238,14 @@ func TestRedirectPolicyEveryRequestKind(t *testing.T) {
 	rows := []row{
 		{"token", "", func(ctx context.Context, c *Client) error { _, err := c.AccessToken(ctx); return err }},
 		{"check credentials", "GET " + p + "accounts", func(ctx context.Context, c *Client) error { return c.CheckCredentials(ctx) }},
-		{"list actions", "GET " + p + "actions", func(ctx context.Context, c *Client) error { _, err := c.ListActions(ctx, "github"); return err }},
-		{"refresh actions", "GET " + p + "actions", func(ctx context.Context, c *Client) error { _, err := c.RefreshActions(ctx, "github"); return err }},
+		{"list actions", "GET " + p + "actions", func(ctx context.Context, c *Client) error {
+			_, err := c.ListActions(ctx, "github", RegistryPublic)
+			return err
+		}},
+		{"refresh actions", "GET " + p + "actions", func(ctx context.Context, c *Client) error {
+			_, err := c.RefreshActions(ctx, "github", RegistryPublic)
+			return err
+		}},
 		{"get action", "GET " + p + "actions/github-x", func(ctx context.Context, c *Client) error { _, err := c.GetAction(ctx, "github-x", ""); return err }},
 		{"list apps", "GET /v1/connect/apps", func(ctx context.Context, c *Client) error {
 			_, _, err := c.ListApps(ctx, ListAppsOptions{})

@@ -23,6 +23,19 @@ type App struct {
 	ImgSrc         string   `json:"img_src,omitempty"`
 	Categories     []string `json:"categories,omitempty"`
 	FeaturedWeight float64  `json:"featured_weight,omitempty"`
+	// Connect is what the app reports of the Connect proxy (nil when absent).
+	Connect *AppConnect `json:"connect,omitempty"`
+}
+
+// AppConnect is an app's Connect proxy settings.
+type AppConnect struct {
+	ProxyEnabled bool `json:"proxy_enabled"`
+	// AllowedDomains are the hosts the proxy accepts for the app (a domain
+	// also allows its subdomains).
+	AllowedDomains []string `json:"allowed_domains,omitempty"`
+	// BaseProxyTargetURL is the app's API origin, which relative paths are
+	// resolved against ("" for apps whose domain depends on the account).
+	BaseProxyTargetURL string `json:"base_proxy_target_url,omitempty"`
 }
 
 // UnmarshalJSON accepts categories as a list or a single string (the webhook doc's
@@ -33,11 +46,17 @@ func (a *App) UnmarshalJSON(b []byte) error {
 		plain
 		Categories     json.RawMessage `json:"categories"`
 		FeaturedWeight json.RawMessage `json:"featured_weight"`
+		Connect        json.RawMessage `json:"connect"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
 	*a = App(aux.plain)
+	a.Connect = nil
+	var pc AppConnect
+	if len(aux.Connect) > 0 && !isNull(aux.Connect) && json.Unmarshal(aux.Connect, &pc) == nil {
+		a.Connect = &pc
+	}
 	a.Categories = nil
 	if len(aux.Categories) > 0 {
 		var list []string
@@ -73,7 +92,7 @@ type Component struct {
 	Version           string             `json:"version"`
 	Description       string             `json:"description,omitempty"`
 	ComponentType     string             `json:"component_type,omitempty"`
-	Stash             string             `json:"stash,omitempty"` // "optional" | "required"
+	Stash             string             `json:"stash,omitempty"` // StashOptional | StashRequired
 	Annotations       *Annotations       `json:"annotations,omitempty"`
 	ConfigurableProps []ConfigurableProp `json:"configurable_props"`
 
@@ -83,7 +102,16 @@ type Component struct {
 	// PropsError is set when configurable_props was present but not a list of
 	// props; the component is kept so the caller can name it. Not on the wire.
 	PropsError string `json:"-"`
+	// Private is set on the workspace's own published actions (listed from
+	// the private registry). Not on the wire.
+	Private bool `json:"-"`
 }
+
+// A component's File Stash need (Component.Stash; "" when it has none).
+const (
+	StashOptional = "optional"
+	StashRequired = "required"
+)
 
 // UnmarshalJSON records whether configurable_props was present and decodes it
 // without failing the whole component when it is malformed.

@@ -24,10 +24,18 @@ const (
 	ArgAccountID = "_account_id"
 	// ArgDynamicPropsID carries a dynamic props ID (dyp_...) from pipedream_describe.
 	ArgDynamicPropsID = "_dynamic_props_id"
+	// ArgStash asks an action whose File Stash is optional to keep the files
+	// it writes, and the result to link them (listed only on those tools).
+	ArgStash = "_stash"
 )
 
 // IsReservedArg reports whether name is one of the reserved arguments.
-func IsReservedArg(name string) bool { return name == ArgAccountID || name == ArgDynamicPropsID }
+func IsReservedArg(name string) bool {
+	return name == ArgAccountID || name == ArgDynamicPropsID || name == ArgStash
+}
+
+// stashDescription is what the schema says of _stash.
+const stashDescription = "true to keep the files this action writes (File Stash) and get their links in the result."
 
 // dynamicPropsIDDescription is what the schema says of _dynamic_props_id. The
 // reserved arguments are explained once, in the server's instructions, not in
@@ -41,6 +49,8 @@ type Options struct {
 	// App is the connection's app slug: the app prop for this app is the one the
 	// server fills with the caller's account.
 	App string
+	// Stash is the component's File Stash need ("optional" adds _stash).
+	Stash string
 }
 
 // Translation is a component's props turned into a tool input schema, with what
@@ -183,6 +193,9 @@ func Translate(props []pdclient.ConfigurableProp, opts Options) (*Translation, e
 	if t.Dynamic {
 		root.props = append(root.props, field{ArgDynamicPropsID, &node{typ: "string", desc: dynamicPropsIDDescription}})
 	}
+	if opts.Stash == pdclient.StashOptional {
+		root.props = append(root.props, field{ArgStash, &node{typ: "boolean", desc: stashDescription}})
+	}
 	// "required" is sorted so that reordering props does not change it, and
 	// omitted when empty: draft-04 validators reject an empty "required" array
 	// (minItems 1 in that draft's metaschema), and some clients still use one.
@@ -251,7 +264,7 @@ func (t *Translation) skipApp(p pdclient.ConfigurableProp, opts Options) string 
 // and made unique against every prop name and the reserved arguments, in prop
 // order, so that a valid name never moves.
 func argNames(props []pdclient.ConfigurableProp, argIdx []int) []string {
-	taken := map[string]bool{ArgAccountID: true, ArgDynamicPropsID: true}
+	taken := map[string]bool{ArgAccountID: true, ArgDynamicPropsID: true, ArgStash: true}
 	for _, p := range props {
 		taken[p.Name] = true
 	}

@@ -77,6 +77,8 @@ type Args struct {
 	Values map[string]any
 	// AccountID and DynamicPropsID are the reserved arguments ("" when absent).
 	AccountID, DynamicPropsID string
+	// Stash is the reserved _stash argument (false when absent).
+	Stash bool
 	// Notes say which values were coerced, one sentence each ("count: the string
 	// "42" was read as the integer 42"); the tool layer shows them in the result.
 	Notes []string
@@ -119,6 +121,8 @@ func (v *Validator) Validate(raw json.RawMessage) (Args, []FieldError) {
 			a.AccountID, _ = x.(string)
 		case ArgDynamicPropsID:
 			a.DynamicPropsID, _ = x.(string)
+		case ArgStash:
+			a.Stash, _ = x.(bool)
 		default:
 			a.Values[k] = x
 		}

@@ -150,7 +150,7 @@ func BenchmarkCallHandler(b *testing.B) {
 	} {
 		b.Run(stub.name, func(b *testing.B) {
 			_, url := benchFake(b)
-			comps, err := benchClient(b, url).ListActions(ctx, "slack")
+			comps, err := benchClient(b, url).ListActions(ctx, "slack", pdclient.RegistryAll)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -181,7 +181,7 @@ type stubConnect struct {
 
 func (s *stubConnect) Environment() string { return "development" }
 
-func (s *stubConnect) ListActions(context.Context, string) ([]pdclient.Component, error) {
+func (s *stubConnect) ListActions(context.Context, string, pdclient.Registry) ([]pdclient.Component, error) {
 	return slices.Clone(s.comps), nil
 }
 

@@ -123,13 +123,14 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 
 	// 5. Run.
 	maps.Copy(configured, appValues)
-	return s.run(ctx, t, user, acct.ID, configured, dynamicID, args.DynamicPropsID != "", base)
+	return s.run(ctx, t, user, acct.ID, configured, dynamicID, args.DynamicPropsID != "", args.Stash, base)
 }
 
 // run runs the action with the configured props and shapes its result.
 // givenID says the dynamic props id came from the caller (not from a reload
-// this call made), so a refusal of it is the caller's to fix.
-func (s *Set) run(ctx context.Context, t *actionTool, user, accountID string, configured map[string]any, dynamicID string, givenID bool, base Result) (Result, string, string) {
+// this call made), so a refusal of it is the caller's to fix; stash says the
+// caller asked for the files (_stash).
+func (s *Set) run(ctx context.Context, t *actionTool, user, accountID string, configured map[string]any, dynamicID string, givenID, stash bool, base Result) (Result, string, string) {
 	runReq := pdclient.RunActionRequest{
 		ID:              t.component.Key,
 		ExternalUserID:  user,
@@ -138,7 +139,7 @@ func (s *Set) run(ctx context.Context, t *actionTool, user, accountID string, co
 		DynamicPropsID:  dynamicID,
 		Idempotent:      t.component.Annotations != nil && t.component.Annotations.IdempotentHint != nil && *t.component.Annotations.IdempotentHint,
 	}
-	if t.component.Stash == "required" {
+	if wantsStash(t.component.Stash, stash) {
 		runReq.StashID = "NEW"
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
@@ -153,6 +154,8 @@ func (s *Set) run(ctx context.Context, t *actionTool, user, accountID string, co
 		base.Ret = resp.Ret
 		base.Exports = otherExports(resp.Exports)
 		base.Resource = findResource(resp.Ret)
+		base.StashID = resp.StashID
+		s.attachFiles(ctx, t, &base)
 	}
 	if err != nil {
 		if givenID && staleDynamicProps(err, dynamicID) {
@@ -221,7 +224,7 @@ func (s *Set) reload(ctx context.Context, t *actionTool, user string, appValues,
 		r := s.failure(ctx, base, err, false)
 		return "", nil, &r
 	}
-	rtr, err := schema.Translate(resp.DynamicProps.ConfigurableProps, schema.Options{App: t.conn.App})
+	rtr, err := schema.Translate(resp.DynamicProps.ConfigurableProps, schema.Options{App: t.conn.App, Stash: t.component.Stash})
 	if err != nil {
 		r := base
 		r.Status = StatusUpstreamError

@@ -71,7 +71,7 @@ type appsConnect struct {
 	apps map[string][]pdclient.Component
 }
 
-func (a *appsConnect) ListActions(_ context.Context, app string) ([]pdclient.Component, error) {
+func (a *appsConnect) ListActions(_ context.Context, app string, _ pdclient.Registry) ([]pdclient.Component, error) {
 	return slices.Clone(a.apps[app]), nil
 }
 

@@ -26,7 +26,7 @@ const (
 	ToolAccounts    = "pipedream_accounts"
 )
 
-var helperNames = []string{ToolListOptions, ToolDescribe, ToolAccounts}
+var helperNames = []string{ToolListOptions, ToolDescribe, ToolAccounts, ToolProxyRequest}
 
 // IsHelper reports whether name is one of the server-wide tools (the helpers
 // and catalog mode's tools), which no workflow or action may be named.
@@ -65,7 +65,7 @@ func (s *Set) helperTools() []mcpserver.ServerTool {
 		t.Annotations = mcp.ToolAnnotation{Title: title, ReadOnlyHint: ro, DestructiveHint: no, IdempotentHint: ro, OpenWorldHint: ro}
 		return mcpserver.ServerTool{Tool: t, Handler: s.withCallTimeout(s.withArgsBack(json.RawMessage(schemaJSON), h))}
 	}
-	return []mcpserver.ServerTool{
+	helpers := []mcpserver.ServerTool{
 		mk(ToolListOptions, "List valid values for a field",
 			"Lists the valid values of a tool field whose values come from the connected app (channels, repositories, spreadsheets, ...). Answers {\"options\": [{\"label\", \"value\"}], \"next_page_token\"}; pass the value (not the label) to the tool. Pass next_page_token back to get more; it is absent when there is nothing more. A value you already know (an ID) may be given to the tool without listing.",
 			listOptionsSchema, s.handleListOptions),
@@ -76,6 +76,10 @@ func (s *Set) helperTools() []mcpserver.ServerTool {
 			"Lists the caller's connected accounts per app (id, name, healthy, created_at) and a connect_url to connect another account. Use an id as _account_id to choose among several accounts.",
 			accountsSchema, s.handleAccounts),
 	}
+	if conns := s.proxyConns(""); len(conns) > 0 {
+		helpers = append(helpers, s.proxyTool(conns))
+	}
+	return helpers
 }
 
 // withCallTimeout bounds a helper call by the call timeout, as action calls are.

@@ -136,6 +136,14 @@ func (s *Set) Filter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
 		if isCatalogTool(t.Name) && !catalog {
 			continue
 		}
+		if t.Name == ToolProxyRequest {
+			// Listed where a connection in scope has the proxy on, read-only
+			// when those all allow only GET.
+			if conns := s.proxyConns(scope); len(conns) > 0 {
+				keep(s.proxyTool(conns).Tool)
+			}
+			continue
+		}
 		keep(t) // helpers
 	}
 	return out

@@ -71,6 +71,14 @@ func noteRun(ctx context.Context, t *actionTool, user, account string) {
 	}
 }
 
+// noteProxy records the connection, end user and account of a proxy call
+// ("" when it stopped before).
+func noteProxy(ctx context.Context, c *connState, user, account string) {
+	if r := callRecordFrom(ctx); r != nil {
+		r.conn, r.user, r.account = c, user, account
+	}
+}
+
 // noteWorkflow records the end user a workflow call ran as and the HTTP
 // status of its answer (0 when none came).
 func noteWorkflow(ctx context.Context, wt *workflowTool, user string, code int) {

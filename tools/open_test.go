@@ -76,8 +76,8 @@ func TestOpenCatalogRequests(t *testing.T) {
 	if dir := h.fake.Count(pdtest.EndpointApps); dir != pages {
 		t.Errorf("the app directory took %d requests, want one paged read (%d pages)", dir, pages)
 	}
-	if loads := h.fake.Count(pdtest.EndpointActions); loads != apps || apps < 5 {
-		t.Errorf("%d action listings for %d apps loaded, want one each (at least 5)", loads, apps)
+	if loads := h.fake.Count(pdtest.EndpointActions); loads != listingsPerApp*apps || apps < 5 {
+		t.Errorf("%d action listings for %d apps loaded, want %d each (at least 5 apps)", loads, apps, listingsPerApp)
 	}
 	if n := len(h.fake.Runs()); n != len(runs) {
 		t.Errorf("%d runs reached the API, want %d", n, len(runs))

@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/tiktoken-go/tokenizer/codec"
 
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
 	"github.com/pipedream-mcp/pipedream-mcp/schema"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
@@ -95,7 +96,11 @@ func defaultSandboxList(t *testing.T, opts tools.Options, ctx context.Context) [
 	t.Helper()
 	var conns []tools.Connection
 	for _, app := range pdtest.NewSandbox().Apps() {
-		conns = append(conns, userConn(app, app))
+		c := userConn(app, app)
+		// The baseline predates the workspace's private actions: the public
+		// registry keeps the comparison like for like.
+		c.Registry = pdclient.RegistryPublic
+		conns = append(conns, c)
 	}
 	h := newHarness(t, opts, conns...)
 	var all []mcp.Tool

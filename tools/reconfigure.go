@@ -114,7 +114,8 @@ func checkConnections(conns []Connection) error {
 // the very same client.
 func sameConnection(a, b Connection) bool {
 	return a.Name == b.Name && a.App == b.App && a.Admin == b.Admin &&
-		a.ServiceUser == b.ServiceUser && a.ReadOnly == b.ReadOnly &&
+		a.ServiceUser == b.ServiceUser && a.ReadOnly == b.ReadOnly && a.Confirm == b.Confirm && a.Registry == b.Registry &&
+		a.Proxy == b.Proxy && slices.Equal(a.ProxyMethods, b.ProxyMethods) &&
 		slices.Equal(a.Include, b.Include) && slices.Equal(a.Exclude, b.Exclude) &&
 		sameClient(a.Client, b.Client)
 }

@@ -140,8 +140,8 @@ func TestReconfigureAddsAndRemovesInOneBatch(t *testing.T) {
 	if !hasPrefix(names, "gh_") || !hasPrefix(names, "sl_") || !hasPrefix(names, "no_") {
 		t.Errorf("tools after adding two: %v", names)
 	}
-	if got := f.fake.Count(pdtest.EndpointActions) - catalogReads; got != 2 {
-		t.Errorf("catalog list requests = %d, want 2 (only the new apps; gh kept its catalog)", got)
+	if got := f.fake.Count(pdtest.EndpointActions) - catalogReads; got != 2*listingsPerApp {
+		t.Errorf("catalog list requests = %d, want %d (only the new apps; gh kept its catalog)", got, 2*listingsPerApp)
 	}
 
 	// Remove two: one change, their tools and endpoints are gone.
@@ -299,4 +299,48 @@ func failing(set *tools.Set) bool {
 		}
 	}
 	return false
+}
+
+// TestReconfigureProxy checks that turning a connection's proxy on, changing
+// its methods and turning it off each change the tool list once: the proxy
+// tool appears, its annotations follow the methods, and it goes away.
+func TestReconfigureProxy(t *testing.T) {
+	t.Parallel()
+	f := newReconfFixture(t)
+	cl := f.client(t)
+	steps := []struct {
+		name     string
+		conn     tools.Connection
+		listed   bool
+		readOnly bool
+	}{
+		{"off", tools.Connection{Name: "gh", App: "github", Client: cl}, false, false},
+		{"GET", tools.Connection{Name: "gh", App: "github", Client: cl, Proxy: true}, true, true},
+		{"GET and POST", tools.Connection{Name: "gh", App: "github", Client: cl, Proxy: true, ProxyMethods: []string{"GET", "POST"}}, true, false},
+		{"read-only", tools.Connection{Name: "gh", App: "github", Client: cl, Proxy: true, ProxyMethods: []string{"GET", "POST"}, ReadOnly: true}, true, true},
+		{"off again", tools.Connection{Name: "gh", App: "github", Client: cl}, false, false},
+	}
+	for i, st := range steps {
+		if err := f.set.Reconfigure(t.Context(), []tools.Connection{st.conn}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.changes.Load(); got != int32(i+1) {
+			t.Errorf("%s: OnChange ran %d times in all, want %d", st.name, got, i+1)
+		}
+		var proxy *mcp.Tool
+		for _, tl := range f.set.Tools() {
+			if tl.Tool.Name == tools.ToolProxyRequest {
+				proxy = &tl.Tool
+			}
+		}
+		if (proxy != nil) != st.listed {
+			t.Fatalf("%s: proxy tool listed = %v, want %v", st.name, proxy != nil, st.listed)
+		}
+		if proxy != nil {
+			ro := proxy.Annotations.ReadOnlyHint != nil && *proxy.Annotations.ReadOnlyHint
+			if ro != st.readOnly {
+				t.Errorf("%s: readOnlyHint = %v, want %v", st.name, ro, st.readOnly)
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -48,6 +49,16 @@ type Result struct {
 	ExecutedAt        string                     `json:"executed_at,omitempty"`
 	DurationMS        *int64                     `json:"duration_ms,omitempty"`
 	Resource          *Resource                  `json:"resource,omitempty"`
+	// HTTPStatus and Headers are the app's answer to a proxy request.
+	HTTPStatus int               `json:"http_status,omitempty"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	// StashID is the File Stash the run used; Files are the files it wrote.
+	StashID string      `json:"stash_id,omitempty"`
+	Files   []StashFile `json:"files,omitempty"`
+
+	// Attachments are the files' contents, as MCP resource or image content
+	// after the text (content only).
+	Attachments []mcp.Content `json:"-"`
 
 	// Next is the sentence that tells the agent what to do next (text only).
 	Next string `json:"-"`
@@ -158,6 +169,15 @@ func toolResult(r Result, limit int) *mcp.CallToolResult {
 		text.WriteString("\nNote: ")
 		text.WriteString(n)
 	}
+	if len(r.Files) > 0 {
+		text.WriteString("\n\nFiles (download links valid 30 minutes):")
+		for _, f := range r.Files {
+			fmt.Fprintf(&text, "\n- %s: %s", cmp.Or(f.Path, f.S3Key), cmp.Or(f.URL, "(no link)"))
+			if f.Content == "resource" || f.Content == "image" {
+				fmt.Fprintf(&text, " (its content follows as %s content)", f.Content)
+			}
+		}
+	}
 	if len(r.Ret) > 0 && string(r.Ret) != "null" {
 		pretty := r.Ret
 		if len(r.Ret) <= limit {
@@ -179,6 +199,7 @@ func toolResult(r Result, limit int) *mcp.CallToolResult {
 		}
 	}
 	res := mcp.NewToolResultStructured(r, text.String())
+	res.Content = append(res.Content, r.Attachments...)
 	res.IsError = r.Status != StatusSuccess
 	return res
 }

@@ -28,14 +28,17 @@ import (
 // satisfies it. One client serves one credential set, project and environment.
 type Connect interface {
 	Environment() string
-	ListActions(ctx context.Context, app string) ([]pdclient.Component, error)
-	RefreshActions(ctx context.Context, app string) ([]pdclient.Component, error)
+	ListActions(ctx context.Context, app string, registry pdclient.Registry) ([]pdclient.Component, error)
+	RefreshActions(ctx context.Context, app string, registry pdclient.Registry) ([]pdclient.Component, error)
 	ConfigureProp(ctx context.Context, req pdclient.ConfigurePropRequest) (*pdclient.ConfigurePropResponse, error)
 	ReloadProps(ctx context.Context, req pdclient.ReloadPropsRequest) (*pdclient.ReloadPropsResponse, error)
 	RunAction(ctx context.Context, req pdclient.RunActionRequest) (*pdclient.RunActionResponse, error)
 	ListAccounts(ctx context.Context, externalUserID, app string) ([]pdclient.Account, error)
 	InvalidateAccounts(externalUserID, app string)
 	CreateConnectToken(ctx context.Context, req pdclient.ConnectTokenRequest) (*pdclient.ConnectToken, error)
+	GetApp(ctx context.Context, slug string) (*pdclient.App, error)
+	Proxy(ctx context.Context, req pdclient.ProxyRequest) (*pdclient.ProxyResponse, error)
+	DownloadFile(ctx context.Context, s3Key string, limit int64) (*pdclient.StashFile, error)
 }
 
 // Connection is one configured app: its tools are named "<Name>_<action>".
@@ -52,11 +55,22 @@ type Connection struct {
 	// Confirm is the confirmation policy for destructive actions
 	// (ConfirmOff, the default, ConfirmAlways or ConfirmIfSupported).
 	Confirm string
-	Client  Connect
+	// Registry is whose actions are served: pdclient.RegistryAll (default,
+	// when ""), RegistryPublic or RegistryPrivate.
+	Registry pdclient.Registry
+	// Proxy serves the app's API through pipedream_proxy_request, with the
+	// methods of ProxyMethods (default GET; only GET when ReadOnly).
+	Proxy        bool
+	ProxyMethods []string
+	Client       Connect
 	// AppName is the app's display name (e.g. "Google Sheets") for search;
 	// default: the slug with spaces.
 	AppName string
 }
+
+// CheckRegistry reports whether name is a registry (pdclient.Registries),
+// with an error that lists them.
+func CheckRegistry(name string) error { return pdclient.CheckRegistry(name) }
 
 // appName is the app's display name.
 func (c *Connection) appName() string {
@@ -307,9 +321,9 @@ func (s *Set) loadConn(ctx context.Context, c *connState, refresh bool) error {
 	var comps []pdclient.Component
 	var err error
 	if refresh {
-		comps, err = c.Client.RefreshActions(ctx, c.App)
+		comps, err = c.Client.RefreshActions(ctx, c.App, c.Registry)
 	} else {
-		comps, err = c.Client.ListActions(ctx, c.App)
+		comps, err = c.Client.ListActions(ctx, c.App, c.Registry)
 	}
 	if err != nil {
 		err = fmt.Errorf("connection %q: load %s actions: %w", c.Name, c.App, err)
@@ -561,7 +575,7 @@ func (s *Set) buildTool(c *connState, comp pdclient.Component, name string) (t *
 	if !ValidToolName(name) {
 		return nil, fmt.Errorf("tool name %q is not valid", name)
 	}
-	tr, err := schema.Translate(comp.ConfigurableProps, schema.Options{App: c.App})
+	tr, err := schema.Translate(comp.ConfigurableProps, schema.Options{App: c.App, Stash: comp.Stash})
 	if err != nil {
 		return nil, err
 	}
@@ -628,6 +642,9 @@ func actionDescription(comp pdclient.Component, tr *schema.Translation) string {
 	if desc == "" {
 		desc = comp.Name
 	}
+	if comp.Private {
+		desc = privateMark + desc
+	}
 	var notes strings.Builder
 	if tr.Dynamic && !slices.ContainsFunc(tr.Args, func(a schema.Arg) bool { return a.ReloadProps }) {
 		notes.WriteString("\n\nSome fields appear only once others are set: call pipedream_describe to see them.")
@@ -638,6 +655,10 @@ func actionDescription(comp pdclient.Component, tr *schema.Translation) string {
 	}
 	return fitDescription(desc, notes.String(), maxToolDescription)
 }
+
+// privateMark begins the description of the workspace's own (private)
+// actions.
+const privateMark = "[Private action, published by this workspace] "
 
 // maxToolDescription is the longest tool description OpenAI function calling
 // accepts (1024 characters); other hosts accept more.

@@ -16,6 +16,10 @@ import (
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
+// listingsPerApp is how many action listings loading one app's catalog takes:
+// the public and the private registry (pdclient.RegistryAll, the default).
+const listingsPerApp = 2
+
 // harness is a tool set over the sandbox fake, served on a loopback httptest
 // server and reached through the real pdclient.
 type harness struct {

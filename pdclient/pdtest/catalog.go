@@ -7,10 +7,12 @@ package pdtest
 import (
 	"bytes"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +52,9 @@ type fakeSpec struct {
 	Reload map[string][]reloadRule `json:"reload"`
 	// Runs holds the run behaviour of each action key.
 	Runs map[string]*runSpec `json:"runs"`
+	// Private lists the actions of the workspace's own (private) registry;
+	// the others are public.
+	Private []string `json:"private"`
 }
 
 // optionSpec describes the remote options of one prop.
@@ -118,6 +123,8 @@ type runSpec struct {
 	Exports   map[string]json.RawMessage `json:"exports"`
 	// Redact lists props whose values never appear in {{$input}}.
 	Redact []string `json:"redact"`
+	// Files are written to the File Stash when the run has a stash_id.
+	Files []fileSpec `json:"files"`
 }
 
 // catalog is the parsed embedded catalog; it is immutable once loaded and shared
@@ -139,13 +146,14 @@ type catalogApp struct {
 }
 
 type catalogAction struct {
-	app    *catalogApp
-	key    string
-	raw    json.RawMessage // compact Component JSON, served as is
-	slim   json.RawMessage // {name, version, key}: the old docs' list item
-	comp   pdclient.Component
-	run    *runSpec
-	reload []reloadRule
+	app     *catalogApp
+	key     string
+	raw     json.RawMessage // compact Component JSON, served as is
+	slim    json.RawMessage // {name, version, key}: the old docs' list item
+	comp    pdclient.Component
+	run     *runSpec
+	reload  []reloadRule
+	private bool // in the workspace's private registry
 }
 
 // reloads reports whether the component has a prop with reloadProps.
@@ -278,6 +286,7 @@ func parseCatalogAction(app *catalogApp, raw json.RawMessage, spec fakeSpec) (*c
 	}{a.comp.Name, a.comp.Version, a.key})
 	a.run = spec.Runs[a.key]
 	a.reload = spec.Reload[a.key]
+	a.private = slices.Contains(spec.Private, a.key)
 	return a, nil
 }
 
@@ -296,6 +305,18 @@ func checkFakeSpec(app *catalogApp, spec fakeSpec) error {
 	for k := range spec.Reload {
 		if !keys[k] {
 			return fmt.Errorf("fake.reload: unknown action %q", k)
+		}
+	}
+	for _, k := range spec.Private {
+		if !keys[k] {
+			return fmt.Errorf("fake.private: unknown action %q", k)
+		}
+	}
+	for k, r := range spec.Runs {
+		for _, f := range r.Files {
+			if _, err := base64.StdEncoding.DecodeString(f.Base64); err != nil || f.Path == "" {
+				return fmt.Errorf("fake.runs[%q].files: %q needs a path and valid base64", k, f.Path)
+			}
 		}
 	}
 	for k, s := range app.options {

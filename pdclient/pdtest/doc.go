@@ -10,8 +10,14 @@
 //
 // "app" and "actions" hold exactly what the API returns; "fake" holds what only the
 // fake needs: remote options and how they page ("options"), the dynamic props that
-// reload-props computes ("reload"), and how each action behaves when run ("runs").
-// The "fake" block is never served.
+// reload-props computes ("reload"), how each action behaves when run ("runs",
+// with the File Stash files a run with a stash writes), and which actions are
+// the workspace's own ("private": served only to registry=private and all
+// listings). The "fake" block is never served.
+//
+// Behind the Connect proxy the fake simulates a small GitHub REST API (the
+// user, repositories and their issues) for the apps whose "app" reports
+// connect.proxy_enabled; ProxyRequests records what reached it.
 //
 // The fake also lets tests inject faults (429 storms, 5xx bursts, resets, slow or
 // truncated responses, list pages whose cursors never end), count requests per endpoint, inspect the bodies of run

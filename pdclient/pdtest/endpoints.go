@@ -159,6 +159,21 @@ func (f *Fake) listActions(w http.ResponseWriter, r *http.Request, triggers bool
 	if triggers {
 		list = nil
 	}
+	switch reg := q.Get("registry"); reg {
+	case "", string(pdclient.RegistryAll):
+	case string(pdclient.RegistryPublic), string(pdclient.RegistryPrivate):
+		private := reg == string(pdclient.RegistryPrivate)
+		var keep []*catalogAction
+		for _, a := range list {
+			if a.private == private {
+				keep = append(keep, a)
+			}
+		}
+		list = keep
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("registry must be public, private or all, not %q", reg))
+		return
+	}
 	if search := strings.ToLower(strings.TrimSpace(q.Get("q"))); search != "" {
 		var hits []*catalogAction
 		for _, a := range list {

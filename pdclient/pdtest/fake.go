@@ -28,6 +28,8 @@ const (
 	EndpointAccounts      = "accounts"       // GET .../accounts
 	EndpointAccount       = "account"        // GET .../accounts/{id}
 	EndpointConnectTokens = "connect_tokens" // POST .../tokens
+	EndpointProxy         = "proxy"          // any method .../proxy/{url_64}
+	EndpointFileStash     = "file_stash"     // GET .../file_stash/download
 	// EndpointAll in a Fault matches every endpoint.
 	EndpointAll = "*"
 )
@@ -160,6 +162,10 @@ type Fake struct {
 	legacyAccts  bool
 	credReqs     int
 	runDelay     time.Duration
+	stash        map[string]stashedFile // File Stash, by s3 key
+	stashOrder   []string
+	proxied      []ProxyRecord
+	github       *githubAPI
 }
 
 type accountState struct {
@@ -211,6 +217,8 @@ func New(cfg Config) *Fake {
 		dyps:      map[string]*dynProps{},
 		ctoks:     map[string]*ctokState{},
 		actionSeq: map[string]int{},
+		stash:     map[string]stashedFile{},
+		github:    newGitHubAPI(),
 	}
 	f.mux = f.newMux()
 	f.AcceptSecret(cfg.ClientID, cfg.ClientSecret)

@@ -5,6 +5,7 @@ package pdtest
 // for project routes, the environment header and the project).
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -49,8 +50,14 @@ func (f *Fake) projectRoutes() []route {
 		{http.MethodGet, p + "/accounts", EndpointAccounts, f.scoped(f.handleAccounts)},
 		{http.MethodGet, p + "/accounts/{id}", EndpointAccount, f.scoped(f.handleAccount)},
 		{http.MethodPost, p + "/tokens", EndpointConnectTokens, f.scoped(f.handleConnectToken)},
+		{http.MethodGet, p + "/file_stash/download", EndpointFileStash, f.scoped(f.handleStashDownload)},
+		{anyMethod, p + "/proxy/{url64}", EndpointProxy, f.scoped(f.handleProxy)},
 	}
 }
+
+// anyMethod in a route serves every method (the proxy's endpoint); the
+// handler reads the request's own with requestMethod.
+const anyMethod = "*"
 
 // otherMethod is the method the muxes see for every request method but GET
 // and POST, the only two the API uses (see muxRequest).
@@ -97,7 +104,7 @@ func (f *Fake) newMux() http.Handler {
 func (f *Fake) register(mux *http.ServeMux, rt route) {
 	for _, m := range muxMethods {
 		h := rt
-		if m != rt.method {
+		if m != rt.method && rt.method != anyMethod {
 			h.serve = methodNotAllowed(rt.method)
 		}
 		mux.Handle(m+" "+rt.pattern, f.counted(h))
@@ -133,13 +140,23 @@ func muxRequest(r *http.Request) (*http.Request, bool) {
 	u := *r.URL
 	u.RawPath = "/v1/" + strings.Join(segs, "/")
 	u.Path, _ = url.PathUnescape(u.RawPath) // cannot fail: escaped just above
-	mr := new(http.Request)
-	*mr = *r
+	mr := r.WithContext(context.WithValue(r.Context(), methodKey{}, r.Method))
 	mr.URL = &u
 	if mr.Method != http.MethodGet && mr.Method != http.MethodPost {
 		mr.Method = otherMethod
 	}
 	return mr, true
+}
+
+type methodKey struct{}
+
+// requestMethod is the method the client sent (the muxes see otherMethod for
+// all but GET and POST).
+func requestMethod(r *http.Request) string {
+	if m, ok := r.Context().Value(methodKey{}).(string); ok {
+		return m
+	}
+	return r.Method
 }
 
 // emptySegment is how an empty path segment reaches the muxes: two escaped

@@ -90,6 +90,10 @@ func (f *Fake) handleRun(w http.ResponseWriter, r *http.Request, env string) {
 	}
 	if rec.HasStashID {
 		resp.StashID = "stash_" + randomAlnum(12)
+		if a.run != nil && len(a.run.Files) > 0 && len(resp.OS) == 0 {
+			tc := newTemplateContext(configuredValues(body.ConfiguredProps), body.ExternalUserID, seq)
+			resp.Exports["$filestash_uploads"] = f.writeStash(resp.StashID, a.run.Files, tc)
+		}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -609,8 +609,9 @@ func BenchmarkThroughput(b *testing.B) {
 // against a fake whose catalog pages take 100 ms each, and has 100 clients
 // initialize and list tools at once while the catalogs load. Every client must
 // get the whole list; the fake counts what the start cost upstream. The
-// target: one catalog load per app (ceil(N/page size) list pages each), one
-// token request, and the one credential check read.
+// target: one catalog load per app (ceil(N/page size) list pages each, and
+// one of the private registry), one token request, and the one credential
+// check read.
 func BenchmarkColdStartListTools(b *testing.B) {
 	const clients = 100
 	apps := []string{"slack", "github", "hubspot", "notion", "google_sheets"}
@@ -621,7 +622,9 @@ func BenchmarkColdStartListTools(b *testing.B) {
 		wantPages := 0
 		for _, app := range apps {
 			n := len(benchCatalogActions(b, app))
-			wantPages += (n + pdtest.DefaultPageSize - 1) / pdtest.DefaultPageSize
+			// The public listing's pages, and the private registry's one
+			// (the sandbox's private actions fit in a page).
+			wantPages += (n+pdtest.DefaultPageSize-1)/pdtest.DefaultPageSize + 1
 		}
 		fake.InjectFault(pdtest.Fault{Endpoint: pdtest.EndpointActions, Delay: 100 * time.Millisecond})
 		api, err := fake.Start("127.0.0.1:0")

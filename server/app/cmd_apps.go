@@ -134,7 +134,7 @@ func countActions(ctx context.Context, cl *pdclient.Client, apps []pdclient.App)
 	var mu sync.Mutex
 	for i, a := range apps {
 		g.Go(func() error {
-			comps, err := cl.ListActions(ctx, a.NameSlug)
+			comps, err := cl.ListActions(ctx, a.NameSlug, pdclient.RegistryAll)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -360,7 +360,7 @@ func (d *doctor) app(name string, conn tools.Connection) bool {
 		d.c.fail(name, diagnose(err, d.credsOf(cl), d.cfg.Sandbox))
 		return false
 	}
-	comps, err := cl.ListActions(ctx, conn.App)
+	comps, err := cl.ListActions(ctx, conn.App, pdclient.Registry(conn.Registry))
 	if err != nil {
 		d.c.fail(name, diagnose(err, d.credsOf(cl), d.cfg.Sandbox))
 		return false

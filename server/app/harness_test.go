@@ -406,6 +406,10 @@ func (a *apiServer) Close() {
 	<-a.done
 }
 
+// listingsPerApp is how many action listings loading one app's catalog takes:
+// the public and the private registry (registry: all, the default).
+const listingsPerApp = 2
+
 // --- the server ----------------------------------------------------------
 
 // serverOptions configure startServer.
@@ -624,6 +628,10 @@ func (s *testServer) record(user string, r toolResult) {
 	}
 	var strs []string
 	collectStrings(r.sc, "", &strs, &out.connectURLs)
+	for _, ct := range r.more {
+		b, _ := json.Marshal(ct) // embedded resources' text and images' data
+		strs = append(strs, string(b))
+	}
 	out.text += "\n" + strings.Join(strs, "\n")
 	s.mu.Lock()
 	s.outputs = append(s.outputs, out)
@@ -672,11 +680,19 @@ func (s *testServer) checkSecrets(t testing.TB) {
 		"an API key":         plantedAPIKeyDemo,
 		"another API key":    plantedAPIKeyOther,
 		"an access token":    "pdat_", // every access token the fake issues starts so
+		// What the Connect proxy adds on the app's side: the account's
+		// credential it injects, and the session cookie the simulated
+		// GitHub API sets.
+		"an account credential the proxy injected": pdtest.AccountCredential(""),
+		"the app's session cookie":                 "_gh_sess",
 	}
 	var ctoks []pdtest.ConnectTokenRecord
 	if s.fake != nil {
 		for i, tok := range s.tap.accessTokens() {
 			secrets[fmt.Sprintf("access token #%d", i+1)] = tok
+		}
+		for i, pr := range s.fake.ProxyRequests() {
+			secrets[fmt.Sprintf("the credential of proxy request #%d", i+1)] = pdtest.AccountCredential(pr.AccountID)
 		}
 		ctoks = s.fake.ConnectTokens()
 	}
@@ -813,8 +829,10 @@ func dial(t testing.TB, url, credential string, o dialOptions) *client.Client {
 type toolResult struct {
 	isError bool
 	sc      map[string]any
-	text    string
-	err     error
+	text    string // the text contents, joined
+	// more are the other contents (images, embedded resources), in order.
+	more []mcp.Content
+	err  error
 }
 
 func callTool(ctx context.Context, c *client.Client, name, args string) toolResult {
@@ -831,6 +849,8 @@ func callTool(ctx context.Context, c *client.Client, name, args string) toolResu
 	for _, ct := range res.Content {
 		if tc, ok := ct.(mcp.TextContent); ok {
 			out.text += tc.Text
+		} else {
+			out.more = append(out.more, ct)
 		}
 	}
 	return out

@@ -73,6 +73,7 @@ func (rt *backend) assemble(reuse map[config.Credentials]*pdclient.Client) ([]to
 		conn := tools.Connection{
 			Name: c.Name, App: c.App, Admin: c.OAuth == "admin", ServiceUser: c.ExternalUserID,
 			Include: c.Include, Exclude: c.Exclude, ReadOnly: c.ReadOnly, Confirm: c.ConfirmDestructive, Client: cl,
+			Registry: pdclient.Registry(c.Registry), Proxy: c.Proxy, ProxyMethods: c.ProxyMethods,
 		}
 		if c.App == config.OpenCatalog {
 			rt.open = &tools.OpenCatalog{Template: conn, IncludeApps: c.IncludeApps, ExcludeApps: c.ExcludeApps, Directory: cl}

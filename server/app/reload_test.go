@@ -717,8 +717,8 @@ func TestReloadKeepsUnchangedClients(t *testing.T) {
 	if second2 == second || second2 == nil {
 		t.Error("the rotated credential set kept its old client")
 	}
-	if got := fake.Count(pdtest.EndpointActions) - catalogReads; got != 1 {
-		t.Errorf("catalog reads during the reload = %d, want 1 (slack, through its new client)", got)
+	if got := fake.Count(pdtest.EndpointActions) - catalogReads; got != listingsPerApp {
+		t.Errorf("catalog reads during the reload = %d, want %d (slack, through its new client)", got, listingsPerApp)
 	}
 	if a, b1, b2 := fake.TokenRequests(pdtest.TestClientSecret), fake.TokenRequests("second-secret-1"), fake.TokenRequests("second-secret-2"); a != 1 || b1 != 1 || b2 != 1 {
 		t.Errorf("token requests: unchanged %d, old %d, new %d; want 1 each", a, b1, b2)

@@ -147,6 +147,13 @@ type Connection struct {
 	// ConfirmDestructive is the connection's confirmation policy for
 	// destructive actions (tools.Confirm*): its own, else the server's.
 	ConfirmDestructive string
+	// Registry is whose actions are served: all (when empty), public or
+	// private.
+	Registry string
+	// Proxy serves the app's API through pipedream_proxy_request with the
+	// methods of ProxyMethods (default GET; a read-only connection only GET).
+	Proxy        bool
+	ProxyMethods []string
 	// IncludeApps and ExcludeApps are globs on app slugs that narrow an open
 	// catalog (App OpenCatalog).
 	IncludeApps, ExcludeApps []string

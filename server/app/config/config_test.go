@@ -238,6 +238,15 @@ func TestConfigProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "registry and proxy methods are checked",
+			env:  validEnv(),
+			yaml: "connections:\n  - app: github\n    registry: shared\n    proxy: true\n    proxy_methods: [GET, TRACE]\n",
+			want: []string{
+				`invalid registry (connections item 1 of the config file): "shared" is not a registry: use all, public, private`,
+				`invalid proxy_methods entry (connections item 1 of the config file): "TRACE" is not a proxy method: use GET, POST, PUT, PATCH, DELETE`,
+			},
+		},
+		{
 			name: "end user IDs are used as written",
 			args: []string{"--app", "slack", "--external-user-id", " user-1\t"},
 			env:  validEnv(),
@@ -477,7 +486,7 @@ workflows:
 			env:  validEnv(),
 			yaml: "connections:\n  - app: slack\n    inclde: [x]\n    read_only: maybe\nworkflowz: []\n",
 			want: []string{
-				`config file line 3: unknown key "inclde" in connection item 1 (known keys: app, base_url, client_id, client_secret, client_secret_file, confirm_destructive, environment, exclude, exclude_apps, external_user_id, include, include_apps, name, oauth, project_id, read_only)`,
+				`config file line 3: unknown key "inclde" in connection item 1 (known keys: app, base_url, client_id, client_secret, client_secret_file, confirm_destructive, environment, exclude, exclude_apps, external_user_id, include, include_apps, name, oauth, project_id, proxy, proxy_methods, read_only, registry)`,
 				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, confirm_destructive, connect_wait, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, max_list_bytes, max_list_items, metrics_addr, pprof, project_id, public_url, result_limit, sandbox, schema_profile, shutdown_timeout, tls_cert, tls_key, tool_mode, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
 				"config file line 4: cannot unmarshal !!str `maybe` into bool",
 			},

@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net/http"
 	"path"
 	"slices"
 	"strings"
@@ -71,6 +72,8 @@ func (r *resolver) fileConnection(cfg *Config, fc fileConnection, where string, 
 		ConfirmDestructive: confirmPolicy(fc.Confirm),
 		IncludeApps:        fc.IncludeApps,
 		ExcludeApps:        fc.ExcludeApps,
+		Registry:           fc.Registry,
+		Proxy:              fc.Proxy,
 	}
 	owner := fmt.Sprintf("connection %q", c.Name)
 	if c.ConfirmDestructive != "" {
@@ -78,6 +81,7 @@ func (r *resolver) fileConnection(cfg *Config, fc fileConnection, where string, 
 			r.probs.add("invalid confirm_destructive (%s): %v", where, err)
 		}
 	}
+	r.proxySettings(&c, fc, where)
 	switch c.OAuth {
 	case "admin":
 		c.ExternalUserID = firstOf(fc.ExternalUserID, cfg.ExternalUserID)
@@ -91,6 +95,31 @@ func (r *resolver) fileConnection(cfg *Config, fc fileConnection, where string, 
 	layers := append([]credLayer{r.fileLayer(fc.fileCredentials, owner)}, defaults...)
 	c.Credentials = r.ownerCredentials(cfg, owner, layers)
 	return c, true
+}
+
+// proxySettings checks the registry and the proxy methods of a file
+// connection and sets c.ProxyMethods (upper case).
+func (r *resolver) proxySettings(c *Connection, fc fileConnection, where string) {
+	if err := tools.CheckRegistry(c.Registry); c.Registry != "" && err != nil {
+		r.probs.add("invalid registry (%s): %v", where, err)
+	}
+	if len(fc.ProxyMethods) > 0 && !fc.Proxy {
+		r.warn("proxy_methods of connection %q is ignored: set proxy: true to serve the app's API", c.Name)
+	}
+	for _, m := range fc.ProxyMethods {
+		m = strings.ToUpper(strings.TrimSpace(m))
+		if err := tools.CheckProxyMethod(m); err != nil {
+			r.probs.add("invalid proxy_methods entry (%s): %v", where, err)
+			continue
+		}
+		if c.ReadOnly && m != http.MethodGet {
+			r.warn("proxy_methods %s of connection %q is ignored: a read_only connection allows only GET", m, c.Name)
+			continue
+		}
+		if !slices.Contains(c.ProxyMethods, m) {
+			c.ProxyMethods = append(c.ProxyMethods, m)
+		}
+	}
 }
 
 // connectionSet collects the connections, checking each as it is added.

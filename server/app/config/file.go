@@ -73,6 +73,9 @@ type fileConnection struct {
 	Exclude        []string `yaml:"exclude"`
 	ReadOnly       bool     `yaml:"read_only"`
 	Confirm        string   `yaml:"confirm_destructive"`
+	Registry       string   `yaml:"registry"`
+	Proxy          bool     `yaml:"proxy"`
+	ProxyMethods   []string `yaml:"proxy_methods"`
 	IncludeApps    []string `yaml:"include_apps"`
 	ExcludeApps    []string `yaml:"exclude_apps"`
 
