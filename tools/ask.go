@@ -420,6 +420,18 @@ func (s *Set) accountWaiter(user, app string) (<-chan struct{}, func()) {
 	}
 }
 
+// AccountWaits is the number of calls waiting for their user to connect an
+// account (waitForAccount), for metrics and tests.
+func (s *Set) AccountWaits() int {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	n := 0
+	for _, chans := range s.waiters {
+		n += len(chans)
+	}
+	return n
+}
+
 // wakeWaiters tells the calls waiting for user's account of app to look.
 func (s *Set) wakeWaiters(user, app string) {
 	s.waitMu.Lock()

@@ -50,7 +50,7 @@ func (s *Set) startProgress(ctx context.Context, req mcp.CallToolRequest, what s
 			elapsed := s.opts.Now().Sub(started)
 			err := srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
 				"progressToken": token,
-				"progress":      elapsed.Seconds(), // grows with every notification, as progress must
+				"progress":      elapsed.Round(time.Millisecond).Seconds(), // grows with every notification, as progress must
 				"message":       fmt.Sprintf("%s: still running after %s", what, elapsed.Round(time.Second)),
 			})
 			if err != nil {
