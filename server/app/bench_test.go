@@ -958,8 +958,11 @@ func BenchmarkIdleSessions(b *testing.B) {
 	benchNeedFull(b)
 	const sessions = 1000
 	api := benchStartAPI(b)
-	for _, transport := range []string{"http", "sse"} {
-		b.Run(transport, func(b *testing.B) {
+	// http-stream is a Streamable HTTP session that holds the legacy era's
+	// standing GET stream open, as mcp-go's and other clients do.
+	for _, kind := range []string{"http", "http-stream", "sse"} {
+		transport := strings.TrimSuffix(kind, "-stream")
+		b.Run(kind, func(b *testing.B) {
 			var perSession float64
 			for b.Loop() {
 				b.StopTimer()
@@ -974,9 +977,12 @@ func BenchmarkIdleSessions(b *testing.B) {
 						wg.Go(func() {
 							sem <- struct{}{}
 							defer func() { <-sem }()
-							if transport == "http" {
+							switch kind {
+							case "http":
 								_, errs[i] = newBenchSession(ctx, hc, srv.url+"/mcp")
-							} else {
+							case "http-stream":
+								errs[i] = benchOpenStream(ctx, hc, srv.url+"/mcp")
+							default:
 								errs[i] = benchOpenSSE(ctx, hc, srv.url)
 							}
 						})
@@ -1005,6 +1011,32 @@ func BenchmarkIdleSessions(b *testing.B) {
 			b.ReportMetric(perSession/float64(b.N)/1024, "KB/session")
 		})
 	}
+}
+
+// benchOpenStream initializes a Streamable HTTP session at endpoint and
+// opens its standing GET stream, held open until ctx ends.
+func benchOpenStream(ctx context.Context, hc *http.Client, endpoint string) error {
+	s, err := newBenchSession(ctx, hc, endpoint)
+	if err != nil {
+		return err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Session-Id", s.session)
+	req.Header.Set("MCP-Protocol-Version", mcp.LATEST_LEGACY_PROTOCOL_VERSION)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return fmt.Errorf("GET stream: HTTP %d", resp.StatusCode)
+	}
+	go func() { // hold the stream open, reading whatever comes
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+	}()
+	return nil
 }
 
 // benchOpenSSE opens an SSE stream, initializes the session over the
