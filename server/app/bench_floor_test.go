@@ -80,6 +80,9 @@ func benchFloorCmd(b *testing.B, mode string, env ...string) *exec.Cmd {
 	}
 	cmd := exec.Command(exe, "-test.run=^TestBenchFloorServer$")
 	cmd.Env = append(cleanEnv(benchFloorEnv+"="+mode), env...)
+	if n := os.Getenv(benchGOMAXPROCSEnv); n != "" {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+n)
+	}
 	return cmd
 }
 

@@ -156,14 +156,22 @@ func benchStartAPI(b *testing.B, args ...string) *benchProc {
 	return p
 }
 
+// benchGOMAXPROCSEnv, when set, is the GOMAXPROCS of every server process a
+// benchmark starts (the floor's included), to compare runtime settings.
+const benchGOMAXPROCSEnv = "PDMCP_BENCH_SERVER_GOMAXPROCS"
+
 // benchEnv is the environment of a server using the fake at apiURL through
 // the real-credentials path, with the sandbox's own secret (what
 // `pipedream-mcp sandbox-api` accepts) and the benchmark's user.
 func benchEnv(apiURL, apps string) map[string]string {
-	return serverEnv(apiURL, apps, map[string]string{
+	env := serverEnv(apiURL, apps, map[string]string{
 		"PIPEDREAM_CLIENT_SECRET":    pdtest.SandboxClientSecret,
 		"PIPEDREAM_EXTERNAL_USER_ID": benchUser,
 	})
+	if n := os.Getenv(benchGOMAXPROCSEnv); n != "" {
+		env["GOMAXPROCS"] = n
+	}
+	return env
 }
 
 // benchStartHTTP runs `pipedream-mcp serve --transport <transport>` (http or
