@@ -23,19 +23,26 @@ import (
 
 // benchFloorEnv, set in the environment of this test binary, makes
 // TestBenchFloorServer serve the floor: "stdio", or "http" on the address in
-// benchFloorAddrEnv.
+// benchFloorAddrEnv. With benchFloorAPIEnv (the fake's URL) the tool makes
+// the benchmark's run there, straight, before answering (floor+run).
 const (
 	benchFloorEnv     = "PDMCP_BENCH_FLOOR"
 	benchFloorAddrEnv = "PDMCP_BENCH_FLOOR_ADDR"
+	benchFloorAPIEnv  = "PDMCP_BENCH_FLOOR_API"
 )
 
 // newFloorServer is an mcp-go server whose only tool, named like the
-// benchmark's, does nothing and answers "ok"; options as this server's own
-// (tool capabilities, logging).
-func newFloorServer() *mcpserver.MCPServer {
+// benchmark's, answers "ok" after run (nil: at once); options as this
+// server's own (tool capabilities, logging).
+func newFloorServer(run func() error) *mcpserver.MCPServer {
 	s := mcpserver.NewMCPServer("floor", "1", mcpserver.WithToolCapabilities(true), mcpserver.WithLogging())
 	s.AddTool(mcp.NewTool(benchTool, mcp.WithString("conversation"), mcp.WithString("text")),
 		func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if run != nil {
+				if err := run(); err != nil {
+					return mcp.NewToolResultError(err.Error()), nil
+				}
+			}
 			return mcp.NewToolResultText("ok"), nil
 		})
 	return s
@@ -51,7 +58,11 @@ func TestBenchFloorServer(t *testing.T) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	s := newFloorServer()
+	var run func() error
+	if api := os.Getenv(benchFloorAPIEnv); api != "" {
+		run = newBenchDirect(t, api).run
+	}
+	s := newFloorServer(run)
 	switch mode {
 	case "stdio":
 		if err := mcpserver.NewStdioServer(s).Listen(ctx, os.Stdin, os.Stdout); err != nil && ctx.Err() == nil {
@@ -71,32 +82,35 @@ func TestBenchFloorServer(t *testing.T) {
 	}
 }
 
-// benchFloorCmd is this test binary running TestBenchFloorServer in mode.
-func benchFloorCmd(b *testing.B, mode string, env ...string) *exec.Cmd {
+// benchFloorCmd is this test binary running TestBenchFloorServer in mode,
+// making the run at api ("": none).
+func benchFloorCmd(b *testing.B, mode, api string, env ...string) *exec.Cmd {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(exe, "-test.run=^TestBenchFloorServer$")
-	cmd.Env = append(cleanEnv(benchFloorEnv+"="+mode), env...)
+	cmd.Env = append(cleanEnv(benchFloorEnv+"="+mode, benchFloorAPIEnv+"="+api), env...)
 	if n := os.Getenv(benchGOMAXPROCSEnv); n != "" {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+n)
 	}
 	return cmd
 }
 
-// benchStartFloorStdio runs the floor on stdio and initializes it.
-func benchStartFloorStdio(b *testing.B) (*benchProc, *benchStdio) {
+// benchStartFloorStdio runs the floor (floor+run with api) on stdio and
+// initializes it.
+func benchStartFloorStdio(b *testing.B, api string) (*benchProc, *benchStdio) {
 	b.Helper()
-	return benchStartStdioCmd(b, benchFloorCmd(b, "stdio"))
+	return benchStartStdioCmd(b, benchFloorCmd(b, "stdio", api))
 }
 
-// benchStartFloorHTTP runs the floor on Streamable HTTP at /mcp.
-func benchStartFloorHTTP(b *testing.B) *benchProc {
+// benchStartFloorHTTP runs the floor (floor+run with api) on Streamable HTTP
+// at /mcp.
+func benchStartFloorHTTP(b *testing.B, api string) *benchProc {
 	b.Helper()
 	addr := net.JoinHostPort("127.0.0.1", freePort(b))
-	cmd := benchFloorCmd(b, "http", benchFloorAddrEnv+"="+addr)
+	cmd := benchFloorCmd(b, "http", api, benchFloorAddrEnv+"="+addr)
 	p := &benchProc{cmd: cmd, url: "http://" + addr, stderr: newBenchLog()}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {

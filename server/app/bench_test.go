@@ -443,7 +443,7 @@ type benchDirect struct {
 	body  []byte
 }
 
-func newBenchDirect(b *testing.B, apiURL string) *benchDirect {
+func newBenchDirect(b testing.TB, apiURL string) *benchDirect {
 	b.Helper()
 	hc := benchHTTPClient(4)
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {pdtest.SandboxClientID}, "client_secret": {pdtest.SandboxClientSecret}}
@@ -509,12 +509,14 @@ func benchUS(d time.Duration) float64 { return float64(d) / float64(time.Microse
 // BenchmarkCallOverhead measures what the server adds to a tool call. Each
 // iteration makes the same run several ways, in turn: straight to the fake
 // (direct); through a server on stdio, on Streamable HTTP in the legacy era
-// (sessions) and in the 2026-07-28 era (stateless); and the same three
-// transports to the floor, a no-op mcp-go tool (bench_floor_test.go). Each
-// server is its own process and the fake another, so the CPU time a server
-// burns per call is read from /proc. Reported: p50 and p99 of each path, the
-// added latency (server p50/p99 minus direct p50/p99), server CPU per call,
-// and the ratio of ours to the floor's CPU per call on each transport.
+// (sessions) and in the 2026-07-28 era (stateless); the same three
+// transports to the floor, a no-op mcp-go tool; and to floor+run, an mcp-go
+// tool that only makes the direct run (bench_floor_test.go). Each server is
+// its own process and the fake another, so the CPU time a server burns per
+// call is read from /proc. Reported: p50 and p99 of each path, the added
+// latency (server p50/p99 minus direct p50/p99), server CPU per call, and
+// the ratio of ours to the floor's and to floor+run's CPU per call on each
+// transport.
 // ns/op is the time of all the calls of an iteration.
 func BenchmarkCallOverhead(b *testing.B) {
 	benchNeedFull(b)
@@ -548,23 +550,30 @@ func BenchmarkCallOverhead(b *testing.B) {
 			stdioProc, stdio := benchStartStdio(b, api.url, benchApps)
 			httpProc := benchStartHTTP(b, api.url, benchApps, "http")
 			modernProc := benchStartHTTP(b, api.url, benchApps, "http")
-			floorStdioProc, floorStdio := benchStartFloorStdio(b)
-			floorHTTPProc := benchStartFloorHTTP(b)
-			floorModernProc := benchStartFloorHTTP(b)
+			floorStdioProc, floorStdio := benchStartFloorStdio(b, "")
+			floorHTTPProc := benchStartFloorHTTP(b, "")
+			floorModernProc := benchStartFloorHTTP(b, "")
+			runStdioProc, runStdio := benchStartFloorStdio(b, api.url)
+			runHTTPProc := benchStartFloorHTTP(b, api.url)
+			runModernProc := benchStartFloorHTTP(b, api.url)
 			type path struct {
 				name  string
 				proc  *benchProc // nil: direct
 				floor int        // index of the floor path of the same transport; -1: none
+				run   int        // index of the floor+run path of the same transport; -1: none
 				call  func() error
 			}
 			paths := []path{
-				{"direct", nil, -1, direct.run},
-				{"stdio", stdioProc, 4, stdioCall(stdio)},
-				{"http", httpProc, 5, httpCall(httpProc.url, false)},
-				{"http-modern", modernProc, 6, httpCall(modernProc.url, true)},
-				{"floor-stdio", floorStdioProc, -1, stdioCall(floorStdio)},
-				{"floor-http", floorHTTPProc, -1, httpCall(floorHTTPProc.url, false)},
-				{"floor-http-modern", floorModernProc, -1, httpCall(floorModernProc.url, true)},
+				{"direct", nil, -1, -1, direct.run},
+				{"stdio", stdioProc, 4, 7, stdioCall(stdio)},
+				{"http", httpProc, 5, 8, httpCall(httpProc.url, false)},
+				{"http-modern", modernProc, 6, 9, httpCall(modernProc.url, true)},
+				{"floor-stdio", floorStdioProc, -1, -1, stdioCall(floorStdio)},
+				{"floor-http", floorHTTPProc, -1, -1, httpCall(floorHTTPProc.url, false)},
+				{"floor-http-modern", floorModernProc, -1, -1, httpCall(floorModernProc.url, true)},
+				{"floor+run-stdio", runStdioProc, -1, -1, stdioCall(runStdio)},
+				{"floor+run-http", runHTTPProc, -1, -1, httpCall(runHTTPProc.url, false)},
+				{"floor+run-http-modern", runModernProc, -1, -1, httpCall(runModernProc.url, true)},
 			}
 			for range 200 { // warm up: connections, account caches, heaps
 				for _, p := range paths {
@@ -612,6 +621,7 @@ func BenchmarkCallOverhead(b *testing.B) {
 				b.ReportMetric(benchUS(l.pct(0.50)-d50), p.name+"-added-p50-µs")
 				b.ReportMetric(benchUS(l.pct(0.99)-d99), p.name+"-added-p99-µs")
 				b.ReportMetric(benchRatio(perCall[k], perCall[p.floor]), p.name+"-cpu/floor")
+				b.ReportMetric(benchRatio(perCall[k], perCall[p.run]), p.name+"-cpu/floor+run")
 			}
 		})
 	}
