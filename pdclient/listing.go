@@ -97,9 +97,8 @@ func (l *listing) done(pi PageInfo) bool {
 // to page. It stops once page_info.total_count items have come, at an empty
 // or null end_cursor, at a cursor it has seen before and at a page without
 // items; so every page read has items, and the item bound also bounds the
-// pages. Past Config.MaxListItems or
-// Config.MaxListBytes it fails with a *ListingTooLargeError, and the caller
-// must drop what it gathered.
+// pages. Past Config.MaxListItems or Config.MaxListBytes it fails with a
+// *ListingTooLargeError, and the caller must drop what it gathered.
 func (c *Client) listAll(ctx context.Context, what, rel string, q url.Values, page func([]json.RawMessage)) error {
 	q.Set("limit", strconv.Itoa(listLimit))
 	l := c.newListing(what, http.MethodGet, rel)
