@@ -139,6 +139,7 @@ func WithRetry(p RetryPolicy) Option {
 type Client struct {
 	cfg       Config
 	base      *url.URL // ends in "/"
+	baseURL   string   // base.String()
 	basePath  string   // escaped path of base without its final "/"
 	userAgent string
 
@@ -227,7 +228,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c.cfg = cfg
-	c.base = base
+	c.base, c.baseURL = base, base.String()
 	c.basePath = strings.TrimSuffix(base.EscapedPath(), "/")
 	c.userAgent = cfg.UserAgent
 	if cfg.Version != "" {
@@ -411,7 +412,7 @@ func (c *Client) newRequest(ctx context.Context, method, rel string, query url.V
 	if strings.HasPrefix(rel, "/") {
 		return nil, fmt.Errorf("pdclient: relative path %q must not start with /", rel)
 	}
-	u := c.base.String() + rel
+	u := c.baseURL + rel
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
@@ -585,7 +586,14 @@ func (c *Client) decode(resp *http.Response, method, path string, v any, limit i
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
 		return nil
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	// Sized for the announced length: one allocation (ReadFrom wants MinRead
+	// spare bytes to see the end without growing).
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n >= 0 && n <= limit {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	data := buf.Bytes()
 	if err != nil {
 		if ctx := resp.Request.Context(); ctx.Err() != nil {
 			err = ctx.Err()

@@ -84,13 +84,21 @@ func (l *listing) tooLarge(setting string) *ListingTooLargeError {
 	}
 }
 
+// done reports whether a listing whose last page had page info pi has every
+// item: page_info.total_count, when the API sends it, says how many there are
+// (the API sends an end_cursor on the last page too, so without total_count
+// it takes an empty page to see the end).
+func (l *listing) done(pi PageInfo) bool {
+	return pi.TotalCount > 0 && l.items >= pi.TotalCount
+}
+
 // listAll reads every page of a cursor-paginated list, asking for listLimit
 // items a page (the API may send fewer or more), and hands each page's items
-// to page. It stops at an empty or null end_cursor, at a cursor it has seen
-// before and at a page without items; so every page read has items, and the
-// item bound also bounds the pages. Past Config.MaxListItems or
-// Config.MaxListBytes it fails with a *ListingTooLargeError, and the caller
-// must drop what it gathered.
+// to page. It stops once page_info.total_count items have come, at an empty
+// or null end_cursor, at a cursor it has seen before and at a page without
+// items; so every page read has items, and the item bound also bounds the
+// pages. Past Config.MaxListItems or Config.MaxListBytes it fails with a
+// *ListingTooLargeError, and the caller must drop what it gathered.
 func (c *Client) listAll(ctx context.Context, what, rel string, q url.Values, page func([]json.RawMessage)) error {
 	q.Set("limit", strconv.Itoa(listLimit))
 	l := c.newListing(what, http.MethodGet, rel)
@@ -109,7 +117,7 @@ func (c *Client) listAll(ctx context.Context, what, rel string, q url.Values, pa
 		}
 		page(items)
 		next := pi.EndCursor
-		if next == "" || seen[next] || len(items) == 0 {
+		if next == "" || seen[next] || len(items) == 0 || l.done(pi) {
 			return nil
 		}
 		seen[next] = true

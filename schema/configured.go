@@ -29,9 +29,9 @@ func (t *Translation) ConfiguredProps(a Args) map[string]any {
 	}
 	for i, arg := range t.Args {
 		v, ok := a.Values[arg.Name]
-		if !ok && arg.Default != nil {
-			d, err := decode(arg.Default)
-			v, ok = d, err == nil
+		if !ok {
+			// Decoded once by Translate; each call gets its own copy.
+			v, ok = cloneJSON(t.defaults[i].v), t.defaults[i].ok
 		}
 		if !ok {
 			continue
@@ -42,6 +42,26 @@ func (t *Translation) ConfiguredProps(a Args) map[string]any {
 		out[arg.Prop] = v
 	}
 	return out
+}
+
+// cloneJSON is a deep copy of a decoded JSON value (objects and arrays are
+// copied; scalars are immutable and shared).
+func cloneJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = cloneJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneJSON(e)
+		}
+		return out
+	}
+	return v
 }
 
 // MissingRequired reports the required arguments of t that a does not carry (by

@@ -83,6 +83,24 @@ func TestConfiguredPropsKeepsIntegersExact(t *testing.T) {
 	}
 }
 
+// TestConfiguredPropsDefaultsAreCopies: defaults are decoded once per
+// translation, and every call gets values of its own: changing one call's
+// configured_props does not reach the next call's.
+func TestConfiguredPropsDefaultsAreCopies(t *testing.T) {
+	t.Parallel()
+	tr, v := mustValidator(t, `[{"name":"opts","type":"object","default":{"a":[1,{"b":2}]}},{"name":"tags","type":"string[]","default":["x"]}]`)
+	a, errs := v.Validate(json.RawMessage(`{}`))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	first := tr.ConfiguredProps(a)
+	first["opts"].(map[string]any)["a"].([]any)[1].(map[string]any)["b"] = "changed"
+	first["tags"].([]any)[0] = "changed"
+	if got, want := canonValue(t, tr.ConfiguredProps(a)), canonJSON(t, `{"opts":{"a":[1,{"b":2}]},"tags":["x"]}`); got != want {
+		t.Errorf("second call's configured_props = %s, want the defaults %s", got, want)
+	}
+}
+
 func TestMissingRequired(t *testing.T) {
 	t.Parallel()
 	// The static schema had only sheetId; the reload revealed more fields.

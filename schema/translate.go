@@ -76,9 +76,17 @@ type Translation struct {
 	// arguments that take any JSON value. The tool layer logs them.
 	Unknown []string
 
-	root   *node          // the schema tree Schema was encoded from
-	byName map[string]int // argument name -> index in Args
-	byProp map[string]int // prop name -> index in Args
+	root     *node          // the schema tree Schema was encoded from
+	byName   map[string]int // argument name -> index in Args
+	byProp   map[string]int // prop name -> index in Args
+	defaults []decodedValue // Args[i].Default decoded once, for ConfiguredProps
+}
+
+// decodedValue is a JSON value decoded with UseNumber; ok is false when there
+// is none (or it does not decode).
+type decodedValue struct {
+	v  any
+	ok bool
 }
 
 // AppProp is a prop of type app: Name is the prop's name (the key of the account
@@ -181,6 +189,12 @@ func Translate(props []pdclient.ConfigurableProp, opts Options) (*Translation, e
 		t.byName[arg.Name] = len(t.Args)
 		t.byProp[arg.Prop] = len(t.Args)
 		t.Args = append(t.Args, arg)
+		var def decodedValue
+		if arg.Default != nil {
+			v, err := decode(arg.Default)
+			def = decodedValue{v, err == nil}
+		}
+		t.defaults = append(t.defaults, def)
 		root.props = append(root.props, field{arg.Name, n})
 		if arg.Required {
 			root.required = append(root.required, arg.Name)

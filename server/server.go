@@ -39,6 +39,11 @@ type Options struct {
 	// upstream clients report the rest to it); serve it with
 	// HTTPOptions.Metrics or NewOpsHandler.
 	Metrics *Metrics
+	// Gate, when set, is waited on by every tool call before its handler
+	// runs: a start-up check that must pass before anything runs for a user,
+	// while initialize and tools/list are answered without it. Its error ends
+	// the call with an error result.
+	Gate func(ctx context.Context) error
 }
 
 // Server is one MCP server over one tool set.
@@ -82,6 +87,9 @@ func New(ts Toolset, opts Options) *Server {
 		mcpserver.WithToolHandlerMiddleware(s.traceCall),
 		mcpserver.WithToolHandlerMiddleware(s.track),
 		mcpserver.WithToolHandlerMiddleware(s.recover),
+	}
+	if opts.Gate != nil {
+		mopts = append(mopts, mcpserver.WithToolHandlerMiddleware(gate(opts.Gate)))
 	}
 	if opts.Instructions != "" {
 		mopts = append(mopts, mcpserver.WithInstructions(opts.Instructions))
@@ -151,6 +159,18 @@ func (s *Server) recover(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFu
 			}
 		}()
 		return next(ctx, req)
+	}
+}
+
+// gate makes every call wait for wait (see Options.Gate).
+func gate(wait func(context.Context) error) mcpserver.ToolHandlerMiddleware {
+	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if err := wait(ctx); err != nil {
+				return mcp.NewToolResultError(fmt.Sprintf("The server cannot run tools: %v", err)), nil
+			}
+			return next(ctx, req)
+		}
 	}
 }
 

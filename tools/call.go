@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,10 +142,9 @@ func (s *Set) run(ctx context.Context, t *actionTool, user, accountID string, co
 	if wantsStash(t.component.Stash, stash) {
 		runReq.StashID = "NEW"
 	}
-	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
-	defer cancel()
+	// ctx carries the call's deadline (actionHandler).
 	started := s.opts.Now()
-	resp, err := t.conn.Client.RunAction(rctx, runReq)
+	resp, err := t.conn.Client.RunAction(ctx, runReq)
 	elapsed := s.opts.Now().Sub(started).Milliseconds()
 	base.ExecutedAt = started.UTC().Format(time.RFC3339)
 	base.DurationMS = &elapsed
@@ -471,7 +470,7 @@ func ownAccounts(accts []pdclient.Account, app, user string) []pdclient.Account 
 		}
 		mine = append(mine, a)
 	}
-	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Created().After(mine[j].Created()) })
+	slices.SortStableFunc(mine, func(a, b pdclient.Account) int { return b.Created().Compare(a.Created()) })
 	return mine
 }
 

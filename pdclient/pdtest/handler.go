@@ -182,6 +182,8 @@ func (f *Fake) parseLimit(r *http.Request) (int, error) {
 }
 
 // paginate returns the page of items after the cursor `after` (an encoded key).
+// As the API does, every page with items carries an end_cursor, the last one
+// too: only total_count (or the empty page after it) says the list is done.
 func paginate[T any](items []T, key func(T) string, after string, limit int) ([]T, pageInfo, error) {
 	start := 0
 	if after != "" {
@@ -205,9 +207,7 @@ func paginate[T any](items []T, key func(T) string, after string, limit int) ([]
 	info := pageInfo{Count: len(page), TotalCount: len(items)}
 	if len(page) > 0 {
 		info.StartCursor = cursor(key(page[0]))
-		if end < len(items) {
-			info.EndCursor = cursor(key(page[len(page)-1]))
-		}
+		info.EndCursor = cursor(key(page[len(page)-1]))
 	}
 	return page, info, nil
 }

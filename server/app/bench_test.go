@@ -156,14 +156,22 @@ func benchStartAPI(b *testing.B, args ...string) *benchProc {
 	return p
 }
 
+// benchGOMAXPROCSEnv, when set, is the GOMAXPROCS of every server process a
+// benchmark starts (the floor's included), to compare runtime settings.
+const benchGOMAXPROCSEnv = "PDMCP_BENCH_SERVER_GOMAXPROCS"
+
 // benchEnv is the environment of a server using the fake at apiURL through
 // the real-credentials path, with the sandbox's own secret (what
 // `pipedream-mcp sandbox-api` accepts) and the benchmark's user.
 func benchEnv(apiURL, apps string) map[string]string {
-	return serverEnv(apiURL, apps, map[string]string{
+	env := serverEnv(apiURL, apps, map[string]string{
 		"PIPEDREAM_CLIENT_SECRET":    pdtest.SandboxClientSecret,
 		"PIPEDREAM_EXTERNAL_USER_ID": benchUser,
 	})
+	if n := os.Getenv(benchGOMAXPROCSEnv); n != "" {
+		env["GOMAXPROCS"] = n
+	}
+	return env
 }
 
 // benchStartHTTP runs `pipedream-mcp serve --transport <transport>` (http or
@@ -228,10 +236,14 @@ func benchCheckCall(res benchResponse) error {
 	return nil
 }
 
-// benchSession is one Streamable HTTP session.
+// benchSession is one Streamable HTTP session of the legacy era
+// (initialize, Mcp-Session-Id), or with modern the stateless 2026-07-28 era:
+// no handshake, each request carrying its version, client and capabilities
+// in _meta and its method and name in headers.
 type benchSession struct {
 	hc      *http.Client
 	url     string
+	modern  bool
 	session string
 	id      atomic.Int64
 }
@@ -245,7 +257,16 @@ func benchHTTPClient(conns int) *http.Client {
 
 // newBenchSession initializes a session at endpoint (".../mcp").
 func newBenchSession(ctx context.Context, hc *http.Client, endpoint string) (*benchSession, error) {
-	c := &benchSession{hc: hc, url: endpoint}
+	return newBenchSessionEra(ctx, hc, endpoint, false)
+}
+
+// newBenchSessionEra is newBenchSession in either era: a modern one has no
+// handshake.
+func newBenchSessionEra(ctx context.Context, hc *http.Client, endpoint string, modern bool) (*benchSession, error) {
+	c := &benchSession{hc: hc, url: endpoint, modern: modern}
+	if modern {
+		return c, nil
+	}
 	if _, err := c.call(ctx, "initialize", benchInitParams); err != nil {
 		return nil, err
 	}
@@ -255,13 +276,24 @@ func newBenchSession(ctx context.Context, hc *http.Client, endpoint string) (*be
 	return c, nil
 }
 
-func (c *benchSession) post(ctx context.Context, body []byte) (*http.Response, error) {
+// benchModernMeta is the _meta every 2026-07-28 request carries.
+var benchModernMeta = map[string]any{
+	mcp.MetaKeyProtocolVersion:    mcp.LATEST_PROTOCOL_VERSION,
+	mcp.MetaKeyClientInfo:         benchInitParams["clientInfo"],
+	mcp.MetaKeyClientCapabilities: map[string]any{},
+}
+
+func (c *benchSession) post(ctx context.Context, body []byte, header http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
+	req.Header = header
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
+	if c.modern {
+		req.Header.Set("Mcp-Protocol-Version", mcp.LATEST_PROTOCOL_VERSION)
+	}
 	if c.session != "" {
 		req.Header.Set("Mcp-Session-Id", c.session)
 		req.Header.Set("MCP-Protocol-Version", mcp.LATEST_LEGACY_PROTOCOL_VERSION)
@@ -270,7 +302,7 @@ func (c *benchSession) post(ctx context.Context, body []byte) (*http.Response, e
 }
 
 func (c *benchSession) notify(ctx context.Context, method string) error {
-	resp, err := c.post(ctx, benchFrame(0, method, nil))
+	resp, err := c.post(ctx, benchFrame(0, method, nil), http.Header{})
 	if err != nil {
 		return err
 	}
@@ -286,7 +318,21 @@ func (c *benchSession) notify(ctx context.Context, method string) error {
 // the SSE stream the server may answer with.
 func (c *benchSession) call(ctx context.Context, method string, params any) (benchResponse, error) {
 	id := c.id.Add(1)
-	resp, err := c.post(ctx, benchFrame(id, method, params))
+	header := http.Header{}
+	if c.modern {
+		p, _ := params.(map[string]any)
+		p = maps.Clone(p)
+		if p == nil {
+			p = map[string]any{}
+		}
+		p["_meta"] = benchModernMeta
+		params = p
+		header.Set(mcp.HeaderMethod, method)
+		if name, ok := p["name"].(string); ok {
+			header.Set(mcp.HeaderName, name)
+		}
+	}
+	resp, err := c.post(ctx, benchFrame(id, method, params), header)
 	if err != nil {
 		return benchResponse{}, err
 	}
@@ -355,6 +401,12 @@ func benchStartStdio(b *testing.B, apiURL, apps string) (*benchProc, *benchStdio
 	b.Helper()
 	cmd := exec.Command(builtBinary(b), "serve")
 	cmd.Env = envList(benchEnv(apiURL, apps))
+	return benchStartStdioCmd(b, cmd)
+}
+
+// benchStartStdioCmd starts an MCP server on stdio and initializes it.
+func benchStartStdioCmd(b *testing.B, cmd *exec.Cmd) (*benchProc, *benchStdio) {
+	b.Helper()
 	p := &benchProc{cmd: cmd, stderr: newBenchLog()}
 	cmd.Stderr = p.stderr
 	in, err := cmd.StdinPipe()
@@ -391,7 +443,7 @@ type benchDirect struct {
 	body  []byte
 }
 
-func newBenchDirect(b *testing.B, apiURL string) *benchDirect {
+func newBenchDirect(b testing.TB, apiURL string) *benchDirect {
 	b.Helper()
 	hc := benchHTTPClient(4)
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {pdtest.SandboxClientID}, "client_secret": {pdtest.SandboxClientSecret}}
@@ -455,44 +507,73 @@ func (l benchLatencies) pct(p float64) time.Duration {
 func benchUS(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // BenchmarkCallOverhead measures what the server adds to a tool call. Each
-// iteration makes the same run three ways, in turn: straight to the fake
-// (direct), through a server on stdio, and through a server on Streamable
-// HTTP; each server is its own process and the fake a third, so the CPU time
-// a server burns per call is read from /proc. Reported: p50 and p99 of each
-// path, the added latency (server p50/p99 minus direct p50/p99), and server
-// CPU per call. ns/op is the time of all three calls.
+// iteration makes the same run several ways, in turn: straight to the fake
+// (direct); through a server on stdio, on Streamable HTTP in the legacy era
+// (sessions) and in the 2026-07-28 era (stateless); the same three
+// transports to the floor, a no-op mcp-go tool; and to floor+run, an mcp-go
+// tool that only makes the direct run (bench_floor_test.go). Each server is
+// its own process and the fake another, so the CPU time a server burns per
+// call is read from /proc. Reported: p50 and p99 of each path, the added
+// latency (server p50/p99 minus direct p50/p99), server CPU per call, and
+// the ratio of ours to the floor's and to floor+run's CPU per call on each
+// transport.
+// ns/op is the time of all the calls of an iteration.
 func BenchmarkCallOverhead(b *testing.B) {
 	benchNeedFull(b)
 	for _, delay := range []time.Duration{0, 5 * time.Millisecond} {
 		b.Run("upstream="+delay.String(), func(b *testing.B) {
 			api := benchStartAPI(b, "--run-delay", delay.String())
 			direct := newBenchDirect(b, api.url)
+			ctx := context.Background()
+			stdioCall := func(c *benchStdio) func() error {
+				return func() error {
+					r, err := c.call("tools/call", benchCallParams)
+					if err != nil {
+						return err
+					}
+					return benchCheckCall(r)
+				}
+			}
+			httpCall := func(url string, modern bool) func() error {
+				s, err := newBenchSessionEra(ctx, benchHTTPClient(4), url+"/mcp", modern)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return func() error {
+					r, err := s.call(ctx, "tools/call", benchCallParams)
+					if err != nil {
+						return err
+					}
+					return benchCheckCall(r)
+				}
+			}
 			stdioProc, stdio := benchStartStdio(b, api.url, benchApps)
 			httpProc := benchStartHTTP(b, api.url, benchApps, "http")
-			ctx := context.Background()
-			hs, err := newBenchSession(ctx, benchHTTPClient(4), httpProc.url+"/mcp")
-			if err != nil {
-				b.Fatal(err)
+			modernProc := benchStartHTTP(b, api.url, benchApps, "http")
+			floorStdioProc, floorStdio := benchStartFloorStdio(b, "")
+			floorHTTPProc := benchStartFloorHTTP(b, "")
+			floorModernProc := benchStartFloorHTTP(b, "")
+			runStdioProc, runStdio := benchStartFloorStdio(b, api.url)
+			runHTTPProc := benchStartFloorHTTP(b, api.url)
+			runModernProc := benchStartFloorHTTP(b, api.url)
+			type path struct {
+				name  string
+				proc  *benchProc // nil: direct
+				floor int        // index of the floor path of the same transport; -1: none
+				run   int        // index of the floor+run path of the same transport; -1: none
+				call  func() error
 			}
-			paths := []struct {
-				name string
-				call func() error
-			}{
-				{"direct", direct.run},
-				{"stdio", func() error {
-					r, err := stdio.call("tools/call", benchCallParams)
-					if err != nil {
-						return err
-					}
-					return benchCheckCall(r)
-				}},
-				{"http", func() error {
-					r, err := hs.call(ctx, "tools/call", benchCallParams)
-					if err != nil {
-						return err
-					}
-					return benchCheckCall(r)
-				}},
+			paths := []path{
+				{"direct", nil, -1, -1, direct.run},
+				{"stdio", stdioProc, 4, 7, stdioCall(stdio)},
+				{"http", httpProc, 5, 8, httpCall(httpProc.url, false)},
+				{"http-modern", modernProc, 6, 9, httpCall(modernProc.url, true)},
+				{"floor-stdio", floorStdioProc, -1, -1, stdioCall(floorStdio)},
+				{"floor-http", floorHTTPProc, -1, -1, httpCall(floorHTTPProc.url, false)},
+				{"floor-http-modern", floorModernProc, -1, -1, httpCall(floorModernProc.url, true)},
+				{"floor+run-stdio", runStdioProc, -1, -1, stdioCall(runStdio)},
+				{"floor+run-http", runHTTPProc, -1, -1, httpCall(runHTTPProc.url, false)},
+				{"floor+run-http-modern", runModernProc, -1, -1, httpCall(runModernProc.url, true)},
 			}
 			for range 200 { // warm up: connections, account caches, heaps
 				for _, p := range paths {
@@ -502,29 +583,45 @@ func BenchmarkCallOverhead(b *testing.B) {
 				}
 			}
 			lat := make([]benchLatencies, len(paths))
-			cpu0 := []time.Duration{benchCPUTime(b, stdioProc.pid()), benchCPUTime(b, httpProc.pid())}
+			cpu := make([]time.Duration, len(paths))
+			for k, p := range paths {
+				if p.proc != nil {
+					cpu[k] = -benchCPUTime(b, p.proc.pid())
+				}
+			}
 			for i := 0; b.Loop(); i++ {
 				for k := range paths {
-					p := paths[(i+k)%len(paths)]
+					j := (i + k) % len(paths)
 					start := time.Now()
-					if err := p.call(); err != nil {
-						b.Fatalf("%s: %v", p.name, err)
+					if err := paths[j].call(); err != nil {
+						b.Fatalf("%s: %v", paths[j].name, err)
 					}
-					lat[(i+k)%len(paths)] = append(lat[(i+k)%len(paths)], time.Since(start))
+					lat[j] = append(lat[j], time.Since(start))
 				}
 			}
 			b.StopTimer()
-			cpu := []time.Duration{benchCPUTime(b, stdioProc.pid()) - cpu0[0], benchCPUTime(b, httpProc.pid()) - cpu0[1]}
+			perCall := make([]float64, len(paths))
+			for k, p := range paths {
+				if p.proc != nil {
+					perCall[k] = benchUS(cpu[k]+benchCPUTime(b, p.proc.pid())) / float64(b.N)
+				}
+			}
 			d50, d99 := lat[0].pct(0.50), lat[0].pct(0.99)
 			b.ReportMetric(benchUS(d50), "direct-p50-µs")
 			b.ReportMetric(benchUS(d99), "direct-p99-µs")
-			for k, name := range []string{"stdio", "http"} {
-				l := lat[k+1]
-				b.ReportMetric(benchUS(l.pct(0.50)), name+"-p50-µs")
-				b.ReportMetric(benchUS(l.pct(0.99)), name+"-p99-µs")
-				b.ReportMetric(benchUS(l.pct(0.50)-d50), name+"-added-p50-µs")
-				b.ReportMetric(benchUS(l.pct(0.99)-d99), name+"-added-p99-µs")
-				b.ReportMetric(benchUS(cpu[k])/float64(b.N), name+"-server-cpu-µs/call")
+			for k, p := range paths[1:] {
+				k++
+				l := lat[k]
+				b.ReportMetric(benchUS(l.pct(0.50)), p.name+"-p50-µs")
+				b.ReportMetric(benchUS(l.pct(0.99)), p.name+"-p99-µs")
+				b.ReportMetric(perCall[k], p.name+"-server-cpu-µs/call")
+				if p.floor < 0 {
+					continue
+				}
+				b.ReportMetric(benchUS(l.pct(0.50)-d50), p.name+"-added-p50-µs")
+				b.ReportMetric(benchUS(l.pct(0.99)-d99), p.name+"-added-p99-µs")
+				b.ReportMetric(benchRatio(perCall[k], perCall[p.floor]), p.name+"-cpu/floor")
+				b.ReportMetric(benchRatio(perCall[k], perCall[p.run]), p.name+"-cpu/floor+run")
 			}
 		})
 	}
@@ -882,8 +979,11 @@ func BenchmarkIdleSessions(b *testing.B) {
 	benchNeedFull(b)
 	const sessions = 1000
 	api := benchStartAPI(b)
-	for _, transport := range []string{"http", "sse"} {
-		b.Run(transport, func(b *testing.B) {
+	// http-stream is a Streamable HTTP session that holds the legacy era's
+	// standing GET stream open, as mcp-go's and other clients do.
+	for _, kind := range []string{"http", "http-stream", "sse"} {
+		transport := strings.TrimSuffix(kind, "-stream")
+		b.Run(kind, func(b *testing.B) {
 			var perSession float64
 			for b.Loop() {
 				b.StopTimer()
@@ -898,9 +998,12 @@ func BenchmarkIdleSessions(b *testing.B) {
 						wg.Go(func() {
 							sem <- struct{}{}
 							defer func() { <-sem }()
-							if transport == "http" {
+							switch kind {
+							case "http":
 								_, errs[i] = newBenchSession(ctx, hc, srv.url+"/mcp")
-							} else {
+							case "http-stream":
+								errs[i] = benchOpenStream(ctx, hc, srv.url+"/mcp")
+							default:
 								errs[i] = benchOpenSSE(ctx, hc, srv.url)
 							}
 						})
@@ -929,6 +1032,32 @@ func BenchmarkIdleSessions(b *testing.B) {
 			b.ReportMetric(perSession/float64(b.N)/1024, "KB/session")
 		})
 	}
+}
+
+// benchOpenStream initializes a Streamable HTTP session at endpoint and
+// opens its standing GET stream, held open until ctx ends.
+func benchOpenStream(ctx context.Context, hc *http.Client, endpoint string) error {
+	s, err := newBenchSession(ctx, hc, endpoint)
+	if err != nil {
+		return err
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Mcp-Session-Id", s.session)
+	req.Header.Set("MCP-Protocol-Version", mcp.LATEST_LEGACY_PROTOCOL_VERSION)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return fmt.Errorf("GET stream: HTTP %d", resp.StatusCode)
+	}
+	go func() { // hold the stream open, reading whatever comes
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+	}()
+	return nil
 }
 
 // benchOpenSSE opens an SSE stream, initializes the session over the

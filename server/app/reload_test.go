@@ -112,10 +112,12 @@ func startHUP(t *testing.T, env []string, args ...string) *hupServer {
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatalf("initialize: %v\n%s", err, s.log.String())
 	}
-	// The first catalog load may notify the session; count from here on.
-	// tools/list waits until the catalogs are loaded, and the server
-	// publishes the loaded tools (sending the notification) before it says
-	// so: on stdio that notification goes out ahead of this response.
+	// The first catalog load may notify the session. tools/list waits until
+	// the catalogs are loaded, and the server publishes the loaded tools
+	// (queueing the notification) before it answers; but on stdio mcp-go
+	// writes notifications from a goroutine of their own, so one may still
+	// follow this response. Tests count notifications relative to a point
+	// after some round trips, not from here.
 	s.tools(t)
 	s.listChanged.store(0)
 	return s
@@ -254,6 +256,10 @@ func TestReloadRotatesSecretUnderLoad(t *testing.T) {
 	fake.RevokeSecret(rotClientID, rotSecretA)
 	writeFile(t, secretFile, rotSecretB+"\n")
 	tokensA := fake.TokenRequests(rotSecretA)
+	// Counted from here: the first catalog load's list_changed (written by
+	// mcp-go's notification goroutine, not ordered with responses) is long
+	// out after 40 calls.
+	notified := s.listChanged.load()
 	out := s.reload(t)
 	if !strings.Contains(out, "configuration reloaded") {
 		t.Fatalf("the rotation reload was not applied:\n%s", out)
@@ -275,7 +281,7 @@ func TestReloadRotatesSecretUnderLoad(t *testing.T) {
 	if got := fake.TokenRequests(rotSecretB); got != 1 {
 		t.Errorf("token requests with B = %d, want 1 (one new token source, checked and then used)", got)
 	}
-	if n := s.listChanged.load(); n != 0 {
+	if n := s.listChanged.load() - notified; n != 0 {
 		t.Errorf("a rotation that changes no tool sent %d list_changed notifications, want 0", n)
 	}
 	if strings.Contains(s.log.String(), rotSecretA) || strings.Contains(s.log.String(), rotSecretB) {
@@ -559,8 +565,8 @@ func TestStartRejectsBadCredentials(t *testing.T) {
 			if strings.Contains(msg.String()+stderr.String(), "wrong-secret") {
 				t.Error("the secret appears in the output")
 			}
-			if n := fake.Count(pdtest.EndpointActions); n != 0 {
-				t.Errorf("the catalog was read %d times before the credentials were accepted", n)
+			if n := fake.Count(pdtest.EndpointRun); n != 0 {
+				t.Errorf("%d actions ran with credentials Pipedream refused", n)
 			}
 		})
 	}
@@ -617,10 +623,9 @@ func TestStartWhenAPIFails(t *testing.T) {
 	fake := pdtest.New(pdtest.Config{})
 	fake.InjectFault(pdtest.Fault{Endpoint: pdtest.EndpointAll, Status: 503})
 	logs, stop := serveInProcess(t, fake, nil)
-	awaitLog(t, logs, "the server to start", func(log string) bool { return strings.Contains(log, "serving") })
-	if !strings.Contains(logs.String(), "could not check the Pipedream credentials") {
-		t.Errorf("no warning about the unchecked credentials:\n%s", logs.String())
-	}
+	awaitLog(t, logs, "the server to start and warn about the unchecked credentials", func(log string) bool {
+		return strings.Contains(log, "serving") && strings.Contains(log, "could not check the Pipedream credentials")
+	})
 	fake.ClearFaults()
 	awaitLog(t, logs, "the background check and the catalogs", func(log string) bool {
 		return strings.Contains(log, "Pipedream credentials checked") && strings.Count(log, "catalog loaded") == 2
@@ -635,7 +640,9 @@ func TestStartRejectedLater(t *testing.T) {
 	fake := pdtest.New(pdtest.Config{})
 	fake.InjectFault(pdtest.Fault{Endpoint: pdtest.EndpointToken, Status: 502})
 	logs, stop := serveInProcess(t, fake, map[string]string{"PIPEDREAM_CLIENT_SECRET": "stale-secret"})
-	awaitLog(t, logs, "the server to start", func(log string) bool { return strings.Contains(log, "serving") })
+	awaitLog(t, logs, "the server to start without a verdict on the credentials", func(log string) bool {
+		return strings.Contains(log, "serving") && strings.Contains(log, "could not check the Pipedream credentials")
+	})
 	fake.ClearFaults()
 	awaitLog(t, logs, "the rejection", func(log string) bool { return strings.Contains(log, "Pipedream rejected the OAuth client") })
 	stop()

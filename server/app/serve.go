@@ -340,20 +340,30 @@ func cmdServe(env *cmdEnv, args []string) error {
 		return err
 	}
 	defer rt.Close()
-	if err := rt.checkCredentials(env.ctx); err != nil {
-		return err
-	}
+	// The credential check runs beside the catalog loads and the server (the
+	// token request is shared): initialize and tools/list do not wait for it,
+	// tool calls do, and rejected credentials stop the server (exit 2).
+	check := startCheck(env.ctx, rt)
 	srv = server.New(rt.set, server.Options{
 		Name: "pipedream-mcp", Version: version, Logger: log,
-		Instructions: serverInstructions, Metrics: metrics,
+		Instructions: serverInstructions, Metrics: metrics, Gate: check.wait,
 	})
 	close(ready)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(env.ctx))
 	defer cancel()
+	serveCtx, stopServing := context.WithCancel(env.ctx)
+	defer stopServing()
 	go rt.set.Run(runCtx)
-	go rt.recheckCredentials(runCtx)
 	reloader := newReloader(args, env.getenv, rt, cfg)
-	go reloader.watch(runCtx, hup)
+	go func() {
+		if check.wait(runCtx) != nil {
+			stopServing()
+			return
+		}
+		// After the check: both add to and read rt.unchecked.
+		go reloader.watch(runCtx, hup)
+		rt.recheckCredentials(runCtx)
+	}()
 
 	log.Info("serving", "transport", cfg.Transport, "connections", len(cfg.Connections), "workflows", len(cfg.Workflows), "version", version)
 	if cfg.MetricsAddr != "" {
@@ -368,11 +378,43 @@ func cmdServe(env *cmdEnv, args []string) error {
 			}
 		}()
 	}
-	switch cfg.Transport {
-	case "stdio":
-		return srv.ServeStdio(env.ctx, env.stdin, env.stdout, stdioUser(cfg.ExternalUserID, cfg.TrustClientUser), cfg.ShutdownTimeout)
-	default:
-		return serveHTTP(env.ctx, cfg, rt, srv, log)
+	if cfg.Transport == "stdio" {
+		err = srv.ServeStdio(serveCtx, env.stdin, env.stdout, stdioUser(cfg.ExternalUserID, cfg.TrustClientUser), cfg.ShutdownTimeout)
+	} else {
+		err = serveHTTP(serveCtx, cfg, rt, srv, log)
+	}
+	// A client that left before the check ended still gets its verdict.
+	if cerr := check.wait(context.Background()); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// credentialCheck is the start-up credential check (backend.checkCredentials)
+// running in the background.
+type credentialCheck struct {
+	done chan struct{}
+	err  error // set before done closes
+}
+
+// startCheck starts checking rt's credentials; the check ends with ctx.
+func startCheck(ctx context.Context, rt *backend) *credentialCheck {
+	c := &credentialCheck{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.err = rt.checkCredentials(ctx)
+	}()
+	return c
+}
+
+// wait returns the check's error once it has ended, or ctx's cause if ctx
+// ends first.
+func (c *credentialCheck) wait(ctx context.Context) error {
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return context.Cause(ctx)
 	}
 }
 
