@@ -82,12 +82,18 @@ func (c *Client) fetchRegistries(ctx context.Context, app string, registry Regis
 	if registry != RegistryAll {
 		return c.fetchActions(ctx, app, registry)
 	}
-	public, err := c.fetchActions(ctx, app, RegistryPublic)
-	if err != nil {
-		return nil, err
-	}
-	private, err := c.fetchActions(ctx, app, RegistryPrivate)
-	if err != nil {
+	// Both listings at once: one round trip on the start-up path, not two.
+	var public, private []Component
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		public, err = c.fetchActions(gctx, app, RegistryPublic)
+		return err
+	})
+	g.Go(func() (err error) {
+		private, err = c.fetchActions(gctx, app, RegistryPrivate)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	seen := make(map[string]bool, len(public))

@@ -320,7 +320,7 @@ func TestTraceTree(t *testing.T) {
 		}
 		attrs := map[string]string{}
 		for _, a := range sp.Attributes() {
-			attrs[string(a.Key)] = a.Value.Emit()
+			attrs[string(a.Key)] = a.Value.String()
 		}
 		if attrs["gen_ai.tool.name"] != "pd_edge_echo" || attrs["mcp.method.name"] != "tools/call" || attrs["pipedream.status"] != "success" || attrs["pipedream.connection"] != "pd_edge" {
 			t.Errorf("call span attributes %v", attrs)
@@ -401,6 +401,7 @@ func TestLogNotifications(t *testing.T) {
 		t.Helper()
 		req := mcp.SetLevelRequest{}
 		req.Params.Level = level
+		//lint:ignore SA1019 logging/setLevel is what 2025-11-25 clients send; the test checks the server honours it
 		if err := c.SetLevel(t.Context(), req); err != nil {
 			t.Fatal(err)
 		}
