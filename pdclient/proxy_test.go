@@ -227,7 +227,7 @@ func TestListActionsRegistries(t *testing.T) {
 		{RegistryPublic, []string{"public"}, []string{"slack-a", "slack-b"}, nil},
 		{RegistryPrivate, []string{"private"}, []string{"slack-ours", "slack-a"}, []string{"slack-ours", "slack-a"}},
 		{"", []string{"private", "public"}, []string{"slack-a", "slack-b", "slack-ours"}, []string{"slack-ours"}}, // both at once
-		{RegistryAll, nil, []string{"slack-a", "slack-b", "slack-ours"}, []string{"slack-ours"}}, // cached with ""
+		{RegistryAll, nil, []string{"slack-a", "slack-b", "slack-ours"}, []string{"slack-ours"}},                  // cached with ""
 	}
 	for _, tc := range tests {
 		asked.set(nil)
