@@ -57,7 +57,7 @@ func (s *Set) actionHandler(t *actionTool) mcpserver.ToolHandlerFunc {
 			if r.ask != nil {
 				return r.ask, nil
 			}
-			if connected, waited := ctx.Value(waitedKey{}).(bool); waited && !connected && r.Status == StatusAccountRequired {
+			if connected, waited := ctx.Value(waitedKey{}).(bool); waited && !connected && ctx.Err() == nil && r.Status == StatusAccountRequired {
 				r.Notes = append(r.Notes, fmt.Sprintf("waited %s for the account to be connected; none was", s.opts.ConnectWait))
 			}
 			return toolResult(r, s.opts.ResultLimit), nil
