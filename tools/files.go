@@ -87,6 +87,11 @@ func typeByName(names ...string) string {
 	return ""
 }
 
+// SandboxFilesNote says what a File Stash link of the sandbox is: it names
+// the real File Stash host, but its signature is made up, so it opens
+// nothing; the contents shown in the result came through the simulated API.
+const SandboxFilesNote = "sandbox: these download links are simulated and open nothing; the file contents shown here came from the sandbox."
+
 // attachFiles lists the files of a run in r, and reads back the small text
 // files and images as content after the text. A file that cannot be read
 // keeps its link.
@@ -98,6 +103,9 @@ func (s *Set) attachFiles(ctx context.Context, t *actionTool, r *Result) {
 	delete(r.Exports, filestashUploads)
 	if len(r.Exports) == 0 {
 		r.Exports = nil
+	}
+	if s.opts.Sandbox {
+		r.Notes = append(r.Notes, SandboxFilesNote)
 	}
 	read := 0
 	for i := range r.Files {

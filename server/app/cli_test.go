@@ -37,6 +37,12 @@ func TestFirstHourCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != 0 || res.StructuredContent["status"] != "success" {
 		t.Errorf("call --json: %v, %s", err, r)
 	}
+
+	// Sandbox links that open nothing say so: File Stash links too.
+	r = runCLI(t, nil, "", "call", "--sandbox", "--app", pdtest.EdgeApp, "pd_edge_upload_file", `{"file":"/tmp/report.txt"}`)
+	if r.code != 0 || !strings.Contains(r.stdout, tools.SandboxFilesNote) || !strings.Contains(r.stdout, "Files (download links") {
+		t.Errorf("sandbox File Stash links are not labelled: %s", r)
+	}
 }
 
 // TestSandboxDefaultSet: with no app named the sandbox serves its realistic
