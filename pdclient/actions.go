@@ -29,12 +29,12 @@ func (c *Client) ListActions(ctx context.Context, app string) ([]Component, erro
 		return nil, errors.New("pdclient: list actions: app is required")
 	}
 	key := c.key("actions", app)
-	if v, ok := c.catalog.Get(key); ok {
+	if v, ok := c.store.Get(ctx, key); ok {
 		c.cacheLookup("actions", true)
 		return slices.Clone(v.([]Component)), nil
 	}
 	c.cacheLookup("actions", false)
-	return c.loadActions(ctx, app, key)
+	return c.loadActions(ctx, app, key, false)
 }
 
 // RefreshActions reads an app's actions from the API, bypassing the cache, and
@@ -46,17 +46,12 @@ func (c *Client) RefreshActions(ctx context.Context, app string) ([]Component, e
 	if app == "" {
 		return nil, errors.New("pdclient: refresh actions: app is required")
 	}
-	return c.loadActions(ctx, app, c.key("actions", app))
+	return c.loadActions(ctx, app, c.key("actions", app), true)
 }
 
-func (c *Client) loadActions(ctx context.Context, app, key string) ([]Component, error) {
-	v, err := c.shared(ctx, key, func(ctx context.Context) (any, error) {
-		comps, err := c.fetchActions(ctx, app)
-		if err != nil {
-			return nil, err
-		}
-		c.catalog.SetDefault(key, comps)
-		return comps, nil
+func (c *Client) loadActions(ctx context.Context, app, key string, fresh bool) ([]Component, error) {
+	v, err := c.fill(ctx, key, key, c.cfg.CatalogTTL, fresh, func(ctx context.Context) (any, error) {
+		return c.fetchActions(ctx, app)
 	})
 	if err != nil {
 		return nil, err

@@ -11,11 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/patrickmn/go-cache"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -144,6 +142,7 @@ type Client struct {
 
 	baseHTTP *http.Client // as given by WithHTTPClient (or a default)
 	budget   *readBudget  // component reads, shared by the project's clients
+	fleet    Budget       // the fleet's budget (WithBudget); nil: budget alone
 	http     *http.Client // baseHTTP with the auth transport
 	tokens   *tokenCache
 	retry    RetryPolicy
@@ -152,13 +151,11 @@ type Client struct {
 	redact   *redactor
 	now      func() time.Time // clock of token expiry and Retry-After dates
 
-	catalog  *cache.Cache // apps and action catalogs
-	accounts *cache.Cache // account lists
-	// accMu orders account invalidations against fills, so that a fetch which
-	// started before an invalidation never stores its stale result after it.
-	accMu    sync.Mutex
-	accEpoch uint64
-	flights  singleflight.Group
+	store   Store // apps, action catalogs and account lists (store.go)
+	flights singleflight.Group
+	// accGen counts account invalidations: a fetch that started before one
+	// is not joined by callers after it.
+	accGen atomic.Uint64
 
 	stats struct {
 		requests, tokenFetches, retries, cacheHits, cacheMisses atomic.Int64
@@ -251,8 +248,9 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	api.CheckRedirect = withPolicy(SameOriginRedirects, c.baseHTTP.CheckRedirect)
 	c.http = &api
 
-	c.catalog = cache.New(cfg.CatalogTTL, cleanupInterval(cfg.CatalogTTL))
-	c.accounts = cache.New(cfg.AccountsTTL, cleanupInterval(cfg.AccountsTTL))
+	if c.store == nil {
+		c.store = NewMemoryStore()
+	}
 	return c, nil
 }
 
@@ -270,10 +268,6 @@ var defaultTransport http.RoundTripper = func() *http.Transport {
 	t.MaxIdleConnsPerHost = 128
 	return t
 }()
-
-func cleanupInterval(ttl time.Duration) time.Duration {
-	return max(2*ttl, time.Minute)
-}
 
 // validate checks cfg (defaults already applied) and the options, and returns
 // the parsed base URL with a trailing slash.
@@ -636,6 +630,11 @@ func (c *Client) post(ctx context.Context, rel string, body any, kind retryKind,
 
 // postLimit is post reading at most limit bytes of the body (see doLimit).
 func (c *Client) postLimit(ctx context.Context, rel string, body any, kind retryKind, v any, limit int64) error {
+	if c.fleet != nil && isExecution(rel) {
+		if err := c.waitShared(ctx, BudgetRuns); err != nil {
+			return err
+		}
+	}
 	req, err := c.newRequest(ctx, http.MethodPost, rel, nil, body)
 	if err != nil {
 		return err
