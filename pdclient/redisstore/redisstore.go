@@ -55,6 +55,9 @@ const (
 	scanBatch = 500
 )
 
+// notChecked is the reason Redis is down before the first check.
+const notChecked = "not checked yet"
+
 // Options configure New.
 type Options struct {
 	// URL is redis://[user:password@]host:port[/db] or rediss://... (required).
@@ -161,6 +164,7 @@ func New(opts Options) (*Shared, error) {
 	ro.DisableIdentity = true
 	ro.Protocol = 2
 	ro.PoolSize = max(ro.PoolSize, 64)
+	quietOnce.Do(func() { redis.SetLogger(quiet{}) })
 	s := &Shared{
 		rdb:    redis.NewClient(ro),
 		opts:   opts,
@@ -170,7 +174,7 @@ func New(opts Options) (*Shared, error) {
 		mem:    pdclient.NewMemoryStore(),
 		budget: newLocalBudget(opts.Limits, opts.Window),
 		stop:   make(chan struct{}),
-		reason: "not checked yet",
+		reason: notChecked,
 	}
 	s.check()
 	if !s.Up() {
@@ -276,10 +280,21 @@ func (s *Shared) check() {
 	}
 	s.succeeded()
 	s.budget.setReplicas(int(card.Val()))
-	if s.up.CompareAndSwap(false, true) {
+	s.mu.Lock()
+	first := s.reason == notChecked
+	s.mu.Unlock()
+	if s.up.CompareAndSwap(false, true) && !first {
 		s.log.Info("Redis reachable; this replica shares catalogs, accounts and the request budget again", "redis", s.addr, "replicas", card.Val())
 	}
 }
+
+// quiet drops go-redis's own log lines (dial failures, one per attempt);
+// Shared logs the transitions between up and down itself.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+var quietOnce sync.Once
 
 func randomID() string {
 	b := make([]byte, 8)

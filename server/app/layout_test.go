@@ -19,7 +19,7 @@ const modulePath = "github.com/pipedream-mcp/pipedream-mcp"
 var allowedImports = map[string][]string{
 	".":                   {"server/app"},
 	"server/app":          {"server/app/config", "server", "tools", "schema", "pdclient", "pdclient/pdtest", "pdclient/redisstore"},
-	"server/app/config":   {"server", "tools", "schema"},
+	"server/app/config":   {"server", "tools", "schema", "pdclient", "pdclient/redisstore"},
 	"server":              {},
 	"tools":               {"tools/search", "schema", "pdclient"},
 	"tools/search":        {},
