@@ -6,8 +6,12 @@ package redisstore
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -54,6 +58,11 @@ func (s *Shared) Take(ctx context.Context, project string, class pdclient.Budget
 			return time.Duration(ms) * time.Millisecond
 		}
 		s.failed(err, err == nil || isGarbage(err))
+		if s.Up() {
+			// No answer this time: ask again soon rather than spend a
+			// local share on top of the fleet's window.
+			return s.opts.OpTimeout
+		}
 	}
 	return s.budget.take(project, class)
 }
@@ -61,8 +70,13 @@ func (s *Shared) Take(ctx context.Context, project string, class pdclient.Budget
 // isGarbage reports whether err is an answer Redis should never give (as
 // opposed to no answer).
 func isGarbage(err error) bool {
-	_, ok := err.(redis.Error)
-	return ok
+	var ne net.Error
+	switch {
+	case err == nil, errors.Is(err, redis.Nil), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		errors.As(err, &ne), errors.Is(err, redis.ErrClosed), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, io.EOF):
+		return false
+	}
+	return true
 }
 
 // localBudget is a replica's share of each limit, spent alone while Redis is

@@ -42,10 +42,10 @@ const (
 	// pingEvery is how often the health loop checks Redis and announces
 	// this replica.
 	pingEvery = 500 * time.Millisecond
-	// failuresToDown is how many failed operations in a row (timeouts,
+	// failuresToDown is how many failed health checks in a row (timeouts,
 	// refused connections) make Redis count as down; a garbage answer does
-	// at once.
-	failuresToDown = 3
+	// at once. A failed operation alone only falls back for itself.
+	failuresToDown = 2
 	// lockPoll is how often a replica waiting for another's fill looks again.
 	lockPoll = 20 * time.Millisecond
 	// replicaTTL is how long a replica that stopped announcing itself still
@@ -222,7 +222,9 @@ func (s *Shared) failed(err error, garbage bool) {
 	if errors.Is(err, redis.Nil) {
 		return
 	}
-	if n := s.failures.Add(1); !garbage && n < failuresToDown {
+	// One slow answer on a busy machine is not an outage: only garbage, or
+	// the health loop's pings failing in a row, make Redis down.
+	if !garbage && !isGarbage(err) {
 		return
 	}
 	s.mu.Lock()
@@ -274,8 +276,9 @@ func (s *Shared) check() {
 	card := pipe.ZCard(ctx, key)
 	pipe.PExpire(ctx, key, 2*replicaTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
-		s.failures.Store(failuresToDown)
-		s.failed(err, false)
+		if s.failures.Add(1) >= failuresToDown {
+			s.failed(err, true)
+		}
 		return
 	}
 	s.succeeded()
