@@ -59,9 +59,6 @@ func isComponentRead(rel string) bool {
 // waitComponentRead waits for the budget of one component read, logging (at
 // most once a minute) when the budget makes it wait. The wait ends with ctx.
 func (c *Client) waitComponentRead(ctx context.Context) error {
-	if c.fleet != nil {
-		return c.waitShared(ctx, BudgetComponentReads)
-	}
 	b := c.budget
 	r := b.limiter.Reserve()
 	delay := r.Delay()

@@ -471,8 +471,13 @@ func (c *Client) attempt(req *http.Request, path string, kind retryKind, v any, 
 	if err != nil {
 		return false, 0, err
 	}
+	answered, err := c.spend(ctx, req.Method, path)
+	if err != nil {
+		return false, 0, err
+	}
 	t0 := time.Now()
 	resp, err := c.http.Do(r)
+	answered()
 	if err != nil {
 		retry, err = c.noResponse(req, path, kind, err, n, t0)
 		return retry, 0, err
@@ -491,6 +496,22 @@ func (c *Client) attempt(req *http.Request, path string, kind retryKind, v any, 
 		return false, 0, apiErr
 	}
 	return true, apiErr.RetryAfter, apiErr
+}
+
+// spend waits for the request budget one attempt of method on path counts
+// against (Pipedream counts every attempt): component reads, and with a
+// shared budget runs too. It returns the function to call when the
+// attempt's answer is in.
+func (c *Client) spend(ctx context.Context, method, path string) (func(), error) {
+	switch {
+	case method == http.MethodGet && isComponentRead(path) && c.fleet != nil:
+		return c.waitShared(ctx, BudgetComponentReads)
+	case method == http.MethodGet && isComponentRead(path):
+		return func() {}, c.waitComponentRead(ctx)
+	case method == http.MethodPost && isExecution(path) && c.fleet != nil:
+		return c.waitShared(ctx, BudgetRuns)
+	}
+	return func() {}, nil
 }
 
 // attemptRequest is the request to send as attempt number n: req itself
@@ -611,11 +632,6 @@ func (c *Client) get(ctx context.Context, rel string, query url.Values, v any) e
 
 // getLimit is get reading at most limit bytes of the body (see doLimit).
 func (c *Client) getLimit(ctx context.Context, rel string, query url.Values, v any, limit int64) error {
-	if isComponentRead(rel) {
-		if err := c.waitComponentRead(ctx); err != nil {
-			return err
-		}
-	}
 	req, err := c.newRequest(ctx, http.MethodGet, rel, query, nil)
 	if err != nil {
 		return err
@@ -630,11 +646,6 @@ func (c *Client) post(ctx context.Context, rel string, body any, kind retryKind,
 
 // postLimit is post reading at most limit bytes of the body (see doLimit).
 func (c *Client) postLimit(ctx context.Context, rel string, body any, kind retryKind, v any, limit int64) error {
-	if c.fleet != nil && isExecution(rel) {
-		if err := c.waitShared(ctx, BudgetRuns); err != nil {
-			return err
-		}
-	}
 	req, err := c.newRequest(ctx, http.MethodPost, rel, nil, body)
 	if err != nil {
 		return err

@@ -41,10 +41,13 @@ const budgetPollMax = 250 * time.Millisecond
 // processes. Take must not block for long (the Redis one waits at most 50 ms)
 // and must not fail: a budget that cannot reach its backend decides alone.
 type Budget interface {
-	// Take asks to send one request of class for project now. It returns 0
-	// when the request may go (and counts it), else how long to wait before
-	// asking again.
-	Take(ctx context.Context, project string, class BudgetClass) time.Duration
+	// Take asks to send one request of class for project now. When the
+	// request may go it counts it and returns answered and a zero wait;
+	// the caller calls answered once, when the request's answer (or its
+	// failure) is in: until then the budget counts the request as arriving
+	// at Pipedream at any moment. Otherwise it returns a nil answered and
+	// how long to wait before asking again.
+	Take(ctx context.Context, project string, class BudgetClass) (answered func(), wait time.Duration)
 }
 
 // WithBudget makes the client spend b, shared with other clients and
@@ -61,12 +64,16 @@ func isExecution(rel string) bool {
 }
 
 // waitShared waits until the shared budget lets one request of class go, or
-// ctx ends. It logs (at most once a minute) when the budget makes it wait.
-func (c *Client) waitShared(ctx context.Context, class BudgetClass) error {
+// ctx ends, and returns the function to call when its answer is in. It logs
+// (at most once a minute) when the budget makes it wait.
+func (c *Client) waitShared(ctx context.Context, class BudgetClass) (func(), error) {
 	for {
-		d := c.fleet.Take(ctx, c.cfg.ProjectID, class)
+		answered, d := c.fleet.Take(ctx, c.cfg.ProjectID, class)
 		if d <= 0 {
-			return nil
+			if answered == nil {
+				answered = func() {}
+			}
+			return answered, nil
 		}
 		c.budget.noteWait(c, class, d)
 		t := time.NewTimer(min(d, budgetPollMax))
@@ -74,7 +81,7 @@ func (c *Client) waitShared(ctx context.Context, class BudgetClass) error {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("pdclient: waiting for the shared %s budget: %w", class, ctx.Err())
+			return nil, fmt.Errorf("pdclient: waiting for the shared %s budget: %w", class, ctx.Err())
 		}
 	}
 }

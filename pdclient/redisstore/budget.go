@@ -1,8 +1,16 @@
 package redisstore
 
 // This file owns the pdclient.Budget side of Shared: one sliding window per
-// project and class in Redis, and the local share each replica spends alone
+// project and class in Redis, and the share of it each replica spends alone
 // while Redis is down.
+//
+// Pipedream counts a request when it arrives, which is some time after the
+// budget admitted it (a busy machine, a slow connection). So an admitted
+// request stays in the window as if it arrived right now until its answer is
+// in (its score is in the future until then), and only then takes the time
+// of its answer, the latest it can have arrived. Whatever the delays, no
+// window of Pipedream's holds more requests than the limit: of the requests
+// that arrive in one window, the last admitted saw every other one counted.
 
 import (
 	"context"
@@ -15,113 +23,170 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/time/rate"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 )
 
+const (
+	// maxInFlight is how long an admitted request whose answer never
+	// came (its replica died) counts, at most, in addition to the window;
+	// a request with a deadline counts until its deadline.
+	maxInFlight = 10 * time.Minute
+	// answeredTimeout bounds recording an answer, which no call waits for.
+	answeredTimeout = time.Second
+)
+
 // windowScript is a sliding-window log on Redis's clock: KEYS[1] is a sorted
-// set of admitted requests scored by their time in ms; ARGV are the window
-// in ms, the limit and a unique member. It returns 0 when the request is
-// admitted (and records it), else the ms until the oldest request leaves the
-// window. No window of ARGV[1] ms ever holds more than ARGV[2] requests.
+// set of admitted requests scored by the time in ms they count from; ARGV are
+// the window in ms, the limit, a unique member and how long the request may
+// be in flight, in ms. It returns 0 when the request is admitted (and records
+// it, scored as in flight until then), else the ms until the oldest request
+// leaves the window (at most the window: one in flight may leave sooner).
 var windowScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
+local inflight = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('ZADD', KEYS[1], now + inflight, ARGV[3])
+  if redis.call('PTTL', KEYS[1]) < window + inflight then
+    redis.call('PEXPIRE', KEYS[1], window + inflight)
+  end
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+return math.max(1, math.min(tonumber(oldest[2]) + window - now, window))
+`)
+
+// answeredScript records that the request ARGV[1] of KEYS[1] got its answer:
+// it counts from now on, no longer from the end of its time in flight.
+var answeredScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) > now then
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
+end
+return 0
 `)
 
 // Take implements pdclient.Budget: Redis's window, or this replica's share
-// of the limit while Redis is down (or the ask failed).
-func (s *Shared) Take(ctx context.Context, project string, class pdclient.BudgetClass) time.Duration {
+// of the limit while Redis is down. While Redis is up but one ask fails, the
+// request asks again soon: it never spends a local share on top of the
+// fleet's window.
+func (s *Shared) Take(ctx context.Context, project string, class pdclient.BudgetClass) (func(), time.Duration) {
 	limit := s.opts.Limits[class]
 	if limit <= 0 {
-		return 0
+		return func() {}, 0
 	}
-	if s.Up() {
-		octx, cancel := s.opCtx(ctx)
-		key := s.opts.Prefix + "budget:" + project + ":" + string(class)
-		member := s.id + ":" + strconv.FormatUint(s.seq.Add(1), 36)
-		ms, err := windowScript.Run(octx, s.rdb, []string{key}, s.opts.Window.Milliseconds(), limit, member).Int64()
-		cancel()
-		if err == nil && ms >= 0 {
-			s.succeeded()
-			return time.Duration(ms) * time.Millisecond
-		}
+	if !s.Up() {
+		return s.budget.take(project, class)
+	}
+	inFlight := maxInFlight
+	if dl, ok := ctx.Deadline(); ok {
+		inFlight = min(max(time.Until(dl), time.Second), maxInFlight)
+	}
+	octx, cancel := s.opCtx(ctx)
+	key := s.opts.Prefix + "budget:" + project + ":" + string(class)
+	member := s.id + ":" + strconv.FormatUint(s.seq.Add(1), 36)
+	ms, err := windowScript.Run(octx, s.rdb, []string{key}, s.opts.Window.Milliseconds(), limit, member, inFlight.Milliseconds()).Int64()
+	cancel()
+	switch {
+	case err != nil || ms < 0:
 		s.failed(err, err == nil || isGarbage(err))
-		if s.Up() {
-			// No answer this time: ask again soon rather than spend a
-			// local share on top of the fleet's window.
-			return s.opts.OpTimeout
-		}
+		return nil, s.opts.OpTimeout
+	case ms > 0:
+		return nil, time.Duration(ms) * time.Millisecond
 	}
-	return s.budget.take(project, class)
+	s.budget.record(project, class)
+	return func() { go s.answered(key, member) }, 0
+}
+
+// answered runs answeredScript for one admitted request. When it fails the
+// request counts until the end of its time in flight: longer, never less.
+func (s *Shared) answered(key, member string) {
+	ctx, cancel := context.WithTimeout(context.Background(), answeredTimeout)
+	defer cancel()
+	_ = answeredScript.Run(ctx, s.rdb, []string{key}, member).Err()
 }
 
 // isGarbage reports whether err is an answer Redis should never give (as
-// opposed to no answer).
+// opposed to no answer, or no connection free in this replica's pool).
 func isGarbage(err error) bool {
 	var ne net.Error
 	switch {
 	case err == nil, errors.Is(err, redis.Nil), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-		errors.As(err, &ne), errors.Is(err, redis.ErrClosed), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, io.EOF):
+		errors.As(err, &ne), errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return false
 	}
 	return true
 }
 
-// localBudget is a replica's share of each limit, spent alone while Redis is
-// down: the limit divided by the replicas last counted.
+// localBudget is this replica's share of each limit (the limit divided by
+// the replicas last counted), spent alone while Redis is down. It remembers
+// every request this replica sent in the last window, including those
+// Redis admitted, so that a replica that loses Redis for a moment has
+// already spent most of its share and adds little on top of the fleet's
+// window.
 type localBudget struct {
 	limits map[pdclient.BudgetClass]int
 	window time.Duration
 
 	mu       sync.Mutex
 	replicas int
-	buckets  map[string]*rate.Limiter // project + class
+	sent     map[string][]time.Time // project + class: this replica's requests, oldest first
 }
 
 func newLocalBudget(limits map[pdclient.BudgetClass]int, window time.Duration) *localBudget {
-	return &localBudget{limits: limits, window: window, replicas: 1, buckets: map[string]*rate.Limiter{}}
+	return &localBudget{limits: limits, window: window, replicas: 1, sent: map[string][]time.Time{}}
 }
 
-// setReplicas sets the fleet's size; the shares change with it.
+// setReplicas sets the fleet's size; the shares follow it.
 func (b *localBudget) setReplicas(n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if n < 1 {
-		n = 1
-	}
-	if n != b.replicas {
-		b.replicas = n
-		b.buckets = map[string]*rate.Limiter{}
-	}
+	b.replicas = max(n, 1)
 }
 
-// take is Take on this replica's share.
-func (b *localBudget) take(project string, class pdclient.BudgetClass) time.Duration {
+// recent returns the requests of key in the window ending now (b.mu held).
+func (b *localBudget) recent(key string, now time.Time) []time.Time {
+	sent := b.sent[key]
+	i := 0
+	for i < len(sent) && now.Sub(sent[i]) >= b.window {
+		i++
+	}
+	sent = sent[i:]
+	if len(sent) == 0 {
+		delete(b.sent, key)
+		return nil
+	}
+	b.sent[key] = sent
+	return sent
+}
+
+// record notes a request Redis admitted.
+func (b *localBudget) record(project string, class pdclient.BudgetClass) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	key := project + "\x00" + string(class)
-	l, ok := b.buckets[key]
-	if !ok {
-		share := max(1, b.limits[class]/b.replicas)
-		l = rate.NewLimiter(rate.Every(b.window/time.Duration(share)), max(1, share/10))
-		b.buckets[key] = l
+	now := time.Now()
+	b.sent[key] = append(b.recent(key, now), now)
+}
+
+// take is Take on this replica's share: admitted when this replica sent
+// fewer than its share in the last window.
+func (b *localBudget) take(project string, class pdclient.BudgetClass) (func(), time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	key := project + "\x00" + string(class)
+	now := time.Now()
+	sent := b.recent(key, now)
+	if share := max(1, b.limits[class]/b.replicas); len(sent) >= share {
+		return nil, max(time.Millisecond, sent[len(sent)-share].Add(b.window).Sub(now))
 	}
-	b.mu.Unlock()
-	r := l.Reserve()
-	d := r.Delay()
-	if d > 0 {
-		r.Cancel()
-	}
-	return d
+	b.sent[key] = append(sent, now)
+	return func() {}, 0
 }

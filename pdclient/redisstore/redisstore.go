@@ -42,10 +42,19 @@ const (
 	// pingEvery is how often the health loop checks Redis and announces
 	// this replica.
 	pingEvery = 500 * time.Millisecond
+	// healthTimeout bounds one health check. No call waits on it, so it is
+	// longer than OpTimeout: a busy machine's slow answer is not an outage.
+	// The check has its own connection, so a pool busy with calls does not
+	// fail it either.
+	healthTimeout = 500 * time.Millisecond
 	// failuresToDown is how many failed health checks in a row (timeouts,
 	// refused connections) make Redis count as down; a garbage answer does
 	// at once. A failed operation alone only falls back for itself.
-	failuresToDown = 2
+	failuresToDown = 3
+	// successesToUp is how many health checks in a row must pass before a
+	// replica that was down shares again, so that a flapping Redis does not
+	// flip the replica with every answer.
+	successesToUp = 2
 	// lockPoll is how often a replica waiting for another's fill looks again.
 	lockPoll = 20 * time.Millisecond
 	// replicaTTL is how long a replica that stopped announcing itself still
@@ -82,6 +91,7 @@ type Options struct {
 // pdclient.Store and pdclient.Budget. Build it with New, stop it with Close.
 type Shared struct {
 	rdb    *redis.Client
+	health *redis.Client // the health loop's own connection
 	opts   Options
 	addr   string // host:port, for logs (never the URL)
 	id     string // this replica, in pub/sub messages and the budget's members
@@ -90,10 +100,11 @@ type Shared struct {
 	budget *localBudget
 	seq    atomic.Uint64
 
-	up       atomic.Bool
-	failures atomic.Int32
-	mu       sync.Mutex // guards reason
-	reason   string     // why Redis is down, for Detail
+	up        atomic.Bool
+	failures  atomic.Int32 // health checks failed in a row
+	successes int          // health checks passed in a row (the health loop's)
+	mu        sync.Mutex   // guards reason
+	reason    string       // why Redis is down, for Detail
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -165,8 +176,12 @@ func New(opts Options) (*Shared, error) {
 	ro.Protocol = 2
 	ro.PoolSize = max(ro.PoolSize, 64)
 	quietOnce.Do(func() { redis.SetLogger(quiet{}) })
+	ho := *ro
+	ho.DialTimeout, ho.ReadTimeout, ho.WriteTimeout, ho.PoolTimeout = healthTimeout, healthTimeout, healthTimeout, healthTimeout
+	ho.PoolSize, ho.MinIdleConns, ho.MaxIdleConns = 1, 0, 1
 	s := &Shared{
 		rdb:    redis.NewClient(ro),
+		health: redis.NewClient(&ho),
 		opts:   opts,
 		addr:   ro.Addr,
 		id:     randomID(),
@@ -192,7 +207,7 @@ func New(opts Options) (*Shared, error) {
 // connections.
 func (s *Shared) Close() error {
 	close(s.stop)
-	err := s.rdb.Close()
+	err := errors.Join(s.rdb.Close(), s.health.Close())
 	s.done.Wait()
 	return err
 }
@@ -235,9 +250,6 @@ func (s *Shared) failed(err error, garbage bool) {
 	}
 }
 
-// succeeded records a successful operation.
-func (s *Shared) succeeded() { s.failures.Store(0) }
-
 // describe is err in words for logs and /readyz; it never holds the URL.
 func describe(err error) string {
 	switch {
@@ -263,31 +275,37 @@ func (s *Shared) healthLoop() {
 	}
 }
 
-// check pings Redis and announces this replica in the fleet's set, then
-// sets Up.
+// check pings Redis on the health connection and announces this replica in
+// the fleet's set, then sets Up: down after failuresToDown failed checks in a
+// row, up again after successesToUp passed ones (at start, after one).
 func (s *Shared) check() {
-	ctx, cancel := s.opCtx(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
 	defer cancel()
 	key := s.opts.Prefix + "replicas"
 	now := time.Now()
-	pipe := s.rdb.TxPipeline()
+	pipe := s.health.TxPipeline()
 	pipe.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixMilli()), Member: s.id})
 	pipe.ZRemRangeByScore(ctx, key, "-inf", fmt.Sprint(now.Add(-replicaTTL).UnixMilli()))
 	card := pipe.ZCard(ctx, key)
 	pipe.PExpire(ctx, key, 2*replicaTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
+		s.successes = 0
 		if s.failures.Add(1) >= failuresToDown {
 			s.failed(err, true)
 		}
 		return
 	}
-	s.succeeded()
+	s.failures.Store(0)
+	s.successes++
 	s.budget.setReplicas(int(card.Val()))
 	s.mu.Lock()
 	first := s.reason == notChecked
 	s.mu.Unlock()
+	if s.Up() || (!first && s.successes < successesToUp) {
+		return
+	}
 	if s.up.CompareAndSwap(false, true) && !first {
-		s.log.Info("Redis reachable; this replica shares catalogs, accounts and the request budget again", "redis", s.addr, "replicas", card.Val())
+		s.log.Warn("Redis reachable again; this replica shares catalogs, accounts and the request budget again", "redis", s.addr, "replicas", card.Val())
 	}
 }
 

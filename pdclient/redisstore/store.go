@@ -69,7 +69,6 @@ func (s *Shared) fillShared(ctx context.Context, key string, ttl time.Duration, 
 			s.failed(err, false)
 			return loadAlone()
 		}
-		s.succeeded()
 		if took {
 			// A fill that ended between our look and our lock stored its value.
 			if !fresh {
@@ -159,7 +158,6 @@ func (s *Shared) getShared(ctx context.Context, key string) (any, time.Duration,
 		s.failed(err, true)
 		return nil, 0, false
 	}
-	s.succeeded()
 	return v, left, true
 }
 
@@ -180,7 +178,6 @@ func (s *Shared) putShared(ctx context.Context, key string, v any, ttl time.Dura
 		s.failed(err, false)
 		return
 	}
-	s.succeeded()
 }
 
 // Invalidate implements pdclient.Store: this replica's memory at once, then
@@ -219,7 +216,6 @@ func (s *Shared) Invalidate(ctx context.Context, inv pdclient.Invalidation) {
 		s.log.Warn("account invalidation not shared: Redis failed", "redis", s.addr, "error", describe(err))
 		return
 	}
-	s.succeeded()
 }
 
 // subscribe applies the other replicas' invalidations until Close. go-redis

@@ -338,11 +338,29 @@ func TestScaleOut(t *testing.T) {
 			t.Errorf("%d sessions got 404 but %d re-initialized", st.pinned404.Load(), st.reinitialized.Load())
 		}
 	}
+	if withRedis {
+		logRedisFlips(t, dir, replicas)
+	}
 	reqs := fakeRequests(t, inspectAddr)
 	checkNoDoubleRuns(t, reqs)
 	if withRedis {
 		checkOneCatalogLoadPerApp(t, reqs)
 		checkBudget(t, reqs)
+	}
+}
+
+// logRedisFlips logs how often each replica lost and regained Redis (its
+// log's transition lines): Redis runs all along, so any flip is a replica
+// that timed out on a busy machine.
+func logRedisFlips(t *testing.T, dir string, replicas int) {
+	t.Helper()
+	for i := range replicas {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("replica-%d.log", i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("replica %d: Redis down %d times, up again %d times", i+1,
+			strings.Count(string(b), "Redis unreachable;"), strings.Count(string(b), "Redis reachable again;"))
 	}
 }
 
@@ -437,7 +455,7 @@ func checkOneCatalogLoadPerApp(t *testing.T, reqs []pdtest.RequestRecord) {
 }
 
 // checkBudget: no window of the budget's length held more runs than the
-// budget at the fake (less 100 ms: a run admitted by Redis reaches the fake later on a busy machine).
+// budget at the fake, counted as Pipedream counts them: by their arrival.
 func checkBudget(t *testing.T, reqs []pdtest.RequestRecord) {
 	t.Helper()
 	var at []time.Time
@@ -449,12 +467,20 @@ func checkBudget(t *testing.T, reqs []pdtest.RequestRecord) {
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
 	most, j := 0, 0
 	for i := range at {
-		for at[i].Sub(at[j]) >= scaleOutBudgetWindow-100*time.Millisecond {
+		for at[i].Sub(at[j]) >= scaleOutBudgetWindow {
 			j++
 		}
 		most = max(most, i-j+1)
 	}
-	t.Logf("runs: %d; at most %d in any %v (budget %d)", len(at), most, scaleOutBudgetWindow, scaleOutBudgetRuns)
+	var per []int // runs in each consecutive window, to see the budget spent
+	for _, a := range at {
+		k := int(a.Sub(at[0]) / scaleOutBudgetWindow)
+		for len(per) <= k {
+			per = append(per, 0)
+		}
+		per[k]++
+	}
+	t.Logf("runs: %d; at most %d in any %v (budget %d); by window: %v", len(at), most, scaleOutBudgetWindow, scaleOutBudgetRuns, per)
 	if most > scaleOutBudgetRuns {
 		t.Errorf("%d runs in one budget window, budget %d", most, scaleOutBudgetRuns)
 	}
