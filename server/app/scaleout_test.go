@@ -15,7 +15,8 @@ package app
 // (default 500, half of each era), PDMCP_SCALEOUT_REPLICAS (default 3; 1 to
 // measure one replica), PDMCP_SCALEOUT_REDIS (default 1; 0 to measure the
 // replicas without Redis: the fleet's assertions are then skipped),
-// PDMCP_SCALEOUT_KILL (default 1).
+// PDMCP_SCALEOUT_KILL (default 1), PDMCP_SCALEOUT_REQUIRE (1: fail, not
+// skip, when redis-server or haproxy is missing; .ci/run sets it).
 
 import (
 	"context"
@@ -241,6 +242,9 @@ func accountsOf(ctx context.Context, url, app string) ([]string, error) {
 func TestScaleOut(t *testing.T) {
 	for _, bin := range []string{"redis-server", "haproxy"} {
 		if _, err := exec.LookPath(bin); err != nil {
+			if os.Getenv("PDMCP_SCALEOUT_REQUIRE") == "1" {
+				t.Fatalf("%s is not installed: %v", bin, err)
+			}
 			t.Skipf("%s is not installed (.ci/run installs it): %v", bin, err)
 		}
 	}
