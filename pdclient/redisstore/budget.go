@@ -129,19 +129,32 @@ func isGarbage(err error) bool {
 // the replicas last counted), spent alone while Redis is down. It remembers
 // every request this replica sent in the last window, including those
 // Redis admitted, so that a replica that loses Redis for a moment has
-// already spent most of its share and adds little on top of the fleet's
-// window.
+// already spent what it sent through Redis, and those it sent alone are
+// added to Redis's window when Redis returns.
 type localBudget struct {
 	limits map[pdclient.BudgetClass]int
 	window time.Duration
 
 	mu       sync.Mutex
 	replicas int
-	sent     map[string][]time.Time // project + class: this replica's requests, oldest first
+	sent     map[budgetKey][]sentRequest // oldest first
+}
+
+// budgetKey is one project's limit of one class.
+type budgetKey struct {
+	project string
+	class   pdclient.BudgetClass
+}
+
+// sentRequest is one request this replica sent: when, and whether Redis
+// counted it.
+type sentRequest struct {
+	at     time.Time
+	shared bool
 }
 
 func newLocalBudget(limits map[pdclient.BudgetClass]int, window time.Duration) *localBudget {
-	return &localBudget{limits: limits, window: window, replicas: 1, sent: map[string][]time.Time{}}
+	return &localBudget{limits: limits, window: window, replicas: 1, sent: map[budgetKey][]sentRequest{}}
 }
 
 // setReplicas sets the fleet's size; the shares follow it.
@@ -152,10 +165,10 @@ func (b *localBudget) setReplicas(n int) {
 }
 
 // recent returns the requests of key in the window ending now (b.mu held).
-func (b *localBudget) recent(key string, now time.Time) []time.Time {
+func (b *localBudget) recent(key budgetKey, now time.Time) []sentRequest {
 	sent := b.sent[key]
 	i := 0
-	for i < len(sent) && now.Sub(sent[i]) >= b.window {
+	for i < len(sent) && now.Sub(sent[i].at) >= b.window {
 		i++
 	}
 	sent = sent[i:]
@@ -171,9 +184,8 @@ func (b *localBudget) recent(key string, now time.Time) []time.Time {
 func (b *localBudget) record(project string, class pdclient.BudgetClass) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	key := project + "\x00" + string(class)
-	now := time.Now()
-	b.sent[key] = append(b.recent(key, now), now)
+	key, now := budgetKey{project, class}, time.Now()
+	b.sent[key] = append(b.recent(key, now), sentRequest{at: now, shared: true})
 }
 
 // take is Take on this replica's share: admitted when this replica sent
@@ -181,12 +193,55 @@ func (b *localBudget) record(project string, class pdclient.BudgetClass) {
 func (b *localBudget) take(project string, class pdclient.BudgetClass) (func(), time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	key := project + "\x00" + string(class)
-	now := time.Now()
+	key, now := budgetKey{project, class}, time.Now()
 	sent := b.recent(key, now)
 	if share := max(1, b.limits[class]/b.replicas); len(sent) >= share {
-		return nil, max(time.Millisecond, sent[len(sent)-share].Add(b.window).Sub(now))
+		return nil, max(time.Millisecond, sent[len(sent)-share].at.Add(b.window).Sub(now))
 	}
-	b.sent[key] = append(sent, now)
+	b.sent[key] = append(sent, sentRequest{at: now})
 	return func() {}, 0
+}
+
+// unshared returns the requests of the window that Redis did not count
+// (sent while it was down) and marks them counted.
+func (b *localBudget) unshared() map[budgetKey][]time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	out := map[budgetKey][]time.Time{}
+	for key := range b.sent {
+		sent := b.recent(key, now)
+		for i := range sent {
+			if !sent[i].shared {
+				out[key] = append(out[key], sent[i].at)
+				sent[i].shared = true
+			}
+		}
+	}
+	return out
+}
+
+// shareLocal adds to Redis's windows the requests this replica sent while
+// Redis was down, at their times on Redis's clock (local time plus offset),
+// so that the fleet does not spend them again.
+func (s *Shared) shareLocal(offset time.Duration) {
+	local := s.budget.unshared()
+	if len(local) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), answeredTimeout)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	for key, ats := range local {
+		rkey := s.opts.Prefix + "budget:" + key.project + ":" + string(key.class)
+		zs := make([]redis.Z, len(ats))
+		for i, at := range ats {
+			zs[i] = redis.Z{Score: float64(at.Add(offset).UnixMilli()), Member: s.id + ":" + strconv.FormatUint(s.seq.Add(1), 36)}
+		}
+		pipe.ZAdd(ctx, rkey, zs...)
+		pipe.PExpire(ctx, rkey, s.opts.Window+maxInFlight)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		s.log.Warn("could not add the requests sent while Redis was down to the fleet's budget", "redis", s.addr, "error", describe(err))
+	}
 }

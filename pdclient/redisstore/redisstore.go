@@ -277,7 +277,8 @@ func (s *Shared) healthLoop() {
 
 // check pings Redis on the health connection and announces this replica in
 // the fleet's set, then sets Up: down after failuresToDown failed checks in a
-// row, up again after successesToUp passed ones (at start, after one).
+// row, up again after successesToUp passed ones (at start, after one), once
+// the requests sent meanwhile are in Redis's windows.
 func (s *Shared) check() {
 	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
 	defer cancel()
@@ -288,6 +289,7 @@ func (s *Shared) check() {
 	pipe.ZRemRangeByScore(ctx, key, "-inf", fmt.Sprint(now.Add(-replicaTTL).UnixMilli()))
 	card := pipe.ZCard(ctx, key)
 	pipe.PExpire(ctx, key, 2*replicaTTL)
+	clock := pipe.Time(ctx)
 	if _, err := pipe.Exec(ctx); err != nil {
 		s.successes = 0
 		if s.failures.Add(1) >= failuresToDown {
@@ -304,6 +306,7 @@ func (s *Shared) check() {
 	if s.Up() || (!first && s.successes < successesToUp) {
 		return
 	}
+	s.shareLocal(clock.Val().Sub(now))
 	if s.up.CompareAndSwap(false, true) && !first {
 		s.log.Warn("Redis reachable again; this replica shares catalogs, accounts and the request budget again", "redis", s.addr, "replicas", card.Val())
 	}

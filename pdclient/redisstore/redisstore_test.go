@@ -224,6 +224,39 @@ func TestLocalShareCountsWhatWasSentThroughRedis(t *testing.T) {
 	}
 }
 
+// TestRequestsSentWhileDownReachTheFleet: the requests a replica sent alone
+// while Redis was down count in the fleet's window once Redis returns.
+func TestRequestsSentWhileDownReachTheFleet(t *testing.T) {
+	m := miniredis.RunT(t)
+	limits := map[pdclient.BudgetClass]int{pdclient.BudgetRuns: 4}
+	a, b := replica(t, "redis://"+m.Addr(), limits), replica(t, "redis://"+m.Addr(), limits)
+	eventually(t, 3*time.Second, "two replicas counted", func() bool {
+		a.budget.mu.Lock()
+		defer a.budget.mu.Unlock()
+		return a.budget.replicas == 2 // a share of 2
+	})
+	if _, d := a.Take(t.Context(), "proj_x", pdclient.BudgetRuns); d != 0 {
+		t.Fatalf("shared take waited %v", d)
+	}
+	m.Close()
+	eventually(t, 6*time.Second, "down", func() bool { return !a.Up() })
+	if _, d := a.Take(t.Context(), "proj_x", pdclient.BudgetRuns); d != 0 {
+		t.Fatalf("local take waited %v", d)
+	}
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 6*time.Second, "both rejoined", func() bool { return a.Up() && b.Up() })
+	for i := range 2 {
+		if _, d := b.Take(t.Context(), "proj_x", pdclient.BudgetRuns); d != 0 {
+			t.Fatalf("take %d of the 2 left waited %v", i, d)
+		}
+	}
+	if _, d := b.Take(t.Context(), "proj_x", pdclient.BudgetRuns); d == 0 {
+		t.Error("the fleet took a 5th request of 4: the one sent while Redis was down was not counted")
+	}
+}
+
 // TestRedisDownServesFromMemory: with Redis gone, every operation answers
 // from this replica's memory within the operation timeout, Up and Detail
 // say so, and the replica rejoins when Redis returns.
