@@ -294,7 +294,13 @@ func TestScaleOut(t *testing.T) {
 	for i := range replicas {
 		waitHTTP(t, "http://"+addrs[i]+"/readyz", 60*time.Second)
 	}
-	coldRequests := len(fakeRequests(t, inspectAddr))
+	cold := fakeRequests(t, inspectAddr)
+	coldRequests := len(cold)
+	coldKinds := map[string]int{}
+	for _, r := range cold {
+		coldKinds[r.Method+" "+r.Path[strings.LastIndex(r.Path, "/")+1:]]++
+	}
+	t.Logf("cold start: %d upstream requests %v", coldRequests, coldKinds)
 
 	lbAddr := freeAddr(t)
 	lbEnv := []string{"PDMCP_LB_ADDR=" + lbAddr, "PDMCP_R1=" + addrs[0], "PDMCP_R2=" + addrs[1], "PDMCP_R3=" + addrs[2]}
