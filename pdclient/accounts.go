@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // ListAccounts returns an end user's connected accounts for an app (app ""
@@ -22,27 +21,15 @@ func (c *Client) ListAccounts(ctx context.Context, externalUserID, app string) (
 		return nil, errors.New("pdclient: list accounts: external user ID is required")
 	}
 	key := c.key("accounts", externalUserID, app)
-	if v, ok := c.accounts.Get(key); ok {
+	if v, ok := c.store.Get(ctx, key); ok {
 		c.cacheLookup("accounts", true)
 		return slices.Clone(v.([]Account)), nil
 	}
 	c.cacheLookup("accounts", false)
-	c.accMu.Lock()
-	epoch := c.accEpoch
-	c.accMu.Unlock()
 	// A fetch that started before an invalidation is neither joined nor stored.
-	flight := key + "\x00" + strconv.FormatUint(epoch, 10)
-	v, err := c.shared(ctx, flight, func(ctx context.Context) (any, error) {
-		accts, err := c.fetchAccounts(ctx, externalUserID, app)
-		if err != nil {
-			return nil, err
-		}
-		c.accMu.Lock()
-		if c.accEpoch == epoch {
-			c.accounts.SetDefault(key, accts)
-		}
-		c.accMu.Unlock()
-		return accts, nil
+	flight := key + "\x00" + strconv.FormatUint(c.accGen.Load(), 10)
+	v, err := c.fill(ctx, key, flight, c.cfg.AccountsTTL, false, func(ctx context.Context) (any, error) {
+		return c.fetchAccounts(ctx, externalUserID, app)
 	})
 	if err != nil {
 		return nil, err
@@ -86,20 +73,12 @@ func (c *Client) fetchAccounts(ctx context.Context, externalUserID, app string) 
 // Lists being fetched while it runs are returned to their callers but not
 // cached.
 func (c *Client) InvalidateAccounts(externalUserID, app string) {
-	c.accMu.Lock()
-	defer c.accMu.Unlock()
-	c.accEpoch++
+	c.accGen.Add(1)
+	inv := Invalidation{Prefix: c.key("accounts", externalUserID) + "\x00"}
 	if app != "" {
-		c.accounts.Delete(c.key("accounts", externalUserID, app))
-		c.accounts.Delete(c.key("accounts", externalUserID, ""))
-		return
+		inv = Invalidation{Keys: []string{c.key("accounts", externalUserID, app), c.key("accounts", externalUserID, "")}}
 	}
-	prefix := c.key("accounts", externalUserID) + "\x00"
-	for k := range c.accounts.Items() {
-		if strings.HasPrefix(k, prefix) {
-			c.accounts.Delete(k)
-		}
-	}
+	c.store.Invalidate(context.Background(), inv)
 }
 
 // GetAccount reads one account (bare or wrapped in {"data": ...}). Not

@@ -35,12 +35,12 @@ func (c *Client) ListActions(ctx context.Context, app string, registry Registry)
 		return nil, fmt.Errorf("pdclient: list actions: %w", err)
 	}
 	key := c.key("actions", app, string(registry))
-	if v, ok := c.catalog.Get(key); ok {
+	if v, ok := c.store.Get(ctx, key); ok {
 		c.cacheLookup("actions", true)
 		return slices.Clone(v.([]Component)), nil
 	}
 	c.cacheLookup("actions", false)
-	return c.loadActions(ctx, app, registry, key)
+	return c.loadActions(ctx, app, registry, key, false)
 }
 
 // RefreshActions reads an app's actions from the API, bypassing the cache, and
@@ -56,17 +56,12 @@ func (c *Client) RefreshActions(ctx context.Context, app string, registry Regist
 	if err != nil {
 		return nil, fmt.Errorf("pdclient: refresh actions: %w", err)
 	}
-	return c.loadActions(ctx, app, registry, c.key("actions", app, string(registry)))
+	return c.loadActions(ctx, app, registry, c.key("actions", app, string(registry)), true)
 }
 
-func (c *Client) loadActions(ctx context.Context, app string, registry Registry, key string) ([]Component, error) {
-	v, err := c.shared(ctx, key, func(ctx context.Context) (any, error) {
-		comps, err := c.fetchRegistries(ctx, app, registry)
-		if err != nil {
-			return nil, err
-		}
-		c.catalog.SetDefault(key, comps)
-		return comps, nil
+func (c *Client) loadActions(ctx context.Context, app string, registry Registry, key string, fresh bool) ([]Component, error) {
+	v, err := c.fill(ctx, key, key, c.cfg.CatalogTTL, fresh, func(ctx context.Context) (any, error) {
+		return c.fetchRegistries(ctx, app, registry)
 	})
 	if err != nil {
 		return nil, err

@@ -74,13 +74,13 @@ func (c *Client) GetApp(ctx context.Context, slug string) (*App, error) {
 		return nil, err
 	}
 	key := c.key("app", slug)
-	if v, ok := c.catalog.Get(key); ok {
+	if v, ok := c.store.Get(ctx, key); ok {
 		c.cacheLookup("apps", true)
 		app := v.(App)
 		return &app, nil
 	}
 	c.cacheLookup("apps", false)
-	v, err := c.shared(ctx, key, func(ctx context.Context) (any, error) {
+	v, err := c.fill(ctx, key, key, c.cfg.CatalogTTL, false, func(ctx context.Context) (any, error) {
 		var raw json.RawMessage
 		if err := c.get(ctx, rel, nil, &raw); err != nil {
 			return nil, err
@@ -89,7 +89,6 @@ func (c *Client) GetApp(ctx context.Context, slug string) (*App, error) {
 		if err := json.Unmarshal(unwrapData(raw), &app); err != nil {
 			return nil, fmt.Errorf("pdclient: GET /%s: decoding app: %w", rel, err)
 		}
-		c.catalog.SetDefault(key, app)
 		return app, nil
 	})
 	if err != nil {

@@ -11,11 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/patrickmn/go-cache"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -145,6 +143,7 @@ type Client struct {
 
 	baseHTTP *http.Client // as given by WithHTTPClient (or a default)
 	budget   *readBudget  // component reads, shared by the project's clients
+	fleet    Budget       // the fleet's budget (WithBudget); nil: budget alone
 	http     *http.Client // baseHTTP with the auth transport
 	tokens   *tokenCache
 	retry    RetryPolicy
@@ -153,13 +152,11 @@ type Client struct {
 	redact   *redactor
 	now      func() time.Time // clock of token expiry and Retry-After dates
 
-	catalog  *cache.Cache // apps and action catalogs
-	accounts *cache.Cache // account lists
-	// accMu orders account invalidations against fills, so that a fetch which
-	// started before an invalidation never stores its stale result after it.
-	accMu    sync.Mutex
-	accEpoch uint64
-	flights  singleflight.Group
+	store   Store // apps, action catalogs and account lists (store.go)
+	flights singleflight.Group
+	// accGen counts account invalidations: a fetch that started before one
+	// is not joined by callers after it.
+	accGen atomic.Uint64
 
 	stats struct {
 		requests, tokenFetches, retries, cacheHits, cacheMisses atomic.Int64
@@ -252,8 +249,9 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	api.CheckRedirect = withPolicy(SameOriginRedirects, c.baseHTTP.CheckRedirect)
 	c.http = &api
 
-	c.catalog = cache.New(cfg.CatalogTTL, cleanupInterval(cfg.CatalogTTL))
-	c.accounts = cache.New(cfg.AccountsTTL, cleanupInterval(cfg.AccountsTTL))
+	if c.store == nil {
+		c.store = NewMemoryStore()
+	}
 	return c, nil
 }
 
@@ -271,10 +269,6 @@ var defaultTransport http.RoundTripper = func() *http.Transport {
 	t.MaxIdleConnsPerHost = 128
 	return t
 }()
-
-func cleanupInterval(ttl time.Duration) time.Duration {
-	return max(2*ttl, time.Minute)
-}
 
 // validate checks cfg (defaults already applied) and the options, and returns
 // the parsed base URL with a trailing slash.
@@ -478,8 +472,13 @@ func (c *Client) attempt(req *http.Request, path string, kind retryKind, v any, 
 	if err != nil {
 		return false, 0, err
 	}
+	answered, err := c.spend(ctx, req.Method, path)
+	if err != nil {
+		return false, 0, err
+	}
 	t0 := time.Now()
 	resp, err := c.http.Do(r)
+	answered()
 	if err != nil {
 		retry, err = c.noResponse(req, path, kind, err, n, t0)
 		return retry, 0, err
@@ -498,6 +497,22 @@ func (c *Client) attempt(req *http.Request, path string, kind retryKind, v any, 
 		return false, 0, apiErr
 	}
 	return true, apiErr.RetryAfter, apiErr
+}
+
+// spend waits for the request budget one attempt of method on path counts
+// against (Pipedream counts every attempt): component reads, and with a
+// shared budget runs too. It returns the function to call when the
+// attempt's answer is in.
+func (c *Client) spend(ctx context.Context, method, path string) (func(), error) {
+	switch {
+	case method == http.MethodGet && isComponentRead(path) && c.fleet != nil:
+		return c.waitShared(ctx, BudgetComponentReads)
+	case method == http.MethodGet && isComponentRead(path):
+		return func() {}, c.waitComponentRead(ctx)
+	case method == http.MethodPost && isExecution(path) && c.fleet != nil:
+		return c.waitShared(ctx, BudgetRuns)
+	}
+	return func() {}, nil
 }
 
 // attemptRequest is the request to send as attempt number n: req itself
@@ -625,11 +640,6 @@ func (c *Client) get(ctx context.Context, rel string, query url.Values, v any) e
 
 // getLimit is get reading at most limit bytes of the body (see doLimit).
 func (c *Client) getLimit(ctx context.Context, rel string, query url.Values, v any, limit int64) error {
-	if isComponentRead(rel) {
-		if err := c.waitComponentRead(ctx); err != nil {
-			return err
-		}
-	}
 	req, err := c.newRequest(ctx, http.MethodGet, rel, query, nil)
 	if err != nil {
 		return err

@@ -20,12 +20,12 @@ const DirectoryTTL = 6 * time.Hour
 // Endpoint: GET /v1/connect/apps
 func (c *Client) AppDirectory(ctx context.Context) ([]App, error) {
 	key := c.key("app-directory")
-	if v, ok := c.catalog.Get(key); ok {
+	if v, ok := c.store.Get(ctx, key); ok {
 		c.cacheLookup("directory", true)
 		return slices.Clone(v.([]App)), nil
 	}
 	c.cacheLookup("directory", false)
-	v, err := c.shared(ctx, key, func(ctx context.Context) (any, error) {
+	v, err := c.fill(ctx, key, key, DirectoryTTL, false, func(ctx context.Context) (any, error) {
 		rel, err := connectPath("apps")
 		if err != nil {
 			return nil, err
@@ -37,7 +37,6 @@ func (c *Client) AppDirectory(ctx context.Context) ([]App, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.catalog.Set(key, apps, DirectoryTTL)
 		return apps, nil
 	})
 	if err != nil {

@@ -90,6 +90,10 @@ type HTTPOptions struct {
 	// Pprof serves net/http/pprof under /debug/pprof/, outside
 	// authentication (see mountPprof).
 	Pprof bool
+	// ReadyDetails, when set, adds its entries to /readyz's answer (e.g.
+	// "redis": "down (...): serving from this replica's memory"). They never
+	// change its status.
+	ReadyDetails func() map[string]string
 }
 
 // HTTPHandler serves MCP over Streamable HTTP or SSE, with authentication,
@@ -253,7 +257,13 @@ func (h *HTTPHandler) readyz(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "loading", "detail": "the tool catalogs have not all loaded yet"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	ready := map[string]string{"status": "ready"}
+	if h.opts.ReadyDetails != nil {
+		for k, v := range h.opts.ReadyDetails() {
+			ready[k] = v
+		}
+	}
+	writeJSON(w, http.StatusOK, ready)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

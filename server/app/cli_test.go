@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
 )
 
@@ -89,5 +90,16 @@ func TestSandboxDefaultSet(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServeMalformedRedisURL: a malformed --redis-url stops serve before it
+// starts, with exit status 2 and a problem naming the setting, never the
+// URL's password.
+func TestServeMalformedRedisURL(t *testing.T) {
+	const password = "PLANTED-redis-pw-9"
+	r := runCLI(t, map[string]string{config.EnvRedisURL: "redis://u:" + password + "@cache:6379/x"}, "", "serve", "--sandbox")
+	if r.code != 2 || !strings.Contains(r.stderr, "invalid Redis URL (from "+config.EnvRedisURL+")") || strings.Contains(r.stdout+r.stderr, password) {
+		t.Errorf("want exit 2 naming %s without the password, got %v", config.EnvRedisURL, r)
 	}
 }

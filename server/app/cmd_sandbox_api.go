@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
@@ -29,6 +31,7 @@ func cmdSandboxAPI(env *cmdEnv, args []string) error {
 	listLatency := fs.Duration("list-latency", 0, "delay added to action list and action read requests")
 	runDelay := fs.Duration("run-delay", 0, "delay added to every actions/run request (on top of --latency)")
 	slim := fs.Bool("slim", false, "action list pages without configurable_props (the older API shape)")
+	inspectAddr := fs.String("inspect-addr", "", "also serve, on this address, the log of every request (GET /requests) and adding accounts (POST /accounts), for tests")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", sandboxAPIUsage)
 		fs.PrintDefaults()
@@ -64,6 +67,16 @@ func cmdSandboxAPI(env *cmdEnv, args []string) error {
 		fake.InjectFault(pdtest.Fault{Endpoint: pdtest.EndpointActions, Delay: *listLatency})
 		fake.InjectFault(pdtest.Fault{Endpoint: pdtest.EndpointAction, Delay: *listLatency})
 	}
+	if *inspectAddr != "" {
+		stop, err := serveInspected(fake, *addr, *inspectAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		fmt.Fprintln(env.stdout, "http://"+*addr)
+		<-env.ctx.Done()
+		return nil
+	}
 	srv, err := fake.Start(*addr)
 	if err != nil {
 		return failf("listen on %s: %v", *addr, err)
@@ -73,4 +86,31 @@ func cmdSandboxAPI(env *cmdEnv, args []string) error {
 	fmt.Fprintf(env.stderr, "sandbox-api: SANDBOX: a simulated Pipedream Connect API serving %s; nothing reaches Pipedream\n", srv.URL)
 	<-env.ctx.Done()
 	return nil
+}
+
+// serveInspected serves fake behind a pdtest.Recorder on addr, and the
+// recorder's inspection handler on inspectAddr (both fixed ports).
+func serveInspected(fake *pdtest.Fake, addr, inspectAddr string) (stop func(), err error) {
+	rec := pdtest.NewRecorder(fake)
+	var srvs []*http.Server
+	for _, l := range []struct {
+		addr string
+		h    http.Handler
+	}{{addr, rec}, {inspectAddr, rec.InspectHandler()}} {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, s := range srvs {
+				_ = s.Close()
+			}
+			return nil, failf("listen on %s: %v", l.addr, err)
+		}
+		s := &http.Server{Handler: l.h, ReadHeaderTimeout: 10 * time.Second}
+		srvs = append(srvs, s)
+		go func() { _ = s.Serve(ln) }()
+	}
+	return func() {
+		for _, s := range srvs {
+			_ = s.Close()
+		}
+	}, nil
 }

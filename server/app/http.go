@@ -145,10 +145,11 @@ func newHTTPHandler(cfg *config.Config, rt *backend, srv *server.Server, auth se
 		metrics = rt.metrics.Handler()
 	}
 	return srv.NewHTTPHandler(server.HTTPOptions{
-		Transport: cfg.Transport,
-		PublicURL: cfg.PublicURL,
-		Auth:      auth,
-		Issuer:    issuer,
+		Transport:    cfg.Transport,
+		PublicURL:    cfg.PublicURL,
+		ReadyDetails: rt.readyDetails,
+		Auth:         auth,
+		Issuer:       issuer,
 		Identity: func(ctx context.Context, user, connection string, params url.Values) context.Context {
 			ctx = tools.WithScope(tools.WithUser(ctx, user), connection)
 			if mode := params.Get(tools.SessionToolMode); mode != "" {

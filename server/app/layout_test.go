@@ -17,15 +17,16 @@ const modulePath = "github.com/pipedream-mcp/pipedream-mcp"
 // main -> app -> {server, tools} -> {schema, pdclient}; server knows nothing
 // of Pipedream, schema nothing of ours but pdclient's wire types.
 var allowedImports = map[string][]string{
-	".":                 {"server/app"},
-	"server/app":        {"server/app/config", "server", "tools", "schema", "pdclient", "pdclient/pdtest"},
-	"server/app/config": {"server", "tools", "schema"},
-	"server":            {},
-	"tools":             {"tools/search", "schema", "pdclient"},
-	"tools/search":      {},
-	"schema":            {"pdclient"},
-	"pdclient":          {},
-	"pdclient/pdtest":   {"pdclient"},
+	".":                   {"server/app"},
+	"server/app":          {"server/app/config", "server", "tools", "schema", "pdclient", "pdclient/pdtest", "pdclient/redisstore"},
+	"server/app/config":   {"server", "tools", "schema", "pdclient", "pdclient/redisstore"},
+	"server":              {},
+	"tools":               {"tools/search", "schema", "pdclient"},
+	"tools/search":        {},
+	"schema":              {"pdclient"},
+	"pdclient":            {},
+	"pdclient/pdtest":     {"pdclient"},
+	"pdclient/redisstore": {"pdclient"},
 }
 
 // TestLayout: every package imports only what the layout allows, and main.go

@@ -56,7 +56,7 @@ func (rt *backend) assemble(reuse map[config.Credentials]*pdclient.Client) ([]to
 			rt.clients[c] = cl
 			return cl, nil
 		}
-		cl, err := newClient(cfg, c, rt.log, rt.observer())
+		cl, err := newClient(cfg, c, rt.log, rt.observer(), rt.fleetOptions()...)
 		if err != nil {
 			return nil, err
 		}

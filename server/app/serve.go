@@ -22,6 +22,7 @@ import (
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient/redisstore"
 	"github.com/pipedream-mcp/pipedream-mcp/server"
 	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 	"github.com/pipedream-mcp/pipedream-mcp/tools"
@@ -117,6 +118,7 @@ type backend struct {
 	open    *tools.OpenCatalog // --app '*'; nil without it
 	set     *tools.Set
 	fake    *pdtest.Server
+	fleet   *redisstore.Shared // --redis-url (scaleout.go); nil without
 	// unchecked are the credential sets whose check was inconclusive (the API
 	// unreachable or failing); recheckCredentials retries them.
 	unchecked []pendingCheck
@@ -126,6 +128,9 @@ type backend struct {
 }
 
 func (rt *backend) Close() {
+	if rt.fleet != nil {
+		_ = rt.fleet.Close()
+	}
 	if rt.fake != nil {
 		_ = rt.fake.Close()
 	}
@@ -133,12 +138,12 @@ func (rt *backend) Close() {
 
 // newClient builds the Connect client of one credential set with the run's
 // cache lifetime and listing bounds; obs (nil: none) counts its requests.
-func newClient(cfg *config.Config, c config.Credentials, log *slog.Logger, obs pdclient.Observer) (*pdclient.Client, error) {
+func newClient(cfg *config.Config, c config.Credentials, log *slog.Logger, obs pdclient.Observer, opts ...pdclient.Option) (*pdclient.Client, error) {
 	return pdclient.New(pdclient.Config{
 		ClientID: c.ClientID, ClientSecret: c.ClientSecret, ProjectID: c.ProjectID,
 		Environment: c.Environment, BaseURL: c.BaseURL, Version: version,
 		CatalogTTL: cfg.CatalogTTL, MaxListItems: cfg.MaxListItems, MaxListBytes: int64(cfg.MaxListBytes),
-	}, pdclient.WithLogger(log), pdclient.WithObserver(obs))
+	}, append([]pdclient.Option{pdclient.WithLogger(log), pdclient.WithObserver(obs)}, opts...)...)
 }
 
 // observer is what the clients and the tool set report to: the metrics, or
@@ -169,6 +174,10 @@ func newRuntimeWith(cfg *config.Config, log *slog.Logger, metrics *server.Metric
 		}
 		rt.fake = srv
 		log.Warn("SANDBOX MODE: a simulated Pipedream Connect API with demo users and accounts; nothing reaches Pipedream", "api", srv.URL, "external_user_id", cfg.ExternalUserID)
+	}
+	if err := rt.startFleet(); err != nil {
+		rt.Close()
+		return nil, err
 	}
 	flows, err := rt.assemble(nil)
 	if err != nil {

@@ -110,6 +110,7 @@ type Config struct {
 	MetricsAddr        string         // --metrics-addr: a listener of its own for /metrics (and /debug/pprof/ with Pprof)
 	Pprof              bool           // --pprof: serve /debug/pprof/ on the HTTP listener (and the metrics one)
 	WorkflowDomain     string         // yaml workflow_domain, default m.pipedream.net
+	ScaleOut           ScaleOut       // --redis-url and the fleet's budget (scaleout.go)
 	ConfigFile         string         // --config path (kept for reload)
 	// Defaults are the credentials from flags, environment and the file's top level:
 	// what a connection that names none of its own gets. Commands that need no

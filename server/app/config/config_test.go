@@ -102,6 +102,7 @@ func TestConfigDefaults(t *testing.T) {
 		MaxListItems:       10000,
 		MaxListBytes:       64 << 20,
 		CatalogTTL:         10 * time.Minute,
+		ScaleOut:           ScaleOut{BudgetReads: 3000, BudgetRuns: 2000, BudgetWindow: 5 * time.Minute},
 		ShutdownTimeout:    30 * time.Second,
 		ExternalUserID:     "user-1",
 		Auth:               "none",
@@ -487,7 +488,7 @@ workflows:
 			yaml: "connections:\n  - app: slack\n    inclde: [x]\n    read_only: maybe\nworkflowz: []\n",
 			want: []string{
 				`config file line 3: unknown key "inclde" in connection item 1 (known keys: app, base_url, client_id, client_secret, client_secret_file, confirm_destructive, environment, exclude, exclude_apps, external_user_id, include, include_apps, name, oauth, project_id, proxy, proxy_methods, read_only, registry)`,
-				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, confirm_destructive, connect_wait, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, max_list_bytes, max_list_items, metrics_addr, pprof, project_id, public_url, result_limit, sandbox, schema_profile, shutdown_timeout, tls_cert, tls_key, tool_mode, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
+				"config file line 5: unknown key \"workflowz\" in the top level (known keys: addr, api_keys_file, auth, base_url, budget_reads, budget_runs, budget_window, call_timeout, catalog_ttl, client_id, client_secret, client_secret_file, confirm_destructive, connect_wait, connections, environment, external_user_id, jwks_url, jwt_audience, jwt_issuer, log_format, log_level, max_list_bytes, max_list_items, metrics_addr, pprof, project_id, public_url, redis_url, result_limit, sandbox, schema_profile, shutdown_timeout, tls_cert, tls_key, tool_mode, transport, trust_client_user, user_claim, webhook_secret, workflow_domain, workflows)",
 				"config file line 4: cannot unmarshal !!str `maybe` into bool",
 			},
 		},

@@ -53,6 +53,7 @@ type fileConfig struct {
 	Pprof           *bool  `yaml:"pprof"`
 
 	fileCredentials `yaml:",inline"`
+	fileScaleOut    `yaml:",inline"`
 }
 
 type fileCredentials struct {

@@ -27,6 +27,8 @@ func (a *appList) Set(s string) error {
 type Flags struct {
 	fs *flag.FlagSet
 
+	scaleOut scaleOutFlags
+
 	apps            appList
 	externalUserID  string
 	environment     string
@@ -75,7 +77,7 @@ type Flags struct {
 var serverFlags = []string{
 	"transport", "addr", "public-url", "auth", "api-keys-file", "jwks-url", "jwt-issuer",
 	"jwt-audience", "user-claim", "webhook-secret", "tls-cert", "tls-key", "shutdown-timeout",
-	"trust-client-user", "metrics-addr", "pprof",
+	"trust-client-user", "metrics-addr", "pprof", "redis-url", "budget-reads", "budget-runs", "budget-window",
 }
 
 // ServerFlag reports whether the flag name concerns only the server, so the
@@ -123,6 +125,7 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&cf.tlsKey, "tls-key", "", "TLS private key file (sse/http)")
 	fs.StringVar(&cf.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (host:port), without authentication; needed for stdio, and with sse/http it moves /metrics off the MCP listener (env "+EnvMetricsAddr+")")
 	fs.BoolVar(&cf.pprof, "pprof", false, "serve net/http/pprof at /debug/pprof/ on the HTTP listener and the --metrics-addr one, without authentication (env "+EnvPprof+")")
+	cf.scaleOut.register(fs)
 	return cf
 }
 

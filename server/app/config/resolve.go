@@ -180,6 +180,7 @@ func (r *resolver) resolveServer(cfg *Config) {
 	cfg.ShutdownTimeout = r.duration(r.setting("shutdown-timeout", cf.shutdownTimeout, "shutdown_timeout", f.ShutdownTimeout))
 
 	r.resolveLimits(cfg)
+	r.resolveScaleOut(cfg)
 
 	mode := first(r.flagVal("tool-mode", cf.toolMode), r.envVal(EnvToolMode), fileVal("tool_mode", f.ToolMode))
 	cfg.ToolMode = strings.ToLower(firstOf(mode.val, defaultToolMode))
