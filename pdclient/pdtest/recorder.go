@@ -21,6 +21,8 @@ type RequestRecord struct {
 	Path   string    `json:"path"`
 	// App is the app query parameter ("" when none): whose catalog a listing read.
 	App string `json:"app,omitempty"`
+	// Registry is the registry query parameter of a listing ("" when none).
+	Registry string `json:"registry,omitempty"`
 	// Body is the body of an actions/run request (other bodies are not kept).
 	Body string `json:"body,omitempty"`
 	// Status is the answer's status (0: none, e.g. a run whose caller went
@@ -60,7 +62,7 @@ func NewRecorder(f *Fake) *Recorder { return &Recorder{fake: f} }
 
 // ServeHTTP records r and serves it with the fake.
 func (rec *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	entry := RequestRecord{At: time.Now(), Method: r.Method, Path: r.URL.Path, App: r.URL.Query().Get("app")}
+	entry := RequestRecord{At: time.Now(), Method: r.Method, Path: r.URL.Path, App: r.URL.Query().Get("app"), Registry: r.URL.Query().Get("registry")}
 	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/actions/run") {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if err == nil {

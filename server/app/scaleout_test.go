@@ -44,6 +44,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
 	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 )
@@ -451,18 +452,22 @@ func checkNoDoubleRuns(t *testing.T, reqs []pdtest.RequestRecord) {
 	t.Logf("%d sends executed, %d twice", len(seen), doubles)
 }
 
-// checkOneCatalogLoadPerApp: the fleet listed each app's actions once.
+// checkOneCatalogLoadPerApp: the fleet listed each app's actions once: one
+// listing of each registry a load reads (registry: all reads the public and
+// the private one).
 func checkOneCatalogLoadPerApp(t *testing.T, reqs []pdtest.RequestRecord) {
 	t.Helper()
 	loads := map[string]int{}
 	for _, r := range reqs {
 		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/actions") {
-			loads[r.App]++
+			loads[r.App+" "+r.Registry]++
 		}
 	}
 	for _, app := range scaleOutApps {
-		if loads[app] != 1 {
-			t.Errorf("app %s: %d catalog loads by the fleet, want 1 (%v)", app, loads[app], loads)
+		for _, reg := range []pdclient.Registry{pdclient.RegistryPublic, pdclient.RegistryPrivate} {
+			if n := loads[app+" "+string(reg)]; n != 1 {
+				t.Errorf("app %s: %d %s listings by the fleet, want 1 (%v)", app, n, reg, loads)
+			}
 		}
 	}
 }
