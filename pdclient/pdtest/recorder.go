@@ -30,26 +30,6 @@ type RequestRecord struct {
 	Status int `json:"status"`
 }
 
-// statusWriter keeps the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
 // Recorder is an http.Handler serving a Fake and logging its requests.
 type Recorder struct {
 	fake *Fake
@@ -70,7 +50,7 @@ func (rec *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 	}
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &statusRecorder{ResponseWriter: w} // workflows.go
 	rec.fake.ServeHTTP(sw, r)
 	entry.Status = sw.status
 	rec.mu.Lock()
