@@ -380,11 +380,9 @@ func (s *Set) waitForAccount(ctx context.Context, w *accountWait) bool {
 			}
 			return true
 		}
-		var poll <-chan time.Time
+		var poll <-chan time.Time // nil, never ready, with a webhook
 		if s.opts.WebhookURI == "" {
-			timer := time.NewTimer(backoff)
-			defer timer.Stop()
-			poll = timer.C
+			poll = time.After(backoff) // collected once it fires or the call ends (Go 1.23+)
 			backoff = min(2*backoff, 30*time.Second)
 		}
 		select {

@@ -12,12 +12,12 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 )
 
-// DefaultProgressEvery is how often a call with a progressToken hears from the
+// ProgressEvery is how often a call with a progressToken hears from the
 // server while its run is in flight (the contract asks for at least every 5 s).
-const DefaultProgressEvery = 2 * time.Second
+const ProgressEvery = 2 * time.Second
 
 // startProgress sends notifications/progress for the call req every
-// s.opts.ProgressEvery, with the time elapsed, until the returned stop is
+// ProgressEvery, with the time elapsed, until the returned stop is
 // called; stop returns once no notification is being sent. A call without a
 // progressToken (or outside an MCP session) gets nothing and costs nothing.
 func (s *Set) startProgress(ctx context.Context, req mcp.CallToolRequest, what string) (stop func()) {
@@ -29,15 +29,11 @@ func (s *Set) startProgress(ctx context.Context, req mcp.CallToolRequest, what s
 	if token == nil || srv == nil {
 		return func() {}
 	}
-	every := s.opts.ProgressEvery
-	if every <= 0 {
-		every = DefaultProgressEvery
-	}
 	done, stopped := make(chan struct{}), make(chan struct{})
 	started := s.opts.Now()
 	go func() {
 		defer close(stopped)
-		tick := time.NewTicker(every)
+		tick := time.NewTicker(ProgressEvery)
 		defer tick.Stop()
 		for {
 			select {

@@ -91,9 +91,6 @@ type Options struct {
 	// account after asking them in the client (URL-mode elicitation; default
 	// 5m).
 	ConnectWait time.Duration
-	// ProgressEvery is how often a call that carries a progressToken is sent
-	// notifications/progress while it runs (default DefaultProgressEvery).
-	ProgressEvery time.Duration
 	// ResultLimit caps the text and ret of a result, in bytes (default 64 KiB).
 	ResultLimit int
 	// RefreshEvery is how often catalogs are refreshed in the background

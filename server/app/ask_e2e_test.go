@@ -268,7 +268,7 @@ func TestProgressE2E(t *testing.T) {
 				got := append([]*gosdk.ProgressNotificationParams(nil), c.progress...)
 				c.mu.Unlock()
 				if len(got) < 2 {
-					t.Fatalf("%d progress notifications during a 4.5 s run, want at least 2 (one every %s)", len(got), tools.DefaultProgressEvery)
+					t.Fatalf("%d progress notifications during a 4.5 s run, want at least 2 (one every %s)", len(got), tools.ProgressEvery)
 				}
 				for i, p := range got {
 					if p.ProgressToken != "slow-1" || !strings.Contains(p.Message, "pd_edge-slow: still running after") || i > 0 && p.Progress <= got[i-1].Progress {
@@ -278,8 +278,12 @@ func TestProgressE2E(t *testing.T) {
 				c.mu.Lock()
 				c.progress = nil
 				c.mu.Unlock()
-				if sc := c.call(ctx, t, &gosdk.CallToolParams{Name: "pd_edge_slow", Arguments: map[string]any{"delay_ms": 2500}}); sc["status"] != tools.StatusSuccess || len(c.progress) != 0 {
-					t.Errorf("without a progressToken: %v, %d notifications", sc["status"], len(c.progress))
+				sc := c.call(ctx, t, &gosdk.CallToolParams{Name: "pd_edge_slow", Arguments: map[string]any{"delay_ms": 2500}})
+				c.mu.Lock()
+				n := len(c.progress)
+				c.mu.Unlock()
+				if sc["status"] != tools.StatusSuccess || n != 0 {
+					t.Errorf("without a progressToken: %v, %d notifications", sc["status"], n)
 				}
 			})
 		}
