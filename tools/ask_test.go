@@ -83,9 +83,10 @@ func TestAdminConnectionNeverAsksToConnect(t *testing.T) {
 
 // BenchmarkWaitingForAccount measures what a call waiting for its user to
 // connect an account costs while it waits: memory (heap and goroutine
-// stacks) per waiting call, and upstream requests per wait (none beyond the
-// first read, with a webhook). b.N calls wait at once; they end when the
-// benchmark cancels them.
+// stacks) per waiting call, and upstream requests per wait (one read as the
+// wait begins, with a webhook; that an idle wait reads nothing more is
+// TestConnectAccountWaitWakesOnWebhook's). b.N calls wait at once; they end
+// when the benchmark cancels them.
 func BenchmarkWaitingForAccount(b *testing.B) {
 	fake, url := benchFake(b)
 	set, err := tools.New(tools.Options{Connections: benchConns(benchClient(b, url), "notion"), ConnectWait: time.Hour, WebhookURI: "https://mcp.example.com/webhooks/pipedream/x"})
@@ -131,10 +132,6 @@ func BenchmarkWaitingForAccount(b *testing.B) {
 	b.ReportMetric(perWait/float64(b.N), "bytes/wait")
 	b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/float64(b.N), "goroutines/wait")
 	b.ReportMetric(float64(fake.Count(pdtest.EndpointAccounts)-reads)/float64(b.N), "account-reads/wait")
-	idle := fake.Count(pdtest.EndpointAccounts)
 	cancel()
 	wg.Wait()
-	if fake.Count(pdtest.EndpointAccounts) != idle {
-		b.Errorf("the waits read the accounts while idle")
-	}
 }
