@@ -528,8 +528,11 @@ func TestConnectAccountWaitWakesOnWebhook(t *testing.T) {
 	if sc["status"] != tools.StatusSuccess || id == "" || sc["account_id"] != id {
 		t.Fatalf("want the call to run with the account connected (%q), got %v", id, sc)
 	}
-	// 1 read before asking, 1 when the wait starts, 1 after the webhook.
-	if n := srv.fake.Count(pdtest.EndpointAccounts) - reads; n != 3 || time.Since(started) > 20*time.Second {
-		t.Errorf("%d account reads in %s, want 3 and no polling", n, time.Since(started))
+	// 1 read before asking, 1 when the wait starts, 1 after the webhook. The
+	// fake counts a read when it arrives, so the wait's first read may still
+	// be in flight when the user connects and already see the account: then
+	// there is no third read. More would be polling.
+	if n := srv.fake.Count(pdtest.EndpointAccounts) - reads; n < 2 || n > 3 || time.Since(started) > 20*time.Second {
+		t.Errorf("%d account reads in %s, want 2 or 3 and no polling", n, time.Since(started))
 	}
 }
