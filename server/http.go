@@ -307,6 +307,10 @@ func (h *HTTPHandler) guard(next http.Handler, kind endpointKind) http.Handler {
 			ctx, w = context.WithValue(ctx, deliveryKey{}, dw), dw
 		}
 		ctx = h.opts.Identity(ctx, p.user, p.conn, p.params)
+		if tm, ok := peekTaskMessage(msg.raw); ok && kind != kindSSEStream {
+			h.serveTask(next, w, r.WithContext(ctx), kind, p, msg, tm)
+			return
+		}
 		h.serveTracked(next, w, r.WithContext(ctx), kind, p, msg)
 	})
 }
@@ -348,6 +352,7 @@ func (h *HTTPHandler) admit(w http.ResponseWriter, r *http.Request, kind endpoin
 		if !ok {
 			return nil, msg, false
 		}
+		msg.raw = body
 		if json.Unmarshal(body, &msg) == nil && msg.invalid() {
 			// mcp-go would take it for a response and answer nothing.
 			writeJSON(w, http.StatusBadRequest, mcp.NewJSONRPCError(mcp.NewRequestId(msg.id()), mcp.INVALID_REQUEST,
@@ -402,12 +407,56 @@ func (h *HTTPHandler) serveTracked(next http.Handler, w http.ResponseWriter, r *
 	}
 }
 
+// serveTask answers a task message (tasks.go) on a Streamable HTTP POST; the
+// legacy SSE transport refuses them, and a message the task layer leaves to
+// mcp-go after all goes on to it.
+func (h *HTTPHandler) serveTask(next http.Handler, w http.ResponseWriter, r *http.Request, kind endpointKind, p *principal, msg rpcPeek, tm *taskMessage) {
+	id := mcp.NewRequestId(msg.id())
+	if kind == kindSSEMessage {
+		writeJSON(w, http.StatusBadRequest, mcp.NewJSONRPCError(id, mcp.INVALID_REQUEST,
+			"tasks are served over Streamable HTTP (/mcp) and stdio, not the legacy SSE transport: call the tool without params.task", nil))
+		return
+	}
+	if err := checkTaskHeaders(r.Header, tm); err != nil {
+		writeJSON(w, http.StatusBadRequest, mcp.NewJSONRPCError(id, mcp.HEADER_MISMATCH, err.Error(), nil))
+		return
+	}
+	h.active.begin("")
+	defer h.active.end("", 1)
+	if resp := h.srv.tasks.serve(r.Context(), tm, msg.raw, p.user+"\x00"+p.endpoint); resp != nil {
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	next.ServeHTTP(w, r)
+}
+
+// checkTaskHeaders checks a modern request's standard headers against its
+// body, as mcp-go does for the requests it serves: Mcp-Method, Mcp-Name (the
+// tool's name, or the task id for the task methods).
+func checkTaskHeaders(hdr http.Header, tm *taskMessage) error {
+	if !tm.modern() || hdr.Get(mcp.HeaderProtocolVersion) == "" {
+		return nil
+	}
+	if m := hdr.Get(mcp.HeaderMethod); m != tm.Method {
+		return fmt.Errorf("header %s is %q but the body's method is %q", mcp.HeaderMethod, m, tm.Method)
+	}
+	want := tm.Params.Name
+	if tm.Method != string(mcp.MethodToolsCall) {
+		want = tm.Params.TaskID
+	}
+	if n, ok := mcp.DecodeHeaderValue(hdr.Get(mcp.HeaderName)); hdr.Get(mcp.HeaderName) != "" && (!ok || n != want) {
+		return fmt.Errorf("header %s is %q but the body names %q", mcp.HeaderName, hdr.Get(mcp.HeaderName), want)
+	}
+	return nil
+}
+
 // rpcPeek is what guard reads of a JSON-RPC message.
 type rpcPeek struct {
 	ID     json.RawMessage `json:"id"`
 	Method string          `json:"method"`
 	Result json.RawMessage `json:"result"`
 	Error  json.RawMessage `json:"error"`
+	raw    []byte          // the whole message (a POST's body)
 }
 
 // invalid reports a message with an id that is neither a request (no method)
@@ -799,6 +848,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, h *HTTPHandler, opt
 	}
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
+	defer s.tasks.cancelAll()
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,

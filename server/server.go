@@ -5,13 +5,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -44,6 +47,8 @@ type Options struct {
 	// while initialize and tools/list are answered without it. Its error ends
 	// the call with an error result.
 	Gate func(ctx context.Context) error
+	// Tasks configures MCP tasks (tasks.go).
+	Tasks TaskOptions
 }
 
 // Server is one MCP server over one tool set.
@@ -54,6 +59,7 @@ type Server struct {
 	listWait time.Duration
 	calls    *tracker // tool calls in flight
 	metrics  *Metrics // nil: none
+	tasks    *taskStore
 }
 
 // New builds the MCP server and registers the tool set's current tools.
@@ -82,6 +88,10 @@ func New(ts Toolset, opts Options) *Server {
 	mopts := []mcpserver.ServerOption{
 		mcpserver.WithToolCapabilities(true),
 		mcpserver.WithLogging(),
+		// Advertised here, answered by the task layer (tasks.go) before
+		// mcp-go sees the request.
+		mcpserver.WithTaskCapabilities(true, true, true),
+		mcpserver.WithExtensions(map[string]any{TasksExtension: map[string]any{}}),
 		mcpserver.WithHooks(hooks),
 		mcpserver.WithToolFilter(ts.Filter),
 		mcpserver.WithToolHandlerMiddleware(s.traceCall),
@@ -98,8 +108,17 @@ func New(ts Toolset, opts Options) *Server {
 	if cl, ok := opts.Logger.Handler().(*ClientLog); ok {
 		cl.bind(s.mcp) // log records of a request reach its client (clientlog.go)
 	}
-	s.mcp.SetTools(ts.Tools()...)
+	s.tasks = newTaskStore(s, opts.Tasks)
+	s.mcp.SetTools(taskOptional(ts.Tools())...)
 	return s
+}
+
+// taskOptional marks every tool as one a client may run as a task.
+func taskOptional(tools []mcpserver.ServerTool) []mcpserver.ServerTool {
+	for i := range tools {
+		tools[i].Tool.Execution = &mcp.ToolExecution{TaskSupport: mcp.TaskSupportOptional}
+	}
+	return tools
 }
 
 // MCP returns the underlying mcp-go server (in-process clients in tests).
@@ -113,7 +132,7 @@ func (s *Server) Refresh() {
 			s.log.Error("registering tools failed", "panic", fmt.Sprint(r))
 		}
 	}()
-	s.mcp.SetTools(s.tools.Tools()...)
+	s.mcp.SetTools(taskOptional(s.tools.Tools())...)
 }
 
 // ErrShuttingDown is the cause (context.Cause) of the cancellation of a tool
@@ -188,13 +207,31 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, ba
 	defer stop()
 	defer s.metrics.addSessions(func() int { return 1 })()
 	// Messages over the limit are refused before mcp-go reads them whole.
+	defer s.tasks.cancelAll()
 	out = &lockedWriter{w: out}
-	in = newLineLimiter(in, DefaultMaxMessageBytes, out, s.log)
+	limiter := newLineLimiter(in, DefaultMaxMessageBytes, out, s.log)
 	stdio := mcpserver.NewStdioServer(s.mcp)
 	stdio.SetErrorLogger(log.New(slogWriter{s.log}, "", 0))
-	if base != nil {
-		stdio.SetContextFunc(base)
+	// The session's context (mcp-go's session, then base) is kept for the
+	// task layer, which answers task messages before mcp-go reads them.
+	var session atomic.Pointer[context.Context]
+	stdio.SetContextFunc(func(ctx context.Context) context.Context {
+		if base != nil {
+			ctx = base(ctx)
+		}
+		session.Store(&ctx)
+		return ctx
+	})
+	limiter.divert = func(line []byte) bool {
+		ctx := session.Load()
+		m, ok := peekTaskMessage(line)
+		if !ok || ctx == nil {
+			return false
+		}
+		go s.answerTask(*ctx, m, bytes.Clone(line), out)
+		return true
 	}
+	in = limiter
 	errc := make(chan error, 1)
 	go func() { errc <- stdio.Listen(listenCtx, in, out) }()
 	select {
@@ -214,6 +251,24 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, ba
 		return nil
 	}
 }
+
+// answerTask answers a task message read on stdio (see tasks.go); a message
+// the task layer leaves to mcp-go after all is served as mcp-go would.
+func (s *Server) answerTask(ctx context.Context, m *taskMessage, line []byte, out io.Writer) {
+	resp := s.tasks.serve(ctx, m, line, stdioTaskOwner)
+	if resp == nil {
+		resp = s.mcp.HandleMessage(ctx, line)
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		s.log.Error("stdio: a task answer could not be encoded", "err", err)
+		return
+	}
+	_, _ = out.Write(append(b, '\n'))
+}
+
+// stdioTaskOwner owns the tasks of the one stdio client.
+const stdioTaskOwner = "stdio"
 
 // slogWriter adapts mcp-go's log.Logger output to slog at warn level.
 type slogWriter struct{ l *slog.Logger }

@@ -31,6 +31,9 @@ type lineLimiter struct {
 	buf    []byte // the rest of the current line, not yet read
 	err    error  // the error after buf
 	reject func(prefix []byte, size int)
+	// divert, when set, may take a whole line (a message) for itself: it is
+	// then not passed on.
+	divert func(line []byte) bool
 }
 
 func newLineLimiter(src io.Reader, max int, out io.Writer, log *slog.Logger) *lineLimiter {
@@ -46,6 +49,9 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 			return 0, l.err
 		}
 		l.buf, l.err = l.nextLine()
+		if l.divert != nil && len(l.buf) > 0 && l.divert(l.buf) {
+			l.buf = nil
+		}
 	}
 	n := copy(p, l.buf)
 	l.buf = l.buf[n:]

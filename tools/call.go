@@ -45,7 +45,7 @@ func (s *Set) actionHandler(t *actionTool) mcpserver.ToolHandlerFunc {
 		defer stop()
 		ctx = withRoundTrip(ctx, req.Params.MultiRoundTripParams)
 		for {
-			cctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+			cctx, cancel := context.WithTimeout(ctx, s.callTimeout(ctx))
 			r, account, user := s.runAction(cctx, t, req)
 			cancel()
 			if r.wait != nil {
@@ -181,7 +181,7 @@ type reloadedProps struct {
 // validates the raw arguments against the fields that appear; a non-nil
 // Result is the answer to send instead of running.
 func (s *Set) reloadForCall(ctx context.Context, t *actionTool, user string, appValues map[string]any, raw json.RawMessage, args schema.Args, base Result) (reloadedProps, *Result) {
-	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	rctx, cancel := context.WithTimeout(ctx, s.callTimeout(ctx))
 	reloaded, rtr, r := s.reload(rctx, t, user, appValues, t.tr.ConfiguredProps(args), "", base)
 	cancel()
 	if r != nil {
@@ -344,7 +344,7 @@ func (s *Set) failure(ctx context.Context, base Result, err error, run bool) Res
 		if ctx.Err() == context.Canceled {
 			base.Errors = []string{"the call was cancelled"}
 		} else {
-			base.Errors = []string{fmt.Sprintf("no answer from Pipedream within %s", s.opts.CallTimeout)}
+			base.Errors = []string{fmt.Sprintf("no answer from Pipedream within %s", s.callTimeout(ctx))}
 		}
 		if run {
 			base.Next = "The action may or may not have run. Check its effect (e.g. list or get the resource) before retrying."

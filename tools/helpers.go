@@ -85,7 +85,7 @@ func (s *Set) helperTools() []mcpserver.ServerTool {
 // withCallTimeout bounds a helper call by the call timeout, as action calls are.
 func (s *Set) withCallTimeout(h mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		ctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+		ctx, cancel := context.WithTimeout(ctx, s.callTimeout(ctx))
 		defer cancel()
 		return h(ctx, req)
 	}
@@ -431,7 +431,7 @@ func (s *Set) handleDescribe(ctx context.Context, req mcp.CallToolRequest) (*mcp
 		return res, nil
 	}
 	base := Result{Action: t.component.Key, Version: t.component.Version, App: t.conn.App, AccountID: pc.account.ID}
-	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	rctx, cancel := context.WithTimeout(ctx, s.callTimeout(ctx))
 	defer cancel()
 	id, rtr, r := s.reload(rctx, t, pc.user, pc.appValues, pc.configured, a.DynamicPropsID, base)
 	if r != nil {

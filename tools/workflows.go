@@ -263,7 +263,7 @@ func (s *Set) runWorkflow(ctx context.Context, wt *workflowTool, req mcp.CallToo
 // the outcome; it returns the result and the HTTP status (0 when none came
 // back).
 func (s *Set) sendWorkflow(ctx context.Context, wt *workflowTool, base Result, user string, body []byte) (Result, int) {
-	rctx, cancel := context.WithTimeout(ctx, s.opts.CallTimeout)
+	rctx, cancel := context.WithTimeout(ctx, s.callTimeout(ctx))
 	defer cancel()
 	started := s.opts.Now()
 	resp, err := pdclient.InvokeWorkflow(rctx, s.observeWorkflow(wt.request(user, body)))
@@ -316,7 +316,7 @@ func (s *Set) workflowTransportFailure(ctx context.Context, wt *workflowTool, ba
 		if ctx.Err() == context.Canceled {
 			base.Errors = []string{"the call was cancelled"}
 		} else {
-			base.Errors = []string{fmt.Sprintf("the workflow did not answer within %s", s.opts.CallTimeout)}
+			base.Errors = []string{fmt.Sprintf("the workflow did not answer within %s", s.callTimeout(ctx))}
 		}
 		base.Next = "The workflow may or may not have run. Check its effect before retrying."
 	default:

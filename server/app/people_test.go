@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -282,9 +283,12 @@ func listSandboxTools(t *testing.T, conn string) (client, server []mcp.Tool) {
 	if len(res.Tools) < 10 {
 		t.Fatalf("the client listed only %d tools", len(res.Tools))
 	}
-	for _, st := range s.rt.set.Tools() {
+	// What the server registered with mcp-go: the tool set's tools, marked
+	// for tasks.
+	for _, st := range s.server().MCP().ListTools() {
 		server = append(server, st.Tool)
 	}
+	slices.SortFunc(server, func(a, b mcp.Tool) int { return strings.Compare(a.Name, b.Name) })
 	return res.Tools, s.rt.set.Filter(ctx, server)
 }
 

@@ -356,6 +356,9 @@ func cmdServe(env *cmdEnv, args []string) error {
 	srv = server.New(rt.set, server.Options{
 		Name: "pipedream-mcp", Version: version, Logger: log,
 		Instructions: serverInstructions, Metrics: metrics, Gate: check.wait,
+		// A call from a client that takes tasks runs on past the call
+		// timeout as a task (server/tasks.go).
+		Tasks: server.TaskOptions{Wait: cfg.CallTimeout, RunContext: tools.WithRunLimit},
 	})
 	close(ready)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(env.ctx))
