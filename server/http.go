@@ -423,7 +423,7 @@ func (h *HTTPHandler) serveTask(next http.Handler, w http.ResponseWriter, r *htt
 	}
 	h.active.begin("")
 	defer h.active.end("", 1)
-	if resp := h.srv.tasks.serve(r.Context(), tm, msg.raw, p.user+"\x00"+p.endpoint); resp != nil {
+	if resp := h.srv.tasks.serve(r.Context(), tm, msg.raw, taskOwner(r.Context())); resp != nil {
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}

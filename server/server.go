@@ -94,6 +94,7 @@ func New(ts Toolset, opts Options) *Server {
 		mcpserver.WithExtensions(map[string]any{TasksExtension: map[string]any{}}),
 		mcpserver.WithHooks(hooks),
 		mcpserver.WithToolFilter(ts.Filter),
+		mcpserver.WithToolHandlerMiddleware(s.continueAsTask),
 		mcpserver.WithToolHandlerMiddleware(s.traceCall),
 		mcpserver.WithToolHandlerMiddleware(s.track),
 		mcpserver.WithToolHandlerMiddleware(s.recover),
@@ -255,7 +256,7 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, ba
 // answerTask answers a task message read on stdio (see tasks.go); a message
 // the task layer leaves to mcp-go after all is served as mcp-go would.
 func (s *Server) answerTask(ctx context.Context, m *taskMessage, line []byte, out io.Writer) {
-	resp := s.tasks.serve(ctx, m, line, stdioTaskOwner)
+	resp := s.tasks.serve(ctx, m, line, taskOwner(ctx))
 	if resp == nil {
 		resp = s.mcp.HandleMessage(ctx, line)
 	}
@@ -266,9 +267,6 @@ func (s *Server) answerTask(ctx context.Context, m *taskMessage, line []byte, ou
 	}
 	_, _ = out.Write(append(b, '\n'))
 }
-
-// stdioTaskOwner owns the tasks of the one stdio client.
-const stdioTaskOwner = "stdio"
 
 // slogWriter adapts mcp-go's log.Logger output to slog at warn level.
 type slogWriter struct{ l *slog.Logger }

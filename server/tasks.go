@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
 )
 
 const (
@@ -266,31 +267,54 @@ func (ts *taskStore) callMayBecomeTask(ctx context.Context, m *taskMessage, raw 
 	}
 }
 
-// start creates a task for the tools/call m and runs it, under a context that
-// outlives the request (with ctx's values: the caller's identity).
+// start creates a task for the tools/call m and runs it through mcp-go, under
+// a context that outlives the request (with ctx's values: the caller's
+// identity).
 func (ts *taskStore) start(ctx context.Context, m *taskMessage, raw []byte, owner string, ttl time.Duration) (*task, error) {
 	msg, err := callWithoutTask(raw)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	t := &task{id: newTaskID(), owner: owner, tool: m.Params.Name, created: now, ttl: ttl,
-		done: make(chan struct{}), status: mcp.TaskStatusWorking, updated: now}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	runCtx, cancel := ts.runContext(ctx, ttl)
+	t, err := ts.register(owner, m.Params.Name, ttl, cancel)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() {
+		defer cancel()
+		ts.finish(t, ts.srv.mcp.HandleMessage(runCtx, msg))
+	}()
+	return t, nil
+}
+
+// taskRunKey marks the context of a call run as a task.
+type taskRunKey struct{}
+
+// runContext is the context of a call that runs (or may run) as a task: ctx's
+// values without its cancellation, marked, and let run for ttl.
+func (ts *taskStore) runContext(ctx context.Context, ttl time.Duration) (context.Context, context.CancelFunc) {
+	runCtx, cancel := context.WithCancel(context.WithValue(context.WithoutCancel(ctx), taskRunKey{}, true))
 	if ts.opts.RunContext != nil {
 		runCtx = ts.opts.RunContext(runCtx, ttl)
 	}
-	t.cancel = cancel
+	return runCtx, cancel
+}
 
+// register creates a working task for owner's call of tool, whose run
+// cancel stops; it refuses beyond MaxRunningTasksPerUser.
+func (ts *taskStore) register(owner, tool string, ttl time.Duration, cancel context.CancelFunc) (*task, error) {
+	now := time.Now()
+	t := &task{id: newTaskID(), owner: owner, tool: tool, created: now, ttl: ttl, cancel: cancel,
+		done: make(chan struct{}), status: mcp.TaskStatusWorking, updated: now}
 	ts.mu.Lock()
+	defer ts.mu.Unlock()
 	o := ts.owners[owner]
 	if o == nil {
 		o = &ownerTasks{}
 		ts.owners[owner] = o
 	}
 	if o.running >= MaxRunningTasksPerUser {
-		ts.mu.Unlock()
-		cancel()
 		return nil, fmt.Errorf("you have %d tasks running, the most this server runs at once for one user: wait for one to end (tasks/get) or cancel one (tasks/cancel), then call again", MaxRunningTasksPerUser)
 	}
 	if o.kept >= MaxKeptTasksPerUser {
@@ -300,14 +324,86 @@ func (ts *taskStore) start(ctx context.Context, m *taskMessage, raw []byte, owne
 	o.kept++
 	ts.tasks[t.id] = t
 	t.expiry = time.AfterFunc(ttl, func() { ts.expire(t) })
-	ts.mu.Unlock()
-
-	ts.srv.log.Debug("task started", "task", t.id, "tool", t.tool, "ttl", ttl)
-	go func() {
-		defer cancel()
-		ts.finish(t, ts.srv.mcp.HandleMessage(runCtx, msg))
-	}()
+	ts.srv.log.Debug("task started", "task", t.id, "tool", tool, "ttl", ttl)
 	return t, nil
+}
+
+// taskOwner is whose tasks a request reaches: the HTTP user at the endpoint,
+// or the one stdio client.
+func taskOwner(ctx context.Context) string {
+	if p, ok := principalFrom(ctx); ok {
+		return p.user + "\x00" + p.endpoint
+	}
+	return stdioTaskOwner
+}
+
+// stdioTaskOwner owns the tasks of the one stdio client.
+const stdioTaskOwner = "stdio"
+
+// continueAsTask lets the call of a 2025-11-25 client that declared the
+// tasks capability, but did not ask for a task, run past the call timeout:
+// at the timeout a task takes the running call over, and the answer names
+// it (tasks/get, tasks/result). Other calls, and calls beyond the user's
+// running-task bound, end at the call timeout as before.
+func (s *Server) continueAsTask(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if ctx.Value(taskRunKey{}) != nil || !declaresLegacyTasks(ctx) {
+			return next(ctx, req)
+		}
+		ts := s.tasks
+		runCtx, cancel := ts.runContext(ctx, DefaultTaskTTL)
+		unlink := context.AfterFunc(ctx, cancel) // until a task takes the call over
+		type outcome struct {
+			res *mcp.CallToolResult
+			err error
+		}
+		done := make(chan outcome, 1)
+		go func() {
+			res, err := next(runCtx, req)
+			done <- outcome{res, err}
+		}()
+		timer := time.NewTimer(ts.opts.Wait)
+		defer timer.Stop()
+		select {
+		case o := <-done:
+			unlink()
+			cancel()
+			return o.res, o.err
+		case <-timer.C:
+		}
+		var t *task
+		if unlink() { // the request is still on
+			t, _ = ts.register(taskOwner(ctx), req.Params.Name, DefaultTaskTTL, cancel)
+		}
+		if t == nil {
+			cancel()
+			o := <-done
+			return o.res, o.err
+		}
+		go func() {
+			o := <-done
+			if o.err != nil {
+				ts.finish(t, mcp.NewJSONRPCError(mcp.NewRequestId(nil), mcp.INTERNAL_ERROR, o.err.Error(), nil))
+				return
+			}
+			ts.finish(t, mcp.NewJSONRPCResultResponse(mcp.NewRequestId(nil), o.res))
+		}()
+		res := mcp.NewToolResultText(fmt.Sprintf("The call is still running after %s and continues as task %s: it was not stopped. "+
+			"Poll tasks/get with this taskId (every %s); tasks/result returns the call's result once it has ended. The task is kept %s.",
+			ts.opts.Wait, t.id, TaskPollInterval, DefaultTaskTTL))
+		res.Meta = mcp.NewMetaFromMap(map[string]any{mcp.RelatedTaskMetaKey: map[string]any{"taskId": t.id}})
+		return res, nil
+	}
+}
+
+// declaresLegacyTasks reports a 2025-11-25 session whose client declared the
+// tasks capability.
+func declaresLegacyTasks(ctx context.Context) bool {
+	if info := mcpserver.RequestProtocolInfoFromContext(ctx); info != nil && info.Modern {
+		return false
+	}
+	s, ok := mcpserver.ClientSessionFromContext(ctx).(mcpserver.SessionWithClientInfo)
+	return ok && s.GetClientCapabilities().Tasks != nil
 }
 
 // callWithoutTask is the tools/call raw without params.task: the message run

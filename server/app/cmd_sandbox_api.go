@@ -68,12 +68,12 @@ func cmdSandboxAPI(env *cmdEnv, args []string) error {
 		fake.InjectFault(pdtest.Fault{Endpoint: pdtest.EndpointAction, Delay: *listLatency})
 	}
 	if *inspectAddr != "" {
-		stop, err := serveInspected(fake, *addr, *inspectAddr)
+		url, stop, err := serveInspected(fake, *addr, *inspectAddr)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		fmt.Fprintln(env.stdout, "http://"+*addr)
+		fmt.Fprintln(env.stdout, url)
 		<-env.ctx.Done()
 		return nil
 	}
@@ -89,8 +89,9 @@ func cmdSandboxAPI(env *cmdEnv, args []string) error {
 }
 
 // serveInspected serves fake behind a pdtest.Recorder on addr, and the
-// recorder's inspection handler on inspectAddr (both fixed ports).
-func serveInspected(fake *pdtest.Fake, addr, inspectAddr string) (stop func(), err error) {
+// recorder's inspection handler on inspectAddr; url is the fake's (with the
+// port picked when addr's is 0).
+func serveInspected(fake *pdtest.Fake, addr, inspectAddr string) (url string, stop func(), err error) {
 	rec := pdtest.NewRecorder(fake)
 	var srvs []*http.Server
 	for _, l := range []struct {
@@ -102,13 +103,16 @@ func serveInspected(fake *pdtest.Fake, addr, inspectAddr string) (stop func(), e
 			for _, s := range srvs {
 				_ = s.Close()
 			}
-			return nil, failf("listen on %s: %v", l.addr, err)
+			return "", nil, failf("listen on %s: %v", l.addr, err)
+		}
+		if url == "" {
+			url = "http://" + ln.Addr().String()
 		}
 		s := &http.Server{Handler: l.h, ReadHeaderTimeout: 10 * time.Second}
 		srvs = append(srvs, s)
 		go func() { _ = s.Serve(ln) }()
 	}
-	return func() {
+	return url, func() {
 		for _, s := range srvs {
 			_ = s.Close()
 		}

@@ -332,3 +332,39 @@ func TestTasksStdio(t *testing.T) {
 		t.Errorf("tasks/get over stdio: %v", got)
 	}
 }
+
+// TestTasksLegacyContinuation: a 2025-11-25 client that declared the tasks
+// capability makes an ordinary call that outlives --call-timeout: the answer
+// names the task the call continues as, tasks/result brings the call's
+// result, and it ran once. A session without the capability still gets
+// "timeout".
+func TestTasksLegacyContinuation(t *testing.T) {
+	t.Parallel()
+	srv := startAskServer(t, "--call-timeout", "1s")
+	srv.fake.SetRunDelay(2500 * time.Millisecond)
+	url := srv.httpURL + "/mcp"
+	sid := legacySession(t, url)
+	runs := srv.fake.Count(pdtest.EndpointRun)
+	call := legacyRPC(t, url, sid, 1, "tools/call", map[string]any{"name": "slack_list_channels", "arguments": map[string]any{}})
+	meta, _ := call.Result["_meta"].(map[string]any)
+	related, _ := meta[mcp.RelatedTaskMetaKey].(map[string]any)
+	id, _ := related["taskId"].(string)
+	if id == "" || call.Result["isError"] == true || !strings.Contains(fmt.Sprint(call.Result["content"]), id) {
+		t.Fatalf("the answer at the call timeout should name the task: %+v", call)
+	}
+	res := legacyRPC(t, url, sid, 2, "tasks/result", map[string]any{"taskId": id})
+	if sc, _ := res.Result["structuredContent"].(map[string]any); sc["status"] != tools.StatusSuccess {
+		t.Fatalf("tasks/result: %+v", res)
+	}
+	if n := srv.fake.Count(pdtest.EndpointRun) - runs; n != 1 {
+		t.Errorf("%d runs upstream for one call, want 1", n)
+	}
+
+	init := rawPost(t, url, "", "", `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	plainSID := init.header.Get(mcpserver.HeaderKeySessionID)
+	rawPost(t, url, "", plainSID, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	plain := legacyRPC(t, url, plainSID, 1, "tools/call", map[string]any{"name": "slack_list_channels", "arguments": map[string]any{}})
+	if sc, _ := plain.Result["structuredContent"].(map[string]any); sc["status"] != tools.StatusTimeout {
+		t.Errorf("a client without the tasks capability should get %q: %+v", tools.StatusTimeout, plain)
+	}
+}

@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// taskRequest sends one message to the task layer as owner and returns the
+// answer, decoded.
+func taskRequest(t testing.TB, s *Server, owner string, method string, params map[string]any) (result map[string]any, errMsg string) {
+	t.Helper()
+	raw, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := peekTaskMessage(raw)
+	if !ok {
+		t.Fatalf("the task layer does not take %s", raw)
+	}
+	out, err := json.Marshal(s.tasks.serve(context.Background(), m, raw, owner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		Result map[string]any
+		Error  *struct{ Message string }
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Error != nil {
+		return nil, resp.Error.Message
+	}
+	return resp.Result, ""
+}
+
+// startTask starts a task-augmented call of tool for owner and returns the
+// task id ("" and the error when refused).
+func startTask(t testing.TB, s *Server, owner, tool string, ttlMS int64) (string, string) {
+	t.Helper()
+	res, msg := taskRequest(t, s, owner, "tools/call", map[string]any{"name": tool, "task": map[string]any{"ttl": ttlMS}})
+	if msg != "" {
+		return "", msg
+	}
+	return res["task"].(map[string]any)["taskId"].(string), ""
+}
+
+func newTaskServer() (*Server, *fakeTools) {
+	ft := &fakeTools{}
+	ft.ready.Store(true)
+	return New(ft, Options{}), ft
+}
+
+// TestTaskBounds: a user has at most MaxRunningTasksPerUser tasks running; the
+// next is refused with what to do, another user is not affected, and ending
+// one makes room.
+func TestTaskBounds(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newTaskServer()
+		defer s.tasks.cancelAll()
+		var first string
+		for i := range MaxRunningTasksPerUser {
+			id, msg := startTask(t, s, "alice", "block", 0)
+			if msg != "" {
+				t.Fatalf("task %d refused: %s", i, msg)
+			}
+			if first == "" {
+				first = id
+			}
+		}
+		if _, msg := startTask(t, s, "alice", "block", 0); !strings.Contains(msg, fmt.Sprint(MaxRunningTasksPerUser)) || !strings.Contains(msg, "tasks/cancel") {
+			t.Errorf("the task over the bound: want a refusal naming the bound and tasks/cancel, got %q", msg)
+		}
+		if _, msg := startTask(t, s, "bob", "block", 0); msg != "" {
+			t.Errorf("another user was refused: %s", msg)
+		}
+		if _, msg := taskRequest(t, s, "alice", "tasks/cancel", map[string]any{"taskId": first}); msg != "" {
+			t.Fatal(msg)
+		}
+		if _, msg := startTask(t, s, "alice", "block", 0); msg != "" {
+			t.Errorf("after a cancel: %s", msg)
+		}
+	})
+}
+
+// TestTaskLifetime: a task is kept for its lifetime (the client's ttl within
+// [MinTaskTTL, MaxTaskTTL]), then forgotten; one still running then is
+// stopped.
+func TestTaskLifetime(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		s, ft := newTaskServer()
+		ft.blocked = make(chan struct{}, 1)
+		running, _ := startTask(t, s, "alice", "block", 1) // 1 ms asks too little: a minute
+		<-ft.blocked
+		ended, _ := startTask(t, s, "alice", "count", 2*time.Minute.Milliseconds())
+		if _, msg := taskRequest(t, s, "alice", "tasks/result", map[string]any{"taskId": ended}); msg != "" {
+			t.Fatal(msg)
+		}
+		time.Sleep(MinTaskTTL + time.Second)
+		synctest.Wait()
+		if _, msg := taskRequest(t, s, "alice", "tasks/get", map[string]any{"taskId": running}); !strings.Contains(msg, "no task") {
+			t.Errorf("the running task after its lifetime: %q", msg)
+		}
+		if res, msg := taskRequest(t, s, "alice", "tasks/get", map[string]any{"taskId": ended}); msg != "" || res["status"] != "completed" {
+			t.Errorf("the ended task within its lifetime: %v %q", res, msg)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if s.Tasks() != 0 {
+			t.Errorf("%d tasks kept after every lifetime ended", s.Tasks())
+		}
+	})
+}
+
+// TestTaskKeptBound: beyond MaxKeptTasksPerUser the oldest ended task goes.
+func TestTaskKeptBound(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newTaskServer()
+		var ids []string
+		for range MaxKeptTasksPerUser + 1 {
+			id, msg := startTask(t, s, "alice", "count", 0)
+			if msg != "" {
+				t.Fatal(msg)
+			}
+			synctest.Wait() // it ends
+			time.Sleep(time.Second)
+			ids = append(ids, id)
+		}
+		if s.Tasks() != MaxKeptTasksPerUser {
+			t.Errorf("%d tasks kept, want %d", s.Tasks(), MaxKeptTasksPerUser)
+		}
+		if _, msg := taskRequest(t, s, "alice", "tasks/get", map[string]any{"taskId": ids[0]}); msg == "" {
+			t.Errorf("the oldest task is still kept")
+		}
+		s.tasks.cancelAll()
+	})
+}
+
+func TestClampTTL(t *testing.T) {
+	t.Parallel()
+	ms := func(v int64) *int64 { return &v }
+	for _, tc := range []struct {
+		ask  *int64
+		want time.Duration
+	}{
+		{nil, DefaultTaskTTL},
+		{ms(0), DefaultTaskTTL},
+		{ms(-5), DefaultTaskTTL},
+		{ms(10), MinTaskTTL},
+		{ms(5 * 60 * 1000), 5 * time.Minute},
+		{ms(24 * 3600 * 1000), MaxTaskTTL},
+	} {
+		if got := clampTTL(tc.ask); got != tc.want {
+			t.Errorf("clampTTL(%v) = %s, want %s", tc.ask, got, tc.want)
+		}
+	}
+}
+
+// TestPeekTaskMessage: the task layer takes exactly the task methods and the
+// calls that may become tasks; everything else goes to mcp-go.
+func TestPeekTaskMessage(t *testing.T) {
+	t.Parallel()
+	modern := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":%s}`
+	for _, tc := range []struct {
+		msg  string
+		want bool
+	}{
+		{`{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"taskId":"x"}}`, true},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","task":{}}}`, true},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}`, false},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"task":"x"}}}`, false},
+		{`{"jsonrpc":"2.0","method":"tasks/get","params":{"taskId":"x"}}`, false}, // a notification
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a",` + fmt.Sprintf(modern, `{"extensions":{"io.modelcontextprotocol/tasks":{}}}`) + `}}`, true},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a",` + fmt.Sprintf(modern, `{}`) + `}}`, false},
+		// The modern era ignores the legacy params.task.
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","task":{},` + fmt.Sprintf(modern, `{}`) + `}}`, false},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, false},
+	} {
+		if _, got := peekTaskMessage([]byte(tc.msg)); got != tc.want {
+			t.Errorf("peekTaskMessage(%s) = %v, want %v", tc.msg, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkOpenTask reports the memory one running task holds (B/task): the
+// task, its run's goroutines and context, and mcp-go's request state.
+func BenchmarkOpenTask(b *testing.B) {
+	s, ft := newTaskServer()
+	ft.blocked = make(chan struct{}, 1)
+	defer s.tasks.cancelAll()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < b.N; i++ {
+		// One task per user: the per-user bound is not what is measured.
+		if _, msg := startTask(b, s, fmt.Sprint("user-", i), "block", 0); msg != "" {
+			b.Fatal(msg)
+		}
+		<-ft.blocked
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "B/task")
+	b.ReportMetric(float64(runtime.NumGoroutine())/float64(b.N), "goroutines/task")
+}
