@@ -82,6 +82,15 @@ func New(ts Toolset, opts Options) *Server {
 			ts.WaitReady(ctx, s.listWait)
 		}
 	})
+	// Each era is told of its own tasks: 2025-11-25 of the tasks capability,
+	// 2026-07-28 of the extension only (which a server must not advertise
+	// beside the legacy capability).
+	hooks.AddAfterInitialize(func(_ context.Context, _ any, _ *mcp.InitializeRequest, res *mcp.InitializeResult) {
+		res.Capabilities.Extensions = nil
+	})
+	hooks.AddAfterDiscover(func(_ context.Context, _ any, _ *mcp.DiscoverRequest, res *mcp.DiscoverResult) {
+		res.Capabilities.Tasks = nil
+	})
 	hooks.AddOnError(func(ctx context.Context, id any, method mcp.MCPMethod, _ any, err error) {
 		s.log.Debug("request failed", "method", string(method), "err", err)
 	})

@@ -215,6 +215,11 @@ func TestTasksModernHTTP(t *testing.T) {
 		return map[string]any{"name": "slack_list_channels", "arguments": map[string]any{}}
 	}
 
+	caps, _ := modernRPC(t, url, true, "server/discover", map[string]any{}).Result["capabilities"].(map[string]any)
+	if ext, _ := caps["extensions"].(map[string]any); ext[server.TasksExtension] == nil || caps["tasks"] != nil {
+		t.Errorf("server/discover should advertise the tasks extension and not the 2025-11-25 capability: %v", caps)
+	}
+
 	quick := modernRPC(t, url, true, "tools/call", args())
 	if quick.Result["resultType"] != "complete" || quick.Result["content"] == nil {
 		t.Fatalf("a quick call should answer as usual: %+v", quick)
