@@ -424,6 +424,11 @@ func (h *HTTPHandler) serveTask(next http.Handler, w http.ResponseWriter, r *htt
 	h.active.begin("")
 	defer h.active.end("", 1)
 	if resp := h.srv.tasks.serve(r.Context(), tm, msg.raw, taskOwner(r.Context())); resp != nil {
+		if id := createdTask(resp); id != "" {
+			// For a balancer in front of replicas: later requests naming
+			// this task (Mcp-Name) go where it runs (README "Scale-out").
+			w.Header().Set(HeaderTaskID, id)
+		}
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}

@@ -64,6 +64,28 @@ type TaskOptions struct {
 	RunContext func(ctx context.Context, limit time.Duration) context.Context
 }
 
+// HeaderTaskID is the HTTP response header that names the task an answer
+// created, so that a load balancer can send the requests naming it
+// (tasks/*, whose Mcp-Name header is the task id) to the replica that runs it.
+const HeaderTaskID = "Mcp-Task-Id"
+
+// createdTask is the id of the task resp created, "" when it created none.
+func createdTask(resp any) string {
+	r, ok := resp.(mcp.JSONRPCResponse)
+	if !ok {
+		return ""
+	}
+	switch res := r.Result.(type) {
+	case mcp.CreateTaskResult:
+		return res.Task.TaskId
+	case modernTask:
+		if res.ResultType == "task" {
+			return res.TaskID
+		}
+	}
+	return ""
+}
+
 // taskStore keeps the tasks of one server.
 type taskStore struct {
 	srv  *Server

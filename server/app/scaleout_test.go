@@ -43,9 +43,11 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient/pdtest"
+	"github.com/pipedream-mcp/pipedream-mcp/server"
 	"github.com/pipedream-mcp/pipedream-mcp/server/app/config"
 )
 
@@ -313,6 +315,9 @@ func TestScaleOut(t *testing.T) {
 	if withRedis && replicas > 1 {
 		checkWebhookFanOut(t, ctx, addrs[:replicas], inspectAddr)
 	}
+	if replicas > 1 {
+		checkTaskRouting(t, url)
+	}
 
 	st := &scaleOutStats{}
 	began := time.Now()
@@ -501,5 +506,28 @@ func checkBudget(t *testing.T, reqs []pdtest.RequestRecord, budget int) {
 	t.Logf("runs: %d; at most %d in any %v (budget %d); by window: %v", len(at), most, scaleOutBudgetWindow, budget, per)
 	if most > budget {
 		t.Errorf("%d runs in one budget window, budget %d", most, budget)
+	}
+}
+
+// checkTaskRouting: a task created through the balancer is found by every
+// later tasks/get sent through it without a session (the 2026-07-28 way):
+// the balancer learns the task's replica from the Mcp-Task-Id answer header
+// and sends requests naming it (Mcp-Name) there. Round robin alone would
+// send two polls in three to a replica that does not have it.
+func checkTaskRouting(t *testing.T, url string) {
+	t.Helper()
+	init := rawPost(t, url, "", "", `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"tasks":{}},"clientInfo":{"name":"scaleout","version":"1"}}}`)
+	sid := init.header.Get(mcpserver.HeaderKeySessionID)
+	rawPost(t, url, "", sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	created := rawPost(t, url, "", sid, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slack_list_channels","arguments":{},"task":{}}}`)
+	id := created.header.Get(server.HeaderTaskID)
+	if id == "" || !strings.Contains(created.body, id) {
+		t.Fatalf("the task-creating answer should name the task in %s: HTTP %d %v %s", server.HeaderTaskID, created.status, created.header, created.body)
+	}
+	for i := range 6 {
+		got := modernRPC(t, url, true, "tasks/get", map[string]any{"taskId": id})
+		if got.Error != nil || got.Result["taskId"] != id {
+			t.Fatalf("poll %d through the balancer did not find the task: %+v", i+1, got)
+		}
 	}
 }
