@@ -28,6 +28,7 @@ import (
 //	pipedream_mcp_catalog_loads_total{connection,result}           result success|failure
 //	pipedream_mcp_token_refreshes_total{result}                    result success|failure
 //	pipedream_mcp_active_sessions
+//	pipedream_mcp_tasks_running, pipedream_mcp_tasks_kept
 //
 // No series is labelled with a user, an account or anything a caller sends
 // but the name of a tool the server serves.
@@ -44,6 +45,7 @@ type Metrics struct {
 
 	mu       sync.Mutex
 	sessions map[*sessionSource]struct{}
+	tasks    func() (running, kept int) // nil: no server yet
 }
 
 // sessionSource counts the open sessions of one transport.
@@ -92,7 +94,15 @@ func NewMetrics() *Metrics {
 		Namespace: namespace, Name: "active_sessions",
 		Help: "Open MCP sessions (Streamable HTTP and SSE sessions; 1 while stdio serves).",
 	}, m.countSessions)
-	m.reg.MustRegister(m.calls, m.callSeconds, m.requests, m.reqSeconds, m.retries, m.cache, m.loads, m.tokens, sessions,
+	tasksRunning := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "tasks_running",
+		Help: "MCP tasks whose tool call is still running.",
+	}, func() float64 { running, _ := m.countTasks(); return float64(running) })
+	tasksKept := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "tasks_kept",
+		Help: "MCP tasks kept, running or ended (until their lifetime ends).",
+	}, func() float64 { _, kept := m.countTasks(); return float64(kept) })
+	m.reg.MustRegister(m.calls, m.callSeconds, m.requests, m.reqSeconds, m.retries, m.cache, m.loads, m.tokens, sessions, tasksRunning, tasksKept,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -175,6 +185,26 @@ func (m *Metrics) addSessions(count func() int) (remove func()) {
 		delete(m.sessions, src)
 		m.mu.Unlock()
 	}
+}
+
+// setTasks makes count the source of the task gauges.
+func (m *Metrics) setTasks(count func() (running, kept int)) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.tasks = count
+	m.mu.Unlock()
+}
+
+func (m *Metrics) countTasks() (running, kept int) {
+	m.mu.Lock()
+	count := m.tasks
+	m.mu.Unlock()
+	if count == nil {
+		return 0, 0
+	}
+	return count()
 }
 
 func (m *Metrics) countSessions() float64 {

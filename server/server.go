@@ -119,6 +119,7 @@ func New(ts Toolset, opts Options) *Server {
 		cl.bind(s.mcp) // log records of a request reach its client (clientlog.go)
 	}
 	s.tasks = newTaskStore(s, opts.Tasks)
+	opts.Metrics.setTasks(s.tasks.counts)
 	s.mcp.SetTools(taskOptional(ts.Tools())...)
 	return s
 }

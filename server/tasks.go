@@ -683,9 +683,18 @@ func (ts *taskStore) cancelAll() {
 	}
 }
 
-// Tasks is the number of tasks kept (running or ended), for tests and metrics.
+// Tasks is the number of tasks kept (running or ended), for tests.
 func (s *Server) Tasks() int {
-	s.tasks.mu.Lock()
-	defer s.tasks.mu.Unlock()
-	return len(s.tasks.tasks)
+	_, kept := s.tasks.counts()
+	return kept
+}
+
+// counts is how many tasks run and how many are kept.
+func (ts *taskStore) counts() (running, kept int) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, o := range ts.owners {
+		running += o.running
+	}
+	return running, len(ts.tasks)
 }

@@ -108,6 +108,9 @@ func TestTasksLegacyHTTP(t *testing.T) {
 	if got := legacyRPC(t, url, sid, 4, "tasks/list", map[string]any{}); len(got.Result["tasks"].([]any)) != 1 {
 		t.Errorf("tasks/list: %+v", got)
 	}
+	if m := metricsText(t, srv.httpURL); !strings.Contains(m, "\npipedream_mcp_tasks_running 1\n") || !strings.Contains(m, "\npipedream_mcp_tasks_kept 1\n") {
+		t.Errorf("the task gauges do not show the running task:\n%s", m)
+	}
 	res := legacyRPC(t, url, sid, 5, "tasks/result", map[string]any{"taskId": id})
 	sc, _ := res.Result["structuredContent"].(map[string]any)
 	meta, _ := res.Result["_meta"].(map[string]any)
@@ -372,4 +375,16 @@ func TestTasksLegacyContinuation(t *testing.T) {
 	if sc, _ := plain.Result["structuredContent"].(map[string]any); sc["status"] != tools.StatusTimeout {
 		t.Errorf("a client without the tasks capability should get %q: %+v", tools.StatusTimeout, plain)
 	}
+}
+
+// metricsText is the server's /metrics page.
+func metricsText(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
