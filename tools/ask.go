@@ -171,26 +171,47 @@ type confirmation struct {
 	res *Result             // the answer to send instead (declined, refused)
 }
 
-// confirmDestructive decides whether the destructive action t may run now
-// for user with the arguments raw: not destructive or policy off, run; an
-// answer to this call's confirmation, run on accept; otherwise ask the user
-// when the client can, else refuse (always) or run (if-supported).
-func (s *Set) confirmDestructive(ctx context.Context, t *actionTool, req mcp.CallToolRequest, user string, raw json.RawMessage, base Result) confirmation {
-	policy := t.conn.Confirm
-	if policy == "" || policy == ConfirmOff || !t.destructive() {
+// confirmSubject is what a confirmation asks about: a destructive action, or
+// a write through the Connect proxy.
+type confirmSubject struct {
+	policy string // the connection's confirmation policy
+	tool   string // the tool called: an answer binds to it
+	title  string // what runs, as a person reads it
+	key    string // what runs, precisely (the action's key; the request)
+	why    string // why it is asked about
+	args   string // the arguments, as shown
+}
+
+// confirmAction is the confirmation subject of a call of t, false when t is
+// not destructive.
+func (t *actionTool) confirmAction(raw json.RawMessage) (confirmSubject, bool) {
+	if !t.destructive() {
+		return confirmSubject{}, false
+	}
+	return confirmSubject{policy: t.conn.Confirm, tool: t.name, title: t.title(), key: t.component.Key,
+		why: "marked destructive", args: confirmArgs(t, raw)}, true
+}
+
+// confirmDestructive decides whether subj may run now for user with the
+// arguments raw: policy off, run; an answer to this call's confirmation, run
+// on accept; otherwise ask the user when the client can, else refuse
+// (always) or run (if-supported).
+func (s *Set) confirmDestructive(ctx context.Context, subj confirmSubject, req mcp.CallToolRequest, user string, raw json.RawMessage, base Result) confirmation {
+	policy := subj.policy
+	if policy == "" || policy == ConfirmOff {
 		return confirmation{run: true}
 	}
-	question := fmt.Sprintf("Run %s (%s, marked destructive) as %s with these arguments?\n%s", t.title(), t.component.Key, user, confirmArgs(t, raw))
+	question := fmt.Sprintf("Run %s (%s, %s) as %s with these arguments?\n%s", subj.title, subj.key, subj.why, user, subj.args)
 	if answer, ok := mcpserver.InputResponse(req.Params.InputResponses, confirmID); ok {
-		if why := s.checkState(req.Params.RequestState, user, t.name, question, raw); why != "" {
+		if why := s.checkState(req.Params.RequestState, user, subj.tool, question, raw); why != "" {
 			r := base
 			r.Status = StatusInvalidArgs
 			r.Head = "Nothing ran: the confirmation does not answer this call."
 			r.Errors = []string{why}
-			r.Next = fmt.Sprintf("Call %s again without inputResponses; the user is asked again.", callAgain(ctx, t.name))
+			r.Next = fmt.Sprintf("Call %s again without inputResponses; the user is asked again.", callAgain(ctx, subj.tool))
 			return confirmation{res: &r}
 		}
-		return s.confirmAnswer(ctx, t, answer, base)
+		return s.confirmAnswer(ctx, subj, answer, base)
 	}
 	if form, _ := elicitation(ctx); !form {
 		if policy == ConfirmIfSupported {
@@ -199,17 +220,17 @@ func (s *Set) confirmDestructive(ctx context.Context, t *actionTool, req mcp.Cal
 		r := base
 		r.Status = StatusConfirmationRequired
 		r.Head = "Nothing ran: this server asks the user before any destructive action, and this client cannot ask."
-		r.Errors = []string{fmt.Sprintf("%s is marked destructive, and the server runs such actions only after the user confirms them in the client (--confirm-destructive=always); this client did not declare form-mode elicitation", t.component.Key)}
+		r.Errors = []string{fmt.Sprintf("%s is %s, and the server runs such calls only after the user confirms them in the client (--confirm-destructive=always); this client did not declare form-mode elicitation", subj.key, subj.why)}
 		r.Next = "Tell the user this action needs their confirmation, which this client cannot show; they can run it from a client that supports MCP elicitation, or ask the operator about --confirm-destructive=if-supported."
 		return confirmation{res: &r}
 	}
-	ask := mcpserver.NewInputRequestBuilder(s.callState(user, t.name, question, raw)).Elicit(confirmID, mcp.ElicitationParams{
+	ask := mcpserver.NewInputRequestBuilder(s.callState(user, subj.tool, question, raw)).Elicit(confirmID, mcp.ElicitationParams{
 		Mode:    mcp.ElicitationModeForm,
 		Message: question,
 		RequestedSchema: map[string]any{
 			"type": "object",
 			"properties": map[string]any{
-				confirmField: map[string]any{"type": "boolean", "title": "Run " + t.title(), "description": "Yes runs the action now; no runs nothing."},
+				confirmField: map[string]any{"type": "boolean", "title": "Run " + subj.title, "description": "Yes runs it now; no runs nothing."},
 			},
 			"required": []string{confirmField},
 		},
@@ -218,7 +239,7 @@ func (s *Set) confirmDestructive(ctx context.Context, t *actionTool, req mcp.Cal
 }
 
 // confirmAnswer reads the user's answer to a confirmation.
-func (s *Set) confirmAnswer(ctx context.Context, t *actionTool, answer mcp.InputResponse, base Result) confirmation {
+func (s *Set) confirmAnswer(ctx context.Context, subj confirmSubject, answer mcp.InputResponse, base Result) confirmation {
 	declined := func(why string) confirmation {
 		r := base
 		r.Status = StatusDeclined
@@ -228,7 +249,7 @@ func (s *Set) confirmAnswer(ctx context.Context, t *actionTool, answer mcp.Input
 	}
 	res := mcpserver.ElicitationResponse(mcp.InputResponses{confirmID: answer}, confirmID)
 	if res == nil {
-		return s.badAnswer(ctx, t, base, "it is not an elicitation result")
+		return s.badAnswer(ctx, subj, base, "it is not an elicitation result")
 	}
 	switch res.Action {
 	case mcp.ElicitationResponseActionDecline:
@@ -237,13 +258,13 @@ func (s *Set) confirmAnswer(ctx context.Context, t *actionTool, answer mcp.Input
 		return declined("dismissed the confirmation")
 	case mcp.ElicitationResponseActionAccept:
 	default:
-		return s.badAnswer(ctx, t, base, fmt.Sprintf("its action %q is none of accept, decline, cancel", res.Action))
+		return s.badAnswer(ctx, subj, base, fmt.Sprintf("its action %q is none of accept, decline, cancel", res.Action))
 	}
 	content, _ := res.Content.(map[string]any)
 	yes, ok := content[confirmField].(bool)
 	switch {
 	case !ok:
-		return s.badAnswer(ctx, t, base, fmt.Sprintf("its content has no boolean %q", confirmField))
+		return s.badAnswer(ctx, subj, base, fmt.Sprintf("its content has no boolean %q", confirmField))
 	case !yes:
 		return declined("answered no")
 	}
@@ -256,12 +277,12 @@ func (t *actionTool) title() string {
 }
 
 // badAnswer refuses a confirmation answer of the wrong shape: nothing runs.
-func (s *Set) badAnswer(ctx context.Context, t *actionTool, base Result, why string) confirmation {
+func (s *Set) badAnswer(ctx context.Context, subj confirmSubject, base Result, why string) confirmation {
 	r := base
 	r.Status = StatusInvalidArgs
 	r.Head = "Nothing ran: the answer to the confirmation has the wrong shape."
 	r.Errors = []string{"the confirmation answer: " + why + fmt.Sprintf(" (want action accept with {%q: true|false}, decline or cancel)", confirmField)}
-	r.Next = fmt.Sprintf("Call %s again without inputResponses; the user is asked again.", callAgain(ctx, t.name))
+	r.Next = fmt.Sprintf("Call %s again without inputResponses; the user is asked again.", callAgain(ctx, subj.tool))
 	return confirmation{res: &r}
 }
 
@@ -277,9 +298,15 @@ func confirmArgs(t *actionTool, raw json.RawMessage) string {
 			v[a.Name] = "(secret, not shown)"
 		}
 	}
+	return shownArgs(v)
+}
+
+// shownArgs is v as a confirmation shows it: indented JSON, cut at
+// maxConfirmArgs bytes.
+func shownArgs(v any) string {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return string(raw)
+		return "(arguments that cannot be shown as JSON)"
 	}
 	if len(b) > maxConfirmArgs {
 		return string(b[:maxConfirmArgs]) + "\n… (cut)"

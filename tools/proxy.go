@@ -152,7 +152,23 @@ func (s *Set) handleProxy(ctx context.Context, req mcp.CallToolRequest) (*mcp.Ca
 	}
 	res, acct, user := s.proxyCall(ctx, req, c, a)
 	noteProxy(ctx, c, user, acct) // for the call's audit line (observe.go)
+	if res.ask != nil {
+		return res.ask, nil
+	}
 	return toolResult(res, s.opts.ResultLimit), nil
+}
+
+// proxyConfirmArgs is a proxy request's headers and body as a confirmation
+// shows them (credentials cannot be among them: refusedHeader).
+func proxyConfirmArgs(a proxyArgs) string {
+	shown := map[string]any{}
+	if len(a.Headers) > 0 {
+		shown["headers"] = a.Headers
+	}
+	if len(a.Body) > 0 {
+		shown["body"] = a.Body
+	}
+	return shownArgs(shown)
 }
 
 // proxyCall checks the request, resolves the account and sends it; it
@@ -196,6 +212,17 @@ func (s *Set) proxyCall(ctx context.Context, req mcp.CallToolRequest, c *connSta
 		return *r, "", user
 	}
 	base.AccountID = acct.ID
+	if method != http.MethodGet && method != http.MethodHead {
+		subj := confirmSubject{policy: c.Confirm, tool: req.Params.Name, title: method + " " + target,
+			key: "a " + method + " request to " + c.App + "'s API", why: "a write through the Connect proxy", args: proxyConfirmArgs(a)}
+		if cf := s.confirmDestructive(ctx, subj, req, user, rawArguments(req), base); !cf.run {
+			if cf.ask != nil {
+				base.ask = cf.ask
+				return base, acct.ID, user
+			}
+			return *cf.res, acct.ID, user
+		}
+	}
 	headers := make(map[string]string, len(a.Headers))
 	for k, v := range a.Headers {
 		if strings.EqualFold(k, "content-type") {

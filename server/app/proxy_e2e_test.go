@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,4 +216,52 @@ func lastProxied(t *testing.T, f *pdtest.Fake) pdtest.ProxyRecord {
 		t.Fatal("no request reached the proxy")
 	}
 	return all[len(all)-1]
+}
+
+// TestProxyConfirmsWrites: with --confirm-destructive, a write through the
+// proxy is confirmed as a destructive action is (2026-07-28 round trip by
+// hand): the question shows the request; yes sends it once; a client that
+// cannot ask is refused; a GET is never asked about. Nothing reaches the
+// proxy before the yes.
+func TestProxyConfirmsWrites(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "proxy.yaml")
+	if err := os.WriteFile(cfg, []byte(proxyConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, serverOptions{auth: "none", env: map[string]string{"PIPEDREAM_APPS": "", "PIPEDREAM_EXTERNAL_USER_ID": pdtest.DemoUser},
+		args: []string{"--config", cfg, "--confirm-destructive"}})
+	url := s.url + "/mcp"
+	post := map[string]any{"app": "github", "method": "POST", "url": "https://api.github.com/repos/octo-org/api/issues", "body": map[string]any{"title": "Confirmed first"}}
+	proxied := func() int { return len(s.fake.ProxyRequests()) }
+
+	res, rpcErr := modernCall(t, url, map[string]any{"name": tools.ToolProxyRequest, "arguments": post})
+	state, _ := res["requestState"].(string)
+	asks, _ := res["inputRequests"].(map[string]any)
+	question, _ := json.Marshal(asks["confirm_destructive"])
+	if rpcErr != nil || res["resultType"] != "input_required" || state == "" || !strings.Contains(string(question), "POST https://api.github.com/repos/octo-org/api/issues") || !strings.Contains(string(question), "Confirmed first") {
+		t.Fatalf("want a confirmation showing the request, got %v %v", res, rpcErr)
+	}
+	if n := proxied(); n != 0 {
+		t.Fatalf("%d requests reached the proxy before the answer", n)
+	}
+	yes := map[string]any{"confirm_destructive": map[string]any{"action": "accept", "content": map[string]any{"confirm": true}}}
+	res, _ = modernCall(t, url, map[string]any{"name": tools.ToolProxyRequest, "arguments": post, "requestState": state, "inputResponses": yes})
+	if sc, _ := res["structuredContent"].(map[string]any); sc["http_status"] != float64(201) || proxied() != 1 {
+		t.Fatalf("after yes: %v, %d proxied", res, proxied())
+	}
+
+	get := map[string]any{"app": "github", "method": "GET", "url": "https://api.github.com/user"}
+	if res, _ := modernCall(t, url, map[string]any{"name": tools.ToolProxyRequest, "arguments": get}); res["resultType"] == "input_required" {
+		t.Errorf("a GET was asked about: %v", res)
+	}
+
+	// A client without elicitation (the mcp-go client declares none).
+	c := dial(t, url, "", dialOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	before := proxied()
+	r := s.call(ctx, c, pdtest.DemoUser, tools.ToolProxyRequest, `{"app":"github","method":"POST","url":"https://api.github.com/repos/octo-org/api/issues","body":{"title":"never"}}`)
+	if r.status() != tools.StatusConfirmationRequired || !strings.Contains(r.text, "a write through the Connect proxy") || proxied() != before {
+		t.Errorf("a client that cannot ask: %v, %d proxied", r, proxied()-before)
+	}
 }
