@@ -190,6 +190,10 @@ func (ts *taskStore) serve(ctx context.Context, m *taskMessage, raw []byte, owne
 	fail := func(code int, msg string) any { return mcp.NewJSONRPCError(id, code, msg, nil) }
 	switch m.Method {
 	case string(mcp.MethodToolsCall):
+		if !ts.srv.serves(ctx, m.Params.Name) {
+			// No task for a call that cannot run: the same error mcp-go gives.
+			return fail(mcp.INVALID_PARAMS, fmt.Sprintf("tool '%s' not found: call tools/list for the tools this endpoint serves", m.Params.Name))
+		}
 		if modern {
 			return ts.callMayBecomeTask(ctx, m, raw, owner, id)
 		}
@@ -681,6 +685,16 @@ func (ts *taskStore) cancelAll() {
 			ts.endLocked(t)
 		}
 	}
+}
+
+// serves reports whether the tool name is served to ctx's caller (once the
+// catalogs are in, or ListWait has passed).
+func (s *Server) serves(ctx context.Context, name string) bool {
+	if !s.tools.Ready() { // as a call does (New's hook): a cold start's tools
+		s.tools.WaitReady(ctx, s.listWait)
+	}
+	st := s.mcp.GetTool(name)
+	return st != nil && len(s.tools.Filter(ctx, []mcp.Tool{st.Tool})) == 1
 }
 
 // Tasks is the number of tasks kept (running or ended), for tests.

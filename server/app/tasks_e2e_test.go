@@ -136,6 +136,7 @@ func TestTasksLegacyHTTP(t *testing.T) {
 		{"no id", "tasks/get", map[string]any{}, "taskId is required"},
 		{"cancel an ended task", "tasks/cancel", map[string]any{"taskId": id}, "already ended"},
 		{"unknown method", "tasks/frobnicate", map[string]any{"taskId": id}, "not found"},
+		{"unknown tool", "tools/call", map[string]any{"name": "no_such_tool", "arguments": map[string]any{}, "task": map[string]any{}}, "tool 'no_such_tool' not found"},
 	} {
 		got := legacyRPC(t, url, sid, 8, tc.method, tc.params)
 		if got.Error == nil || !strings.Contains(got.Error.Message, tc.want) {
@@ -151,6 +152,9 @@ func TestTasksLegacyHTTP(t *testing.T) {
 	}
 	if got := legacyRPC(t, other, osid, 2, "tasks/list", map[string]any{}); len(got.Result["tasks"].([]any)) != 0 {
 		t.Errorf("another endpoint lists tasks: %+v", got)
+	}
+	if got := legacyRPC(t, other, osid, 3, "tools/call", map[string]any{"name": "notion_search", "arguments": map[string]any{}, "task": map[string]any{}}); got.Error == nil || !strings.Contains(got.Error.Message, "not found") {
+		t.Errorf("a task of a tool the endpoint does not serve: %+v", got)
 	}
 
 	// Cancel a running task: the upstream run stops, the task has no result.
