@@ -6,7 +6,7 @@
 #      cancellation of a slow call; over HTTP and SSE once more with --auth jwt;
 #      and the schema profiles (one call under each, over HTTP with
 #      ?schema_profile= and over stdio with --schema-profile); progress
-#      notifications and a confirmation (form elicitation) over Streamable
+#      notifications, a task and a confirmation (form elicitation) over Streamable
 #      HTTP and stdio;
 #   2. the MCP Inspector CLI: tools/list --strict over the whole sandbox
 #      catalog (no errors; only the expected warnings), and a tool call over
@@ -153,7 +153,7 @@ unset PD_MCP_JWT_SECRET
 serve profiles --transport http "${every_app[@]}"
 ts profiles profiles "$url/mcp" "$bin"
 
-# Long calls and confirmations: progress and form elicitation.
+# Long calls and confirmations: progress, a task and form elicitation.
 serve long --transport http --confirm-destructive --app slack,pd_edge
 ts long long "$url/mcp"
 ts long-stdio long stdio "$bin" --confirm-destructive --app slack,pd_edge

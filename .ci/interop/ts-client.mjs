@@ -22,8 +22,10 @@
 // confirmations") against a server started with --confirm-destructive, over
 // Streamable HTTP (<url>) or stdio (the binary, started with --sandbox and
 // the args): a call with a progress token hears at least two progress
-// notifications, growing, during a 4.5 s run; a destructive action asks the
-// user (form elicitation, answered yes) once and then runs.
+// notifications, growing, during a 4.5 s run; a task-augmented call (the
+// SDK's experimental task client) is created, polled and its result read; a
+// destructive action asks the user (form elicitation, answered yes) once and
+// then runs.
 //
 // The config file must end inside its `connections:` list, serve slack and
 // pd_edge, and not github. The server must log JSON (--log-format json).
@@ -221,7 +223,7 @@ function hasKey(s, k) {
 
 // long runs the long mode (see the top) and exits.
 async function long(where, bin, ...args) {
-  const c = new Client({ name: "interop-ts-long", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } } });
+  const c = new Client({ name: "interop-ts-long", version: "1.0.0" }, { capabilities: { elicitation: { form: {} }, tasks: { list: {}, cancel: {} } } });
   const asked = [];
   c.setRequestHandler(ElicitRequestSchema, async (req) => {
     asked.push(req.params);
@@ -241,6 +243,20 @@ async function long(where, bin, ...args) {
     fail(`${name}: want 2+ growing progress notifications during a 4.5 s run, got ${JSON.stringify(progress)}`);
   }
   ok(`${name}: ${progress.length} progress notifications during a 4.5 s run ("${progress[0].message}")`);
+
+  // A task: the SDK's task client creates it, polls tasks/get and reads
+  // tasks/result.
+  const seen = [];
+  let taskResult;
+  for await (const m of c.experimental.tasks.callToolStream({ name: "pd_edge_slow", arguments: { delay_ms: 1500 } }, undefined, { task: { ttl: 60_000 } })) {
+    seen.push(m.type);
+    if (m.type === "error") fail(`${name}: task: ${m.error?.message}`);
+    if (m.type === "result") taskResult = m.result;
+  }
+  if (seen[0] !== "taskCreated" || taskResult?.structuredContent?.status !== "success") {
+    fail(`${name}: want taskCreated ... result success, got ${JSON.stringify(seen)} ${JSON.stringify(taskResult?.structuredContent)}`);
+  }
+  ok(`${name}: a task-augmented call: ${seen.join(", ")}; the result is a success`);
 
   const del = await c.callTool({ name: "slack_delete_message", arguments: { conversation: "C00001000", timestamp: "1700000000.000100" } });
   if (asked.length !== 1 || !asked[0].message.includes("slack-delete-message")) fail(`${name}: want one confirmation naming the action, got ${JSON.stringify(asked)}`);
