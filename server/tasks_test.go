@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -212,4 +214,27 @@ func BenchmarkOpenTask(b *testing.B) {
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "B/task")
 	b.ReportMetric(float64(runtime.NumGoroutine())/float64(b.N), "goroutines/task")
+}
+
+// TestTasksRefusedOnSSE: the legacy SSE transport answers task messages with
+// a clear error and runs nothing (its answers travel on the stream, which
+// the task layer does not write to).
+func TestTasksRefusedOnSSE(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(o *HTTPOptions) { o.Transport = "sse" })
+	ep, stop := sseEndpoint(t, f.url+"/sse", "tok-alice")
+	defer stop()
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"count","task":{}}}`,
+		`{"jsonrpc":"2.0","id":8,"method":"tasks/get","params":{"taskId":"task-x"}}`,
+	} {
+		resp := rawPost(t, f.url+ep, "tok-alice", "", body)
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "not the legacy SSE transport") {
+			t.Errorf("%s: HTTP %d %s", body, resp.StatusCode, b)
+		}
+	}
+	if n := f.tools.runs.Load(); n != 0 {
+		t.Errorf("%d runs", n)
+	}
 }
