@@ -94,7 +94,7 @@ func printCommandUsage(env *cmdEnv, fs *flag.FlagSet, name, usage string, args [
 	shown.PrintDefaults()
 }
 
-// newLogger builds the slog logger: tint text on stderr (colour only on a
+// newLogger builds the slog logger: tint's text format on stderr (colour only on a
 // terminal and without NO_COLOR), or JSON.
 func newLogger(cfg *config.Config, w io.Writer, getenv func(string) string) *slog.Logger {
 	if cfg.LogFormat == "json" {
@@ -104,7 +104,10 @@ func newLogger(cfg *config.Config, w io.Writer, getenv func(string) string) *slo
 	if f, ok := w.(*os.File); ok && getenv("NO_COLOR") == "" {
 		color = isatty.IsTerminal(f.Fd())
 	}
-	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: cfg.LogLevel, NoColor: !color, TimeFormat: time.TimeOnly}))
+	if !color {
+		return slog.New(newPlainText(w, cfg.LogLevel))
+	}
+	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: cfg.LogLevel, NoColor: false, TimeFormat: time.TimeOnly}))
 }
 
 // backend is everything a command needs to talk to Connect: one client per
