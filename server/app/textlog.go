@@ -58,10 +58,15 @@ func (h *plainText) Handle(ctx context.Context, r slog.Record) error {
 	}()
 	b, ok := appendPlain((*bp)[:0], r)
 	*bp = b
-	if !ok {
-		return h.Handler.Handle(ctx, r)
+	var err error
+	if ok {
+		_, err = h.w.Write(b)
+	} else {
+		err = h.Handler.Handle(ctx, r)
 	}
-	_, err := h.w.Write(b)
+	if f, batched := h.w.w.(*logWriter); batched && r.Level >= slog.LevelWarn {
+		f.flush() // warnings and errors are not held back
+	}
 	return err
 }
 
@@ -171,4 +176,80 @@ func appendPlainLevel(b []byte, l slog.Level) []byte {
 		b = strconv.AppendInt(b, int64(d), 10)
 	}
 	return b
+}
+
+// logFlushDelay is how long a line of the server's log may wait in
+// logWriter's buffer for the lines after it.
+const logFlushDelay = 10 * time.Millisecond
+
+// logBufferMax is the most logWriter holds before it writes at once.
+const logBufferMax = 64 << 10
+
+// logWriter batches the server's log lines: a line is written at most
+// logFlushDelay after it was logged, together with the lines logged in the
+// meantime, so that a busy server makes one write to its log per batch
+// instead of one per tool call (each is a system call that wakes the
+// reader of a pipe). plainText writes a warning or an error at once (with
+// the lines before it); Close writes what is left. A process killed
+// outright loses at most the last logFlushDelay of lines.
+type logWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	buf    []byte
+	timer  *time.Timer
+	closed bool
+}
+
+func newLogWriter(w io.Writer) *logWriter { return &logWriter{w: w} }
+
+func (l *logWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || len(p) >= logBufferMax {
+		if err := l.flushLocked(); err != nil {
+			return 0, err
+		}
+		return l.w.Write(p)
+	}
+	if len(l.buf)+len(p) > logBufferMax {
+		if err := l.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	l.buf = append(l.buf, p...)
+	if len(l.buf) == len(p) { // the first line of a batch
+		if l.timer == nil {
+			l.timer = time.AfterFunc(logFlushDelay, l.flush)
+		} else {
+			l.timer.Reset(logFlushDelay)
+		}
+	}
+	return len(p), nil
+}
+
+// flush writes the batch (the timer's end).
+func (l *logWriter) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.flushLocked()
+}
+
+func (l *logWriter) flushLocked() error {
+	if len(l.buf) == 0 {
+		return nil
+	}
+	_, err := l.w.Write(l.buf)
+	l.buf = l.buf[:0]
+	return err
+}
+
+// Close writes what is buffered; later lines are written at once.
+func (l *logWriter) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	return l.flushLocked()
 }

@@ -3,9 +3,12 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,5 +99,68 @@ func TestPlainTextAllocations(t *testing.T) {
 	})
 	if n > 0 {
 		t.Errorf("an audit line allocates %v times, want 0", n)
+	}
+}
+
+// TestLogWriterBatches: lines wait at most about logFlushDelay, come out in
+// order in one write per batch, and Close writes what is left.
+func TestLogWriterBatches(t *testing.T) {
+	out := &syncBuffer{}
+	counting := &countingWriter{w: out}
+	lw := newLogWriter(counting)
+	var want strings.Builder
+	for i := range 100 {
+		line := fmt.Sprintf("line %d\n", i)
+		want.WriteString(line)
+		if _, err := lw.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !eventually(2*time.Second, func() bool { return out.String() == want.String() }) {
+		t.Fatalf("after the flush delay the log holds %q", out.String())
+	}
+	if n := counting.writes.Load(); n > 2 {
+		t.Errorf("100 lines logged at once took %d writes, want one batch", n)
+	}
+	_, _ = lw.Write([]byte("last\n"))
+	if err := lw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out.String(), "line 99\nlast\n") {
+		t.Errorf("Close did not write the buffered line: %q", tail(out.String(), 2))
+	}
+	_, _ = lw.Write([]byte("after close\n"))
+	if !strings.HasSuffix(out.String(), "after close\n") {
+		t.Error("a line logged after Close was not written at once")
+	}
+	big := strings.Repeat("x", logBufferMax) + "\n"
+	_, _ = lw.Write([]byte(big))
+	if !strings.HasSuffix(out.String(), big) {
+		t.Error("a line longer than the buffer was not written whole")
+	}
+}
+
+type countingWriter struct {
+	w      io.Writer
+	writes atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.w.Write(p)
+}
+
+// TestPlainTextFlushesWarnings: a warning is written at once, with the
+// lines batched before it.
+func TestPlainTextFlushesWarnings(t *testing.T) {
+	out := &syncBuffer{}
+	lw := newLogWriter(out)
+	defer lw.Close()
+	log := slog.New(newPlainText(lw, slog.LevelInfo))
+	log.Info("tool call", "status", "success")
+	log.Warn("upstream refused")
+	got := out.String()
+	if !strings.Contains(got, "INF tool call status=success\n") || !strings.HasSuffix(got, "WRN upstream refused\n") {
+		t.Errorf("after a warning the log holds %q, want the info line then the warning", got)
 	}
 }
