@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -181,6 +182,19 @@ type authTransport struct {
 	base   http.RoundTripper
 	tokens *tokenCache
 	client *Client
+	// bearer is the Authorization value of the last token seen ({token,
+	// "Bearer "+token}), built once per token instead of once per request.
+	bearer atomic.Pointer[[2]string]
+}
+
+// authorization is the Authorization header value for tok.
+func (t *authTransport) authorization(tok string) string {
+	if b := t.bearer.Load(); b != nil && b[0] == tok {
+		return b[1]
+	}
+	b := &[2]string{tok, "Bearer " + tok}
+	t.bearer.Store(b)
+	return b[1]
 }
 
 // RoundTrip implements http.RoundTripper. It never modifies req.
@@ -195,7 +209,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &tokenError{err}
 	}
 	r1 := req.Clone(ctx)
-	r1.Header.Set("Authorization", "Bearer "+tok)
+	r1.Header["Authorization"] = []string{t.authorization(tok)}
 	t.client.stats.requests.Add(1)
 	resp, err := t.base.RoundTrip(r1)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
@@ -222,7 +236,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		r2.Body = body
 	}
 	drain(resp)
-	r2.Header.Set("Authorization", "Bearer "+fresh)
+	r2.Header["Authorization"] = []string{t.authorization(fresh)}
 	t.client.stats.requests.Add(1)
 	return t.base.RoundTrip(r2)
 }

@@ -140,6 +140,9 @@ type Client struct {
 	baseURL   string   // base.String()
 	basePath  string   // escaped path of base without its final "/"
 	userAgent string
+	// getHeader and postHeader are the headers of every request (Accept,
+	// User-Agent, x-pd-environment; Content-Type with a body).
+	getHeader, postHeader http.Header
 
 	baseHTTP *http.Client // as given by WithHTTPClient (or a default)
 	budget   *readBudget  // component reads, shared by the project's clients
@@ -231,6 +234,9 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if cfg.Version != "" {
 		c.userAgent += "/" + cfg.Version
 	}
+	c.getHeader = http.Header{"Accept": {"application/json"}, "User-Agent": {c.userAgent}, "X-Pd-Environment": {cfg.Environment}}
+	c.postHeader = c.getHeader.Clone()
+	c.postHeader.Set("Content-Type", "application/json")
 	c.retry = c.retry.withDefaults()
 	c.redact = newRedactor(cfg.ClientSecret)
 	c.budget = componentBudget(base.Scheme+"://"+base.Host, cfg.ProjectID)
@@ -412,8 +418,9 @@ func (c *Client) newRequest(ctx context.Context, method, rel string, query url.V
 	}
 	var rd io.Reader
 	if body != nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
+		// Sized for the usual request (a run's props): written once.
+		buf := bytes.NewBuffer(make([]byte, 0, 1024))
+		enc := json.NewEncoder(buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(body); err != nil {
 			return nil, fmt.Errorf("pdclient: encoding %s /%s: %w", method, rel, err)
@@ -424,11 +431,13 @@ func (c *Client) newRequest(ctx context.Context, method, rel string, query url.V
 	if err != nil {
 		return nil, fmt.Errorf("pdclient: %s /%s: %w", method, rel, err)
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("x-pd-environment", c.cfg.Environment)
+	// The same headers on every request: a copy of a prepared set is one
+	// map and one slice instead of a slice per header (and a canonical key
+	// made per request for x-pd-environment).
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header = c.postHeader.Clone()
+	} else {
+		req.Header = c.getHeader.Clone()
 	}
 	return req, nil
 }

@@ -14,8 +14,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 )
 
 // CompileError is a JSON Schema that does not compile: the meta-schema refused
@@ -94,6 +97,9 @@ func decodeArgs(raw json.RawMessage) (map[string]any, []FieldError) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = json.RawMessage("{}")
 	}
+	if obj, ok := decodeObject(raw); ok {
+		return obj, nil
+	}
 	val, err := decode(raw)
 	if err != nil {
 		return nil, []FieldError{{Message: "the arguments are not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}}
@@ -106,6 +112,52 @@ func decodeArgs(raw json.RawMessage) (map[string]any, []FieldError) {
 		return nil, []FieldError{{Message: "the arguments must be a JSON object, got " + describe(val)}}
 	}
 	return obj, nil
+}
+
+// decodeObject is decode for the usual arguments, a valid JSON object,
+// without a json.Decoder: one validating pass, then the top-level values
+// read as decode reads them (strings, json.Number, booleans, null; nested
+// values through decode). false for anything else (decode's errors and
+// other kinds of values are worded there).
+func decodeObject(raw []byte) (map[string]any, bool) {
+	if !json.Valid(raw) {
+		return nil, false
+	}
+	obj := make(map[string]any)
+	ok := true
+	isObj := pdclient.JSONFields(raw, func(k, v []byte) bool {
+		x, err := decodeValue(v)
+		if err != nil {
+			ok = false
+			return false
+		}
+		obj[string(k)] = x
+		return true
+	})
+	return obj, ok && isObj
+}
+
+// decodeValue decodes one valid JSON value as decode does.
+func decodeValue(v []byte) (any, error) {
+	switch v[0] {
+	case '"':
+		if body := v[1 : len(v)-1]; bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+			return string(body), nil
+		}
+		var s string
+		err := json.Unmarshal(v, &s)
+		return s, err
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case 'n':
+		return nil, nil
+	case '{', '[':
+		return decode(v)
+	default:
+		return json.Number(v), nil
+	}
 }
 
 // check validates obj against s and words each failed keyword with word. The

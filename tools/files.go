@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 )
 
@@ -53,11 +52,11 @@ func stashFiles(exports map[string]json.RawMessage, ret json.RawMessage) []Stash
 	if v, ok := exports[filestashUploads]; ok {
 		lists = append(lists, v)
 	}
-	var rm map[string]json.RawMessage
-	if json.Unmarshal(ret, &rm) == nil {
-		if v, ok := rm[filestashUploads]; ok {
-			lists = append(lists, v)
-		}
+	if v := pdclient.JSONField(ret, filestashUploads); v != nil {
+		lists = append(lists, v)
+	}
+	if len(lists) == 0 {
+		return nil
 	}
 	var out []StashFile
 	seen := map[string]bool{}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/pipedream-mcp/pipedream-mcp/schema"
 )
 
 // MetaUserKey is the _meta key an orchestrator that multiplexes users over one
@@ -118,18 +120,32 @@ func (s *Set) Filter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
 	snap := s.snap.Load()
 	catalog := s.modeFor(ctx, snap) == ToolModeCatalog
 	profile := s.profileFor(ctx)
-	out := list[:0:0]
-	keep := func(t mcp.Tool) { out = append(out, s.inProfile(snap, t, profile)) }
-	for _, t := range list {
+	// While every tool so far is kept as it is, the answer is a prefix of
+	// list and nothing is copied (mcp-go filters the one tool of every
+	// tools/call); list itself is never modified.
+	reshape := profile != schema.ProfilePortable && profile != ""
+	kept := 0
+	var out []mcp.Tool
+	keep := func(i int, t mcp.Tool, same bool) {
+		if out == nil && same && !reshape && kept == i {
+			kept++
+			return
+		}
+		if out == nil {
+			out = append(make([]mcp.Tool, 0, len(list)), list[:kept]...)
+		}
+		out = append(out, s.inProfile(snap, t, profile))
+	}
+	for i, t := range list {
 		if at, ok := snap.byName[t.Name]; ok {
 			if !catalog && (scope == "" || at.conn.Name == scope) {
-				keep(t)
+				keep(i, t, true)
 			}
 			continue
 		}
 		if _, ok := snap.flowMap[t.Name]; ok {
 			if scope == "" {
-				keep(t) // workflows are served on the all-connections endpoint only
+				keep(i, t, true) // workflows are served on the all-connections endpoint only
 			}
 			continue
 		}
@@ -140,11 +156,14 @@ func (s *Set) Filter(ctx context.Context, list []mcp.Tool) []mcp.Tool {
 			// Listed where a connection in scope has the proxy on, read-only
 			// when those all allow only GET.
 			if conns := s.proxyConns(scope); len(conns) > 0 {
-				keep(s.proxyTool(conns).Tool)
+				keep(i, s.proxyTool(conns).Tool, false)
 			}
 			continue
 		}
-		keep(t) // helpers
+		keep(i, t, true) // helpers
+	}
+	if out == nil {
+		return list[:kept:kept]
 	}
 	return out
 }

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 )
 
 // Statuses of a result (DESIGN.md "Calls" 5). isError is true exactly when the
@@ -82,28 +84,46 @@ type Resource struct {
 }
 
 var (
-	resourceIDKeys = []string{"id", "ID", "Id", "uuid", "key"}
+	resourceIDKeys = [...]string{"id", "ID", "Id", "uuid", "key"}
 	// Links a person opens come before API URLs (GitHub's html_url before url).
-	resourceURLKeys = []string{"html_url", "htmlUrl", "permalink", "webViewLink", "web_url", "webUrl", "url", "link"}
+	resourceURLKeys = [...]string{"html_url", "htmlUrl", "permalink", "webViewLink", "web_url", "webUrl", "url", "link"}
 )
 
 // findResource picks a top-level id and URL out of ret.
 func findResource(ret json.RawMessage) *Resource {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(ret, &m) != nil {
+	// One pass over ret's top level, keeping the candidates' values (the
+	// last of a key given twice, as a map would); ret is valid JSON (cut
+	// from a body the client validated, or re-encoded).
+	var ids [len(resourceIDKeys)]json.RawMessage
+	var urls [len(resourceURLKeys)]json.RawMessage
+	if !pdclient.JSONFields(ret, func(k, v []byte) bool {
+		for i, id := range resourceIDKeys {
+			if string(k) == id {
+				ids[i] = v
+				return true
+			}
+		}
+		for i, u := range resourceURLKeys {
+			if string(k) == u {
+				urls[i] = v
+				return true
+			}
+		}
+		return true
+	}) {
 		return nil
 	}
 	var r Resource
-	for _, k := range resourceIDKeys {
-		if v, ok := m[k]; ok {
+	for _, v := range ids {
+		if v != nil {
 			if s := scalarText(v); s != "" {
 				r.ID = s
 				break
 			}
 		}
 	}
-	for _, k := range resourceURLKeys {
-		if v, ok := m[k]; ok {
+	for _, v := range urls {
+		if v != nil {
 			var s string
 			if json.Unmarshal(v, &s) == nil && (strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")) {
 				r.URL = s
@@ -146,7 +166,10 @@ func cutUTF8(s string, n int) string {
 // at limit bytes), and the text leads with the summary, then what to do next,
 // then ret as JSON cut at limit with a note.
 func toolResult(r Result, limit int) *mcp.CallToolResult {
-	var text strings.Builder
+	// One buffer for the text, sized for the usual result (ret indented
+	// grows by about half), so it is written once and copied once.
+	var text bytes.Buffer
+	text.Grow(256 + len(r.Summary) + len(r.Next) + 2*min(len(r.Ret), limit))
 	head := r.Summary
 	if head == "" {
 		head = r.Head
@@ -179,28 +202,47 @@ func toolResult(r Result, limit int) *mcp.CallToolResult {
 		}
 	}
 	if len(r.Ret) > 0 && string(r.Ret) != "null" {
-		pretty := r.Ret
+		text.WriteString("\n\nResult:\n")
+		// ret indented when that fits in limit, else as it came, cut at
+		// limit with a note.
+		start := text.Len()
+		indented := false
 		if len(r.Ret) <= limit {
-			var buf bytes.Buffer
-			if json.Indent(&buf, r.Ret, "", "  ") == nil && buf.Len() <= limit {
-				pretty = buf.Bytes()
+			indented = json.Indent(&text, r.Ret, "", "  ") == nil && text.Len()-start <= limit
+			if !indented {
+				text.Truncate(start)
 			}
 		}
-		body := string(pretty)
-		if len(body) > limit {
-			r.Truncated = true
-			body = cutUTF8(body, limit) + fmt.Sprintf("\n…[truncated: showing %d of %d bytes; ask for less data, e.g. with a filter or a smaller limit]", limit, len(pretty))
+		if !indented {
+			if len(r.Ret) > limit {
+				r.Truncated = true
+				text.WriteString(cutUTF8(string(r.Ret), limit))
+				fmt.Fprintf(&text, "\n…[truncated: showing %d of %d bytes; ask for less data, e.g. with a filter or a smaller limit]", limit, len(r.Ret))
+			} else {
+				text.Write(r.Ret)
+			}
 		}
-		text.WriteString("\n\nResult:\n")
-		text.WriteString(body)
 		if len(r.Ret) > limit {
 			cut, _ := json.Marshal(cutUTF8(string(r.Ret), limit))
 			r.Ret = cut
 		}
 	}
-	res := mcp.NewToolResultStructured(r, text.String())
+	res := &mcp.CallToolResult{
+		Content:           make([]mcp.Content, 1, 1+len(r.Attachments)),
+		StructuredContent: r, // what the audit line and tests read
+		IsError:           r.Status != StatusSuccess,
+	}
+	res.Content[0] = mcp.NewTextContent(text.String())
 	res.Content = append(res.Content, r.Attachments...)
-	res.IsError = r.Status != StatusSuccess
+	size := 512 + len(r.Ret)
+	for _, v := range r.Exports {
+		size += len(v) + 16
+	}
+	if raw, err := r.appendJSON(make([]byte, 0, size)); err == nil {
+		// mcp-go writes these bytes as structuredContent instead of
+		// encoding r again.
+		res.RawStructuredContent = raw
+	}
 	return res
 }
 

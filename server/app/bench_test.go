@@ -156,6 +156,21 @@ func benchStartAPI(b *testing.B, args ...string) *benchProc {
 	return p
 }
 
+// benchBeforeEnv, when set, names another pipedream-mcp binary (say, built
+// from an earlier commit): CallOverhead and Throughput then also run it, as
+// "before", in the same run, so a change is measured against what it
+// replaces on the same machine under the same load.
+const benchBeforeEnv = "PDMCP_BENCH_BEFORE"
+
+// benchServerBinary is the binary of the server under test, or with before
+// the one benchBeforeEnv names.
+func benchServerBinary(b *testing.B, before bool) string {
+	if before {
+		return os.Getenv(benchBeforeEnv)
+	}
+	return builtBinary(b)
+}
+
 // benchGOMAXPROCSEnv, when set, is the GOMAXPROCS of every server process a
 // benchmark starts (the floor's included), to compare runtime settings.
 const benchGOMAXPROCSEnv = "PDMCP_BENCH_SERVER_GOMAXPROCS"
@@ -179,8 +194,14 @@ func benchEnv(apiURL, apps string) map[string]string {
 // deployed: one audit line per call goes to stderr (drained, not kept).
 func benchStartHTTP(b *testing.B, apiURL, apps, transport string, args ...string) *benchProc {
 	b.Helper()
+	return benchStartHTTPBin(b, builtBinary(b), apiURL, apps, transport, args...)
+}
+
+// benchStartHTTPBin is benchStartHTTP with the server binary bin.
+func benchStartHTTPBin(b *testing.B, bin, apiURL, apps, transport string, args ...string) *benchProc {
+	b.Helper()
 	port := freePort(b)
-	cmd := exec.Command(builtBinary(b), append([]string{"serve", "--transport", transport, "--addr", "127.0.0.1:" + port, "--auth", "none"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--transport", transport, "--addr", "127.0.0.1:" + port, "--auth", "none"}, args...)...)
 	cmd.Env = envList(benchEnv(apiURL, apps))
 	p := &benchProc{cmd: cmd, url: "http://127.0.0.1:" + port, stderr: newBenchLog()}
 	cmd.Stderr = p.stderr
@@ -399,7 +420,13 @@ func (c *benchStdio) call(method string, params any) (benchResponse, error) {
 // benchStartStdio runs `pipedream-mcp serve` on stdio and initializes it.
 func benchStartStdio(b *testing.B, apiURL, apps string) (*benchProc, *benchStdio) {
 	b.Helper()
-	cmd := exec.Command(builtBinary(b), "serve")
+	return benchStartStdioBin(b, builtBinary(b), apiURL, apps)
+}
+
+// benchStartStdioBin is benchStartStdio with the server binary bin.
+func benchStartStdioBin(b *testing.B, bin, apiURL, apps string) (*benchProc, *benchStdio) {
+	b.Helper()
+	cmd := exec.Command(bin, "serve")
 	cmd.Env = envList(benchEnv(apiURL, apps))
 	return benchStartStdioCmd(b, cmd)
 }
@@ -516,7 +543,8 @@ func benchUS(d time.Duration) float64 { return float64(d) / float64(time.Microse
 // call is read from /proc. Reported: p50 and p99 of each path, the added
 // latency (server p50/p99 minus direct p50/p99), server CPU per call, and
 // the ratio of ours to the floor's and to floor+run's CPU per call on each
-// transport.
+// transport. With PDMCP_BENCH_BEFORE (benchBeforeEnv) the calls also go,
+// interleaved, to that binary on the three transports (before-*).
 // ns/op is the time of all the calls of an iteration.
 func BenchmarkCallOverhead(b *testing.B) {
 	benchNeedFull(b)
@@ -575,6 +603,16 @@ func BenchmarkCallOverhead(b *testing.B) {
 				{"floor+run-http", runHTTPProc, -1, -1, httpCall(runHTTPProc.url, false)},
 				{"floor+run-http-modern", runModernProc, -1, -1, httpCall(runModernProc.url, true)},
 			}
+			if before := os.Getenv(benchBeforeEnv); before != "" {
+				bStdioProc, bStdio := benchStartStdioBin(b, before, api.url, benchApps)
+				bHTTPProc := benchStartHTTPBin(b, before, api.url, benchApps, "http")
+				bModernProc := benchStartHTTPBin(b, before, api.url, benchApps, "http")
+				paths = append(paths,
+					path{"before-stdio", bStdioProc, 4, 7, stdioCall(bStdio)},
+					path{"before-http", bHTTPProc, 5, 8, httpCall(bHTTPProc.url, false)},
+					path{"before-http-modern", bModernProc, 6, 9, httpCall(bModernProc.url, true)},
+				)
+			}
 			for range 200 { // warm up: connections, account caches, heaps
 				for _, p := range paths {
 					if err := p.call(); err != nil {
@@ -630,73 +668,87 @@ func BenchmarkCallOverhead(b *testing.B) {
 // BenchmarkThroughput runs tool calls from 1, 16 and 64 concurrent clients,
 // each with its own Streamable HTTP session, against a server process and the
 // fake in another process, all on this machine. Reported: calls/s, p50/p99
-// latency under that load and server CPU per call.
+// latency under that load and server CPU per call. With PDMCP_BENCH_BEFORE
+// (benchBeforeEnv) each load also runs against that binary, right after
+// (before-clients=N).
 func BenchmarkThroughput(b *testing.B) {
 	benchNeedFull(b)
 	for _, delay := range []time.Duration{0, 20 * time.Millisecond} {
 		b.Run("upstream="+delay.String(), func(b *testing.B) {
 			api := benchStartAPI(b, "--run-delay", delay.String())
-			srv := benchStartHTTP(b, api.url, benchApps, "http")
+			servers := []struct {
+				name string
+				proc *benchProc
+			}{{"", benchStartHTTP(b, api.url, benchApps, "http")}}
+			if before := os.Getenv(benchBeforeEnv); before != "" {
+				servers = append(servers, struct {
+					name string
+					proc *benchProc
+				}{"before-", benchStartHTTPBin(b, before, api.url, benchApps, "http")})
+			}
 			for _, clients := range []int{1, 16, 64} {
-				b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-					ctx := context.Background()
-					hc := benchHTTPClient(clients)
-					sessions := make([]*benchSession, clients)
-					for i := range sessions {
-						s, err := newBenchSession(ctx, hc, srv.url+"/mcp")
-						if err != nil {
-							b.Fatal(err)
-						}
-						sessions[i] = s
-						for range 5 {
-							r, err := s.call(ctx, "tools/call", benchCallParams)
-							if err == nil {
-								err = benchCheckCall(r)
-							}
+				for _, server := range servers {
+					srv := server.proc
+					b.Run(fmt.Sprintf("%sclients=%d", server.name, clients), func(b *testing.B) {
+						ctx := context.Background()
+						hc := benchHTTPClient(clients)
+						sessions := make([]*benchSession, clients)
+						for i := range sessions {
+							s, err := newBenchSession(ctx, hc, srv.url+"/mcp")
 							if err != nil {
 								b.Fatal(err)
 							}
-						}
-					}
-					var next atomic.Int64
-					lat := make([]benchLatencies, clients)
-					errs := make([]error, clients)
-					cpu0 := benchCPUTime(b, srv.pid())
-					b.ResetTimer()
-					start := time.Now()
-					var wg sync.WaitGroup
-					for i, s := range sessions {
-						wg.Go(func() {
-							for next.Add(1) <= int64(b.N) {
-								t0 := time.Now()
+							sessions[i] = s
+							for range 5 {
 								r, err := s.call(ctx, "tools/call", benchCallParams)
 								if err == nil {
 									err = benchCheckCall(r)
 								}
 								if err != nil {
-									errs[i] = err
-									return
+									b.Fatal(err)
 								}
-								lat[i] = append(lat[i], time.Since(t0))
 							}
-						})
-					}
-					wg.Wait()
-					elapsed := time.Since(start)
-					b.StopTimer()
-					if err := errors.Join(errs...); err != nil {
-						b.Fatal(err)
-					}
-					cpu := benchCPUTime(b, srv.pid()) - cpu0
-					var all benchLatencies
-					for _, l := range lat {
-						all = append(all, l...)
-					}
-					b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
-					b.ReportMetric(benchUS(all.pct(0.50)), "p50-µs")
-					b.ReportMetric(benchUS(all.pct(0.99)), "p99-µs")
-					b.ReportMetric(benchUS(cpu)/float64(b.N), "server-cpu-µs/call")
-				})
+						}
+						var next atomic.Int64
+						lat := make([]benchLatencies, clients)
+						errs := make([]error, clients)
+						cpu0 := benchCPUTime(b, srv.pid())
+						b.ResetTimer()
+						start := time.Now()
+						var wg sync.WaitGroup
+						for i, s := range sessions {
+							wg.Go(func() {
+								for next.Add(1) <= int64(b.N) {
+									t0 := time.Now()
+									r, err := s.call(ctx, "tools/call", benchCallParams)
+									if err == nil {
+										err = benchCheckCall(r)
+									}
+									if err != nil {
+										errs[i] = err
+										return
+									}
+									lat[i] = append(lat[i], time.Since(t0))
+								}
+							})
+						}
+						wg.Wait()
+						elapsed := time.Since(start)
+						b.StopTimer()
+						if err := errors.Join(errs...); err != nil {
+							b.Fatal(err)
+						}
+						cpu := benchCPUTime(b, srv.pid()) - cpu0
+						var all benchLatencies
+						for _, l := range lat {
+							all = append(all, l...)
+						}
+						b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
+						b.ReportMetric(benchUS(all.pct(0.50)), "p50-µs")
+						b.ReportMetric(benchUS(all.pct(0.99)), "p99-µs")
+						b.ReportMetric(benchUS(cpu)/float64(b.N), "server-cpu-µs/call")
+					})
+				}
 			}
 		})
 	}
@@ -973,21 +1025,30 @@ func benchLiveHeap() uint64 {
 
 // BenchmarkIdleSessions opens 1,000 sessions on a server process and reports
 // the RSS each adds while idle: Streamable HTTP (initialize and initialized,
-// no stream held open) and SSE (an open event stream, initialized over the
-// message endpoint).
+// no stream held open), the same holding the standing GET stream open (also
+// against the floor, mcp-go alone) and SSE (an open event stream,
+// initialized over the message endpoint).
 func BenchmarkIdleSessions(b *testing.B) {
 	benchNeedFull(b)
 	const sessions = 1000
 	api := benchStartAPI(b)
 	// http-stream is a Streamable HTTP session that holds the legacy era's
-	// standing GET stream open, as mcp-go's and other clients do.
-	for _, kind := range []string{"http", "http-stream", "sse"} {
-		transport := strings.TrimSuffix(kind, "-stream")
+	// standing GET stream open, as mcp-go's and other clients do;
+	// floor-http-stream is the same against the floor, mcp-go serving a
+	// no-op tool alone (bench_floor_test.go).
+	for _, kind := range []string{"http", "http-stream", "floor-http-stream", "sse"} {
+		floor := strings.HasPrefix(kind, "floor-")
+		transport := strings.TrimSuffix(strings.TrimPrefix(kind, "floor-"), "-stream")
 		b.Run(kind, func(b *testing.B) {
 			var perSession float64
 			for b.Loop() {
 				b.StopTimer()
-				srv := benchStartHTTP(b, api.url, benchApps, transport)
+				var srv *benchProc
+				if floor {
+					srv = benchStartFloorHTTP(b, "")
+				} else {
+					srv = benchStartHTTP(b, api.url, benchApps, transport)
+				}
 				hc := benchHTTPClient(sessions)
 				ctx, cancel := context.WithCancel(context.Background())
 				open := func(n int) {
@@ -1001,7 +1062,7 @@ func BenchmarkIdleSessions(b *testing.B) {
 							switch kind {
 							case "http":
 								_, errs[i] = newBenchSession(ctx, hc, srv.url+"/mcp")
-							case "http-stream":
+							case "http-stream", "floor-http-stream":
 								errs[i] = benchOpenStream(ctx, hc, srv.url+"/mcp")
 							default:
 								errs[i] = benchOpenSSE(ctx, hc, srv.url)

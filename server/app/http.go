@@ -155,8 +155,10 @@ func newHTTPHandler(cfg *config.Config, rt *backend, srv *server.Server, auth se
 			if mode := params.Get(tools.SessionToolMode); mode != "" {
 				ctx = tools.WithToolMode(ctx, mode)
 			}
-			if p, err := schema.ParseProfile(params.Get(tools.SessionSchemaProfile)); err == nil {
-				ctx = tools.WithSchemaProfile(ctx, p)
+			if s := params.Get(tools.SessionSchemaProfile); s != "" { // most requests: none (and no error to build)
+				if p, err := schema.ParseProfile(s); err == nil {
+					ctx = tools.WithSchemaProfile(ctx, p)
+				}
 			}
 			return ctx
 		},

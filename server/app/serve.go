@@ -94,17 +94,27 @@ func printCommandUsage(env *cmdEnv, fs *flag.FlagSet, name, usage string, args [
 	shown.PrintDefaults()
 }
 
-// newLogger builds the slog logger: tint text on stderr (colour only on a
+// newLogger builds the slog logger: tint's text format on stderr (colour only on a
 // terminal and without NO_COLOR), or JSON.
 func newLogger(cfg *config.Config, w io.Writer, getenv func(string) string) *slog.Logger {
+	return newLoggerTo(cfg, w, w, getenv)
+}
+
+// newLoggerTo is newLogger writing to out, which stands for the stream w
+// (colour is decided on w).
+func newLoggerTo(cfg *config.Config, w, out io.Writer, getenv func(string) string) *slog.Logger {
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		return slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	}
 	color := false
 	if f, ok := w.(*os.File); ok && getenv("NO_COLOR") == "" {
 		color = isatty.IsTerminal(f.Fd())
 	}
-	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: cfg.LogLevel, NoColor: !color, TimeFormat: time.TimeOnly}))
+	w = out
+	if !color {
+		return slog.New(newPlainText(w, cfg.LogLevel))
+	}
+	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: cfg.LogLevel, NoColor: false, TimeFormat: time.TimeOnly}))
 }
 
 // backend is everything a command needs to talk to Connect: one client per
@@ -306,7 +316,15 @@ func cmdServe(env *cmdEnv, args []string) error {
 	}
 	// Records logged under a client's request also reach that client as
 	// notifications/message at the level it set (server.ClientLog).
-	log := slog.New(server.NewClientLog(newLogger(cfg, env.stderr, env.getenv).Handler()))
+	// On a file or pipe, the server's log lines are written in batches
+	// (logWriter): one write per logFlushDelay instead of one per call.
+	var logOut io.Writer = env.stderr
+	if _, ok := env.stderr.(*os.File); ok {
+		lw := newLogWriter(env.stderr)
+		defer lw.Close()
+		logOut = lw
+	}
+	log := slog.New(server.NewClientLog(newLoggerTo(cfg, env.stderr, logOut, env.getenv).Handler()))
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
