@@ -3,6 +3,7 @@ package tools
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -78,5 +79,61 @@ func TestToolResultRawStructured(t *testing.T) {
 	}
 	if sc, ok := res.StructuredContent.(Result); !ok || sc.Status != back.StructuredContent.Status || string(back.StructuredContent.Ret) != `{"id":1}` {
 		t.Errorf("structuredContent on the wire %s, StructuredContent %#v", wire, res.StructuredContent)
+	}
+}
+
+// TestResultJSONEveryField: a Result with every encoded field set (by
+// reflection, so a field added to Result later is set too) encodes as
+// encoding/json encodes it: appendJSON cannot silently miss a new field.
+func TestResultJSONEveryField(t *testing.T) {
+	var r Result
+	fill(reflect.ValueOf(&r).Elem())
+	want, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := r.appendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := json.Marshal(json.RawMessage(raw)); !bytes.Equal(got, want) {
+		t.Errorf("appendJSON differs from encoding/json with every field set (a field added to Result needs appendJSON too):\n got %s\nwant %s", got, want)
+	}
+}
+
+// fill sets every exported field of v (a struct) to a value that is not
+// zero: strings, numbers, booleans, pointers, slices and maps, recursively.
+func fill(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i))
+			}
+		}
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		v.SetInt(7)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem())
+	case reflect.Slice:
+		if v.Type() == reflect.TypeFor[json.RawMessage]() {
+			v.SetBytes([]byte(`{"k":1}`))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), 1, 1)
+		fill(s.Index(0))
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(k)
+		fill(e)
+		m.SetMapIndex(k, e)
+		v.Set(m)
 	}
 }
