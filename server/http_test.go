@@ -731,7 +731,7 @@ func TestShutdownGraceExpires(t *testing.T) {
 type callRecorder struct {
 	mu   sync.Mutex // guards id
 	id   json.RawMessage
-	body lockedWriter // a *bytes.Buffer
+	body LockedWriter // a *bytes.Buffer
 }
 
 func (c *callRecorder) RoundTrip(req *http.Request) (*http.Response, error) {

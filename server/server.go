@@ -219,7 +219,7 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, ba
 	defer s.metrics.addSessions(func() int { return 1 })()
 	// Messages over the limit are refused before mcp-go reads them whole.
 	defer s.tasks.cancelAll()
-	out = &lockedWriter{w: out}
+	out = NewLockedWriter(out)
 	limiter := newLineLimiter(in, DefaultMaxMessageBytes, out, s.log)
 	stdio := mcpserver.NewStdioServer(s.mcp)
 	stdio.SetErrorLogger(log.New(slogWriter{s.log}, "", 0))

@@ -188,15 +188,21 @@ func skipValue(dec *json.Decoder, open json.Delim) bool {
 	return true
 }
 
-// lockedWriter serialises writes, so each protocol frame (one Write) stays
-// whole when the limiter and mcp-go answer at the same time.
-type lockedWriter struct {
+// LockedWriter serialises writes to a writer, so that each Write (a protocol
+// frame on stdio, a log line) stays whole when several goroutines write.
+type LockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer
 }
 
-func (w *lockedWriter) Write(p []byte) (int, error) {
+// NewLockedWriter serialises the writes to w.
+func NewLockedWriter(w io.Writer) *LockedWriter { return &LockedWriter{w: w} }
+
+func (w *LockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.w.Write(p)
 }
+
+// Unwrap is the writer written to.
+func (w *LockedWriter) Unwrap() io.Writer { return w.w }

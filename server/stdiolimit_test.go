@@ -43,7 +43,7 @@ func TestLineLimiter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			l := newLineLimiter(iotest.HalfReader(strings.NewReader(tt.in)), limit, &lockedWriter{w: &out}, slog.New(slog.DiscardHandler))
+			l := newLineLimiter(iotest.HalfReader(strings.NewReader(tt.in)), limit, NewLockedWriter(&out), slog.New(slog.DiscardHandler))
 			r := bufio.NewReader(l)
 			var lines []string
 			for {

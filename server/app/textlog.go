@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/lmittmann/tint"
+
+	"github.com/pipedream-mcp/pipedream-mcp/server"
 )
 
 // plainText is the log's text handler without colour: tint's format, written
@@ -19,27 +21,15 @@ import (
 // (TestPlainTextMatchesTint), and tint writes every other record and every
 // handler derived with WithAttrs or WithGroup.
 type plainText struct {
-	slog.Handler // tint
-	w            *lockedWriter
-}
-
-// lockedWriter serialises the lines of plainText and tint.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
+	slog.Handler                      // tint
+	w            *server.LockedWriter // the lines of plainText and tint, whole
 }
 
 // plainTimeFormat is the time of day each line starts with.
 const plainTimeFormat = time.TimeOnly
 
 func newPlainText(w io.Writer, level slog.Leveler) *plainText {
-	lw := &lockedWriter{w: w}
+	lw := server.NewLockedWriter(w)
 	return &plainText{
 		Handler: tint.NewTextHandler(lw, &tint.Options{Level: level, NoColor: true, TimeFormat: plainTimeFormat}),
 		w:       lw,
@@ -64,7 +54,7 @@ func (h *plainText) Handle(ctx context.Context, r slog.Record) error {
 	} else {
 		err = h.Handler.Handle(ctx, r)
 	}
-	if f, batched := h.w.w.(*logWriter); batched && r.Level >= slog.LevelWarn {
+	if f, batched := h.w.Unwrap().(*logWriter); batched && r.Level >= slog.LevelWarn {
 		f.flush() // warnings and errors are not held back
 	}
 	return err
