@@ -398,12 +398,17 @@ func (s *Server) continueAsTask(next mcpserver.ToolHandlerFunc) mcpserver.ToolHa
 		case <-timer.C:
 		}
 		var t *task
+		var refused error
 		if unlink() { // the request is still on
-			t, _ = ts.register(taskOwner(ctx), req.Params.Name, DefaultTaskTTL, cancel)
+			t, refused = ts.register(taskOwner(ctx), req.Params.Name, DefaultTaskTTL, cancel)
 		}
 		if t == nil {
 			cancel()
 			o := <-done
+			if refused != nil && o.res != nil {
+				o.res.Content = append(o.res.Content, mcp.NewTextContent(fmt.Sprintf(
+					"It was stopped at the call timeout (%s) instead of continuing as a task: %v", ts.opts.Wait, refused)))
+			}
 			return o.res, o.err
 		}
 		go func() {

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // taskRequest sends one message to the task layer as owner and returns the
@@ -237,4 +240,64 @@ func TestTasksRefusedOnSSE(t *testing.T) {
 	if n := f.tools.runs.Load(); n != 0 {
 		t.Errorf("%d runs", n)
 	}
+}
+
+// TestContinueAsTask: a 2025-11-25 client that declared tasks makes an
+// ordinary call that outlives the call timeout: the answer names the task it
+// continues as, whose result tasks/result brings; when the user already has
+// MaxRunningTasksPerUser tasks running, the call stops at the call timeout
+// and says why.
+func TestContinueAsTask(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ft := &fakeTools{slow: time.Minute}
+		ft.ready.Store(true)
+		s := New(ft, Options{Tasks: TaskOptions{Wait: time.Second}})
+		defer s.tasks.cancelAll()
+		c, err := client.NewInProcessClient(s.MCP())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx := context.Background()
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		init := mcp.InitializeRequest{}
+		init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
+		init.Params.Capabilities.Tasks = &mcp.TasksCapability{}
+		if _, err := c.Initialize(ctx, init); err != nil {
+			t.Fatal(err)
+		}
+		call := func() *mcp.CallToolResult {
+			req := mcp.CallToolRequest{}
+			req.Params.Name = "slow"
+			res, err := c.CallTool(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+
+		res := call()
+		related, _ := res.Meta.AdditionalFields[mcp.RelatedTaskMetaKey].(map[string]any)
+		id, _ := related["taskId"].(string)
+		if id == "" || !strings.Contains(fmt.Sprint(res.Content), id) {
+			t.Fatalf("want an answer naming the task, got %+v", res)
+		}
+		got, msg := taskRequest(t, s, stdioTaskOwner, "tasks/result", map[string]any{"taskId": id})
+		if msg != "" || !strings.Contains(fmt.Sprint(got["content"]), "done") {
+			t.Fatalf("tasks/result: %v %q", got, msg)
+		}
+
+		for range MaxRunningTasksPerUser {
+			if _, msg := startTask(t, s, stdioTaskOwner, "block", 0); msg != "" {
+				t.Fatal(msg)
+			}
+		}
+		res = call()
+		if res.Meta != nil || !strings.Contains(fmt.Sprint(res.Content), "stopped at the call timeout") || !strings.Contains(fmt.Sprint(res.Content), "cancelled") {
+			t.Errorf("at the bound: want the call stopped, saying why, got %+v", res.Content)
+		}
+	})
 }
