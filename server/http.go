@@ -417,7 +417,7 @@ func (h *HTTPHandler) serveTask(next http.Handler, w http.ResponseWriter, r *htt
 			"tasks are served over Streamable HTTP (/mcp) and stdio, not the legacy SSE transport: call the tool without params.task", nil))
 		return
 	}
-	if err := checkTaskHeaders(r.Header, tm); err != nil {
+	if err := checkTaskHeaders(r.Header, tm, msg.raw); err != nil {
 		writeJSON(w, http.StatusBadRequest, mcp.NewJSONRPCError(id, mcp.HEADER_MISMATCH, err.Error(), nil))
 		return
 	}
@@ -436,21 +436,24 @@ func (h *HTTPHandler) serveTask(next http.Handler, w http.ResponseWriter, r *htt
 }
 
 // checkTaskHeaders checks a modern request's standard headers against its
-// body, as mcp-go does for the requests it serves: Mcp-Method, Mcp-Name (the
-// tool's name, or the task id for the task methods).
-func checkTaskHeaders(hdr http.Header, tm *taskMessage) error {
+// body as mcp-go does for the requests it serves (Mcp-Method; Mcp-Name, the
+// tool's name, for tools/call), and for the task methods that a Mcp-Name
+// names the body's task (SEP-2663).
+func checkTaskHeaders(hdr http.Header, tm *taskMessage, raw []byte) error {
 	if !tm.modern() || hdr.Get(mcp.HeaderProtocolVersion) == "" {
 		return nil
 	}
-	if m := hdr.Get(mcp.HeaderMethod); m != tm.Method {
-		return fmt.Errorf("header %s is %q but the body's method is %q", mcp.HeaderMethod, m, tm.Method)
+	var body struct {
+		Params json.RawMessage `json:"params"`
 	}
-	want := tm.Params.Name
-	if tm.Method != string(mcp.MethodToolsCall) {
-		want = tm.Params.TaskID
+	_ = json.Unmarshal(raw, &body) // peekTaskMessage decoded it already
+	if err := mcp.ValidateStandardHeaders(hdr.Get, tm.Params.Meta.ProtocolVersion, mcp.MCPMethod(tm.Method), body.Params); err != nil {
+		return err
 	}
-	if n, ok := mcp.DecodeHeaderValue(hdr.Get(mcp.HeaderName)); hdr.Get(mcp.HeaderName) != "" && (!ok || n != want) {
-		return fmt.Errorf("header %s is %q but the body names %q", mcp.HeaderName, hdr.Get(mcp.HeaderName), want)
+	if name := hdr.Get(mcp.HeaderName); tm.Method != string(mcp.MethodToolsCall) && name != "" {
+		if n, ok := mcp.DecodeHeaderValue(name); !ok || n != tm.Params.TaskID {
+			return fmt.Errorf("header %s is %q but the body names task %q", mcp.HeaderName, name, tm.Params.TaskID)
+		}
 	}
 	return nil
 }

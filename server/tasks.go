@@ -26,6 +26,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -56,7 +57,8 @@ const (
 // TaskOptions configure MCP tasks.
 type TaskOptions struct {
 	// Wait is how long a call from a client that takes task handles runs
-	// before the answer becomes a task (the call timeout; default 120s).
+	// before the answer becomes a task (the call timeout). Zero: calls never
+	// become tasks on their own (a client's task-augmented call still does).
 	Wait time.Duration
 	// RunContext, when set, marks the context of a call that may continue as
 	// a task with the longest it may run (the task's lifetime), so the tool
@@ -117,9 +119,6 @@ type task struct {
 }
 
 func newTaskStore(srv *Server, opts TaskOptions) *taskStore {
-	if opts.Wait <= 0 {
-		opts.Wait = 120 * time.Second
-	}
 	return &taskStore{srv: srv, opts: opts, tasks: map[string]*task{}, owners: map[string]*ownerTasks{}}
 }
 
@@ -266,6 +265,9 @@ func clampTTL(ms *int64) time.Duration {
 // callMayBecomeTask runs a modern call whose client takes task handles: its
 // result when it ends within the call timeout, a task handle otherwise.
 func (ts *taskStore) callMayBecomeTask(ctx context.Context, m *taskMessage, raw []byte, owner string, id mcp.RequestId) any {
+	if ts.opts.Wait <= 0 {
+		return nil // an ordinary call
+	}
 	t, err := ts.start(ctx, m, raw, owner, DefaultTaskTTL)
 	if err != nil {
 		return nil // at the bound: an ordinary call
@@ -373,7 +375,7 @@ const stdioTaskOwner = "stdio"
 // running-task bound, end at the call timeout as before.
 func (s *Server) continueAsTask(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if ctx.Value(taskRunKey{}) != nil || !declaresLegacyTasks(ctx) {
+		if s.tasks.opts.Wait <= 0 || ctx.Value(taskRunKey{}) != nil || !declaresLegacyTasks(ctx) {
 			return next(ctx, req)
 		}
 		ts := s.tasks
@@ -500,7 +502,7 @@ func (ts *taskStore) cancelTask(owner, id string) (*task, error) {
 	defer ts.mu.Unlock()
 	t := ts.tasks[id]
 	if t == nil || t.owner != owner {
-		return nil, fmt.Errorf("%s", unknownTask(id))
+		return nil, errors.New(unknownTask(id))
 	}
 	if t.status != mcp.TaskStatusWorking {
 		return nil, fmt.Errorf("task %q has already ended (%s): there is nothing to cancel; tasks/result has its outcome", id, t.status)

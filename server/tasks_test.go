@@ -301,3 +301,38 @@ func TestContinueAsTask(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckTaskHeaders: a 2026-07-28 task message's headers must agree with
+// its body, as mcp-go requires of the requests it serves.
+func TestCheckTaskHeaders(t *testing.T) {
+	t.Parallel()
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"extensions":{"io.modelcontextprotocol/tasks":{}}}}`
+	get := `{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"taskId":"task-a",` + meta + `}}`
+	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"count",` + meta + `}}`
+	for _, tc := range []struct {
+		name, msg, method, hname string
+		ok                       bool
+	}{
+		{"task named", get, "tasks/get", "task-a", true},
+		{"task not named", get, "tasks/get", "", true},
+		{"another task", get, "tasks/get", "task-b", false},
+		{"another method", get, "tasks/cancel", "task-a", false},
+		{"tool named", call, "tools/call", "count", true},
+		{"another tool", call, "tools/call", "slow", false},
+		{"tool not named", call, "tools/call", "", false},
+	} {
+		m, ok := peekTaskMessage([]byte(tc.msg))
+		if !ok {
+			t.Fatalf("%s: not a task message", tc.name)
+		}
+		h := http.Header{}
+		h.Set(mcp.HeaderProtocolVersion, "2026-07-28")
+		h.Set(mcp.HeaderMethod, tc.method)
+		if tc.hname != "" {
+			h.Set(mcp.HeaderName, tc.hname)
+		}
+		if err := checkTaskHeaders(h, m, []byte(tc.msg)); (err == nil) != tc.ok {
+			t.Errorf("%s: err %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}

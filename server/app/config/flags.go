@@ -103,7 +103,7 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&cf.logLevel, "log-level", defaultLogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&cf.logFormat, "log-format", defaultLogFormat, "log format: text or json")
 	fs.BoolVar(&cf.sandbox, "sandbox", false, "use the embedded simulated Connect API (no Pipedream account needed)")
-	fs.StringVar(&cf.callTimeout, "call-timeout", defaultCallTimeout, "deadline of one tool call (Go duration)")
+	fs.StringVar(&cf.callTimeout, "call-timeout", defaultCallTimeout, "deadline of one tool call (Go duration); a client that takes MCP tasks gets a task then, and the run goes on")
 	fs.StringVar(&cf.connectWait, "connect-wait", defaultConnectWait, "how long a call waits for the user to connect a missing account, when the client can show them the Connect Link (URL elicitation; Go duration)")
 	fs.StringVar(&cf.resultLimit, "result-limit", defaultResultLimit, "largest result text sent to the client (bytes, or with a unit: 64KiB, 1MiB)")
 	fs.StringVar(&cf.toolMode, "tool-mode", defaultToolMode, "how actions reach the agent: direct (one tool per action), catalog (search and run tools) or auto (catalog above 40 tools) (env "+EnvToolMode+")")
