@@ -116,6 +116,10 @@ func TestFillOnceForTheFleet(t *testing.T) {
 func TestInvalidationReachesEveryReplica(t *testing.T) {
 	m := miniredis.RunT(t)
 	reps := []*Shared{replica(t, "redis://"+m.Addr(), nil), replica(t, "redis://"+m.Addr(), nil), replica(t, "redis://"+m.Addr(), nil)}
+	// Each replica subscribes on its own goroutine; one not subscribed yet
+	// would miss the invalidation.
+	channel := DefaultPrefix + "invalidations"
+	eventually(t, 3*time.Second, "every replica subscribed", func() bool { return m.PubSubNumSub(channel)[channel] == len(reps) })
 	key := "proj\x00development\x00accounts\x00u1\x00slack"
 	for _, r := range reps {
 		if _, err := r.Fill(t.Context(), key, time.Minute, false, func(context.Context) (any, error) {
