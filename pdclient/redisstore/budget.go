@@ -32,8 +32,13 @@ const (
 	// came (its replica died) counts, at most, in addition to the window;
 	// a request with a deadline counts until its deadline.
 	maxInFlight = 10 * time.Minute
-	// answeredTimeout bounds recording an answer, which no call waits for.
+	// answeredTimeout bounds a correction of the window (an answer
+	// recorded, an admission withdrawn), which no call waits for.
 	answeredTimeout = time.Second
+	// correctAgain is when a correction runs a second time: after a failed
+	// one, and always for a withdrawal, which must also undo an admission
+	// whose script reached Redis late.
+	correctAgain = time.Second
 )
 
 // windowScript is a sliding-window log on Redis's clock: KEYS[1] is a sorted
@@ -96,6 +101,14 @@ func (s *Shared) Take(ctx context.Context, project string, class pdclient.Budget
 	switch {
 	case err != nil || ms < 0:
 		s.failed(err, err == nil || isGarbage(err))
+		if err != nil {
+			// The script may have admitted the request although its
+			// answer came too late (a busy replica reads it after
+			// OpTimeout): the request is not sent, so take the admission
+			// back, or it would hold the fleet's budget until its time in
+			// flight ends (a slow leak that starves a busy fleet).
+			go s.withdraw(key, member)
+		}
 		return nil, s.opts.OpTimeout
 	case ms > 0:
 		return nil, time.Duration(ms) * time.Millisecond
@@ -104,12 +117,39 @@ func (s *Shared) Take(ctx context.Context, project string, class pdclient.Budget
 	return func() { go s.answered(key, member) }, 0
 }
 
-// answered runs answeredScript for one admitted request. When it fails the
-// request counts until the end of its time in flight: longer, never less.
+// answered runs answeredScript for one admitted request. When it fails
+// twice the request counts until the end of its time in flight: longer,
+// never less.
 func (s *Shared) answered(key, member string) {
-	ctx, cancel := context.WithTimeout(context.Background(), answeredTimeout)
-	defer cancel()
-	_ = answeredScript.Run(ctx, s.rdb, []string{key}, member).Err()
+	s.correct(false, func(ctx context.Context) error {
+		return answeredScript.Run(ctx, s.rdb, []string{key}, member).Err()
+	})
+}
+
+// withdraw removes member, an admission whose answer never came, from key's
+// window: now and again a moment later.
+func (s *Shared) withdraw(key, member string) {
+	s.correct(true, func(ctx context.Context) error { return s.rdb.ZRem(ctx, key, member).Err() })
+}
+
+// correct runs op, a correction of a window, within answeredTimeout, and
+// once more correctAgain later when it failed or when twice is set.
+func (s *Shared) correct(twice bool, op func(context.Context) error) {
+	run := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), answeredTimeout)
+		defer cancel()
+		return op(ctx)
+	}
+	if err := run(); err == nil && !twice {
+		return
+	}
+	t := time.NewTimer(correctAgain)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		_ = run()
+	case <-s.stop:
+	}
 }
 
 // isGarbage reports whether err is an answer Redis should never give (as

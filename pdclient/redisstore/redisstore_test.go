@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -371,4 +372,67 @@ func exercise(t *testing.T, s *Shared) {
 	if _, ok := s.Get(t.Context(), key+"a"); ok {
 		t.Error("Invalidate left this replica's copy")
 	}
+}
+
+// TestLateAdmissionIsWithdrawn: a take whose answer comes after OpTimeout
+// (a busy replica) is not sent, so the admission Redis recorded is taken
+// back: it does not hold the fleet's budget for its time in flight (10
+// minutes without a deadline), which starved a loaded fleet of runs.
+func TestLateAdmissionIsWithdrawn(t *testing.T) {
+	m := miniredis.RunT(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var slow atomic.Bool // answers from Redis reach the replica 200 ms late
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			r, err := net.Dial("tcp", m.Addr())
+			if err != nil {
+				_ = c.Close()
+				return
+			}
+			go func() { defer r.Close(); _, _ = io.Copy(r, c) }()
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for {
+					n, err := r.Read(buf)
+					if err != nil {
+						return
+					}
+					if slow.Load() {
+						time.Sleep(200 * time.Millisecond)
+					}
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	limits := map[pdclient.BudgetClass]int{pdclient.BudgetRuns: 1}
+	late := replica(t, "redis://"+ln.Addr().String(), limits)
+	other := replica(t, "redis://"+m.Addr(), limits)
+	if _, d := late.Take(t.Context(), "proj_y", pdclient.BudgetRuns); d != 0 { // Redis has the script
+		t.Fatalf("first take waited %v", d)
+	}
+
+	slow.Store(true)
+	if answered, d := late.Take(t.Context(), "proj_x", pdclient.BudgetRuns); answered != nil || d == 0 {
+		t.Fatalf("a take answered after OpTimeout was admitted (wait %v)", d)
+	}
+	slow.Store(false)
+	if !late.Up() {
+		t.Fatal("one slow answer made Redis down")
+	}
+	eventually(t, 3*time.Second, "the other replica admitted (window 1 min)", func() bool {
+		_, d := other.Take(t.Context(), "proj_x", pdclient.BudgetRuns)
+		return d == 0
+	})
 }
