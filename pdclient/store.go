@@ -159,6 +159,17 @@ func (s *MemoryStore) Invalidate(_ context.Context, inv Invalidation) {
 	}
 }
 
+// Forget drops every entry, as an invalidation of every key would, for a
+// first level that may have missed invalidations (a shared store whose
+// subscription was down): fills that started before it do not store.
+func (s *MemoryStore) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	s.recent = s.recent[:0] // every generation before this one: too many to tell
+	s.c.Flush()
+}
+
 // cached wraps a stored value for gob, which needs an interface field to
 // carry the concrete type.
 type cached struct{ V any }

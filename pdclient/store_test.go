@@ -55,6 +55,35 @@ func TestMemoryStoreTooManyInvalidations(t *testing.T) {
 	}
 }
 
+// TestMemoryStoreForget: Forget drops every entry; a fill it overtook does
+// not store, a fill after it does, and invalidations after it are told
+// apart again.
+func TestMemoryStoreForget(t *testing.T) {
+	s := NewMemoryStore()
+	s.Set("a", 1, time.Minute, s.Generation())
+	before := s.Generation()
+	s.Forget()
+	if _, ok := s.Get(t.Context(), "a"); ok {
+		t.Error("an entry survived Forget")
+	}
+	s.Set("b", 2, time.Minute, before)
+	if _, ok := s.Get(t.Context(), "b"); ok {
+		t.Error("a fill that Forget overtook stored")
+	}
+	after := s.Generation()
+	s.Invalidate(t.Context(), Invalidation{Keys: []string{"other"}})
+	if s.InvalidatedSince("c", after) {
+		t.Error("an invalidation of another key after Forget covered c")
+	}
+	if !s.InvalidatedSince("c", before) {
+		t.Error("a fill from before Forget is not told it was overtaken")
+	}
+	s.Set("c", 3, time.Minute, after)
+	if _, ok := s.Get(t.Context(), "c"); !ok {
+		t.Error("a fill after Forget did not store")
+	}
+}
+
 // TestValueCodecRoundTrip: every type a Client stores comes back equal,
 // the fields JSON leaves out (PropsLoaded, PropsError, Private, Raw) included, and an
 // empty account list stays a list.

@@ -197,9 +197,20 @@ func New(opts Options) (*Shared, error) {
 	} else {
 		s.log.Info("sharing catalogs, accounts and the request budget through Redis", "redis", s.addr)
 	}
+	// Subscribe before serving, so that no invalidation published from
+	// now on is missed (bounded: a slow confirmation is handled by the
+	// loop, which forgets what the replica filled meanwhile).
+	ps := s.rdb.Subscribe(context.Background(), s.opts.Prefix+invalidationChannel)
+	subscribed := false
+	if s.Up() {
+		ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
+		_, err := ps.ReceiveTimeout(ctx, healthTimeout)
+		cancel()
+		subscribed = err == nil
+	}
 	s.done.Add(2)
 	go s.healthLoop()
-	go s.subscribe()
+	go s.subscribe(ps, subscribed)
 	return s, nil
 }
 

@@ -117,10 +117,12 @@ func TestFillOnceForTheFleet(t *testing.T) {
 func TestInvalidationReachesEveryReplica(t *testing.T) {
 	m := miniredis.RunT(t)
 	reps := []*Shared{replica(t, "redis://"+m.Addr(), nil), replica(t, "redis://"+m.Addr(), nil), replica(t, "redis://"+m.Addr(), nil)}
-	// Each replica subscribes on its own goroutine; one not subscribed yet
-	// would miss the invalidation.
-	channel := DefaultPrefix + "invalidations"
-	eventually(t, 3*time.Second, "every replica subscribed", func() bool { return m.PubSubNumSub(channel)[channel] == len(reps) })
+	// A replica subscribes before New returns: one not subscribed yet would
+	// miss the invalidation.
+	channel := DefaultPrefix + invalidationChannel
+	if n := m.PubSubNumSub(channel)[channel]; n != len(reps) {
+		t.Fatalf("%d of %d replicas subscribed when New returned", n, len(reps))
+	}
 	key := "proj\x00development\x00accounts\x00u1\x00slack"
 	for _, r := range reps {
 		if _, err := r.Fill(t.Context(), key, time.Minute, false, func(context.Context) (any, error) {
@@ -435,4 +437,30 @@ func TestLateAdmissionIsWithdrawn(t *testing.T) {
 		_, d := other.Take(t.Context(), "proj_x", pdclient.BudgetRuns)
 		return d == 0
 	})
+}
+
+// TestResubscribingForgetsMemory: invalidations published while a replica's
+// subscription is down are lost, so when it subscribes again it drops what
+// it keeps in memory (read again from Redis, which the invalidating replica
+// updated), instead of serving stale account lists until their TTL.
+func TestResubscribingForgetsMemory(t *testing.T) {
+	m := miniredis.RunT(t)
+	r := replica(t, "redis://"+m.Addr(), nil)
+	key := "proj\x00development\x00accounts\x00u1\x00slack"
+	if _, err := r.Fill(t.Context(), key, time.Hour, false, func(context.Context) (any, error) {
+		return []pdclient.Account{{ID: "apn_1"}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Get(t.Context(), key); !ok {
+		t.Fatal("not in memory after the fill")
+	}
+	m.Close() // the subscription's connection drops; whatever is published now is lost
+	if _, ok := r.Get(t.Context(), key); !ok {
+		t.Fatal("memory dropped while Redis is away (it serves from memory then)")
+	}
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "memory dropped on subscribing again", func() bool { _, ok := r.Get(t.Context(), key); return !ok })
 }

@@ -210,7 +210,7 @@ func (s *Shared) Invalidate(ctx context.Context, inv pdclient.Invalidation) {
 	if len(keys) > 0 {
 		pipe.Del(octx, keys...)
 	}
-	pipe.Publish(octx, s.opts.Prefix+"invalidations", msg)
+	pipe.Publish(octx, s.opts.Prefix+invalidationChannel, msg)
 	if _, err := pipe.Exec(octx); err != nil {
 		s.failed(err, false)
 		s.log.Warn("account invalidation not shared: Redis failed", "redis", s.addr, "error", describe(err))
@@ -218,15 +218,21 @@ func (s *Shared) Invalidate(ctx context.Context, inv pdclient.Invalidation) {
 	}
 }
 
-// subscribe applies the other replicas' invalidations until Close. go-redis
-// re-subscribes by itself after Redis comes back.
-func (s *Shared) subscribe() {
+// invalidationChannel is the channel (after the prefix) invalidations are
+// published on.
+const invalidationChannel = "invalidations"
+
+// subscribe applies the invalidations other replicas publish until Close.
+// Messages published while the subscription is down are lost, so each time
+// it is made again (go-redis reconnects on its own), and when the first
+// confirmation came only after New returned, the replica forgets its memory:
+// what it needs is read again from Redis, which the invalidating replica
+// had already updated.
+func (s *Shared) subscribe(ps *redis.PubSub, subscribed bool) {
 	defer s.done.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ps := s.rdb.Subscribe(ctx, s.opts.Prefix+"invalidations")
 	defer ps.Close()
-	ch := ps.Channel()
+	ctx := context.Background()
+	ch := ps.ChannelWithSubscriptions()
 	for {
 		select {
 		case <-s.stop:
@@ -235,13 +241,25 @@ func (s *Shared) subscribe() {
 			if !ok {
 				return
 			}
-			var msg message
-			if err := json.Unmarshal([]byte(m.Payload), &msg); err != nil {
-				s.log.Warn("ignored a malformed invalidation from Redis", "error", err)
-				continue
-			}
-			if msg.From != s.id {
-				s.mem.Invalidate(ctx, msg.Inv)
+			switch m := m.(type) {
+			case *redis.Subscription:
+				if m.Kind != "subscribe" {
+					continue
+				}
+				s.mem.Forget()
+				if subscribed {
+					s.log.Info("subscribed to Redis's invalidations again; dropped this replica's cached catalogs and accounts, which may have missed some (read again from Redis)", "redis", s.addr)
+				}
+				subscribed = true
+			case *redis.Message:
+				var msg message
+				if err := json.Unmarshal([]byte(m.Payload), &msg); err != nil {
+					s.log.Warn("ignored a malformed invalidation from Redis", "error", err)
+					continue
+				}
+				if msg.From != s.id {
+					s.mem.Invalidate(ctx, msg.Inv)
+				}
 			}
 		}
 	}
