@@ -668,9 +668,11 @@ func BenchmarkCallOverhead(b *testing.B) {
 // BenchmarkThroughput runs tool calls from 1, 16 and 64 concurrent clients,
 // each with its own Streamable HTTP session, against a server process and the
 // fake in another process, all on this machine. Reported: calls/s, p50/p99
-// latency under that load and server CPU per call. With PDMCP_BENCH_BEFORE
-// (benchBeforeEnv) each load also runs against that binary, right after
-// (before-clients=N).
+// latency under that load and server CPU per call. Each load also runs
+// against the framework's floor (floor-clients=N: a no-op mcp-go tool) and
+// floor+run (floor+run-clients=N: the same upstream run made with plain
+// net/http), and with PDMCP_BENCH_BEFORE (benchBeforeEnv) against that
+// binary (before-clients=N).
 func BenchmarkThroughput(b *testing.B) {
 	benchNeedFull(b)
 	for _, delay := range []time.Duration{0, 20 * time.Millisecond} {
@@ -679,7 +681,14 @@ func BenchmarkThroughput(b *testing.B) {
 			servers := []struct {
 				name string
 				proc *benchProc
-			}{{"", benchStartHTTP(b, api.url, benchApps, "http")}}
+			}{
+				{"", benchStartHTTP(b, api.url, benchApps, "http")},
+				// The framework's ceiling on this machine: a no-op mcp-go
+				// tool, and one that makes the same upstream run with plain
+				// net/http, served the same way.
+				{"floor-", benchStartFloorHTTP(b, "")},
+				{"floor+run-", benchStartFloorHTTP(b, api.url)},
+			}
 			if before := os.Getenv(benchBeforeEnv); before != "" {
 				servers = append(servers, struct {
 					name string

@@ -276,17 +276,8 @@ func loadSession(ctx context.Context, st *loadStats, tr http.RoundTripper, url, 
 	st.sessions.Add(1)
 	var lat []time.Duration
 	for n := 0; time.Now().Before(deadline); n++ {
-		req := mcp.CallToolRequest{}
-		if n%2 == 0 {
-			req.Params.Name, req.Params.Arguments = toolSend, json.RawMessage(sendArgs(fmt.Sprintf("load %d/%d", i, n)))
-		} else {
-			req.Params.Name, req.Params.Arguments = toolRepo, json.RawMessage(getRepo)
-		}
-		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		began := time.Now()
-		res, err := c.CallTool(cctx, req)
-		cancel()
-		lat = append(lat, time.Since(began))
+		res, d, err := loadCall(ctx, c, "load", i, n)
+		lat = append(lat, d)
 		st.calls.Add(1)
 		switch {
 		case err != nil:
@@ -304,6 +295,23 @@ func loadSession(ctx context.Context, st *loadStats, tr http.RoundTripper, url, 
 	st.latencies = append(st.latencies, lat...)
 	st.mu.Unlock()
 	return c
+}
+
+// loadCall makes the n-th call of session i, within 60 s: a send whose text
+// is its own marker ("label i/n", so that a run executed twice shows at the
+// fake) and a repository read, in turn. It returns the call's latency.
+func loadCall(ctx context.Context, c *client.Client, label string, i, n int) (*mcp.CallToolResult, time.Duration, error) {
+	req := mcp.CallToolRequest{}
+	if n%2 == 0 {
+		req.Params.Name, req.Params.Arguments = toolSend, json.RawMessage(sendArgs(fmt.Sprintf("%s %d/%d", label, i, n)))
+	} else {
+		req.Params.Name, req.Params.Arguments = toolRepo, json.RawMessage(getRepo)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	began := time.Now()
+	res, err := c.CallTool(ctx, req)
+	return res, time.Since(began), err
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

@@ -188,16 +188,7 @@ func scaleOutSession(ctx context.Context, st *scaleOutStats, url string, legacy 
 			st.sample("session %d (legacy %v) initialize: %v", i, legacy, err)
 			return
 		}
-		req := mcp.CallToolRequest{}
-		if n%2 == 0 {
-			req.Params.Name, req.Params.Arguments = toolSend, json.RawMessage(sendArgs(fmt.Sprintf("scaleout %d/%d", i, n)))
-		} else {
-			req.Params.Name, req.Params.Arguments = toolRepo, json.RawMessage(getRepo)
-		}
-		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		began := time.Now()
-		res, cerr := c.CallTool(cctx, req)
-		cancel()
+		res, d, cerr := loadCall(ctx, c, "scaleout", i, n)
 		st.calls.Add(1)
 		switch {
 		case cerr != nil && legacy && (errors.Is(cerr, transport.ErrSessionTerminated) || strings.Contains(cerr.Error(), "404")):
@@ -217,7 +208,7 @@ func scaleOutSession(ctx context.Context, st *scaleOutStats, url string, legacy 
 			st.sample("session %d (legacy %v) call: %v %v", i, legacy, cerr, res)
 		default:
 			st.mu.Lock()
-			st.latencies = append(st.latencies, time.Since(began))
+			st.latencies = append(st.latencies, d)
 			st.mu.Unlock()
 		}
 	}
