@@ -101,12 +101,13 @@ func (s *Shared) Take(ctx context.Context, project string, class pdclient.Budget
 	switch {
 	case err != nil || ms < 0:
 		s.failed(err, err == nil || isGarbage(err))
-		if err != nil {
+		if err != nil && !errors.Is(err, redis.ErrPoolTimeout) {
 			// The script may have admitted the request although its
 			// answer came too late (a busy replica reads it after
 			// OpTimeout): the request is not sent, so take the admission
 			// back, or it would hold the fleet's budget until its time in
-			// flight ends (a slow leak that starves a busy fleet).
+			// flight ends (a slow leak that starves a busy fleet). An
+			// ask that found no free connection was never sent.
 			go s.withdraw(key, member)
 		}
 		return nil, s.opts.OpTimeout
