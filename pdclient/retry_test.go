@@ -220,14 +220,16 @@ func TestRetryBounds(t *testing.T) {
 		f := newFake(t)
 		h, _ := statusSequence([]int{429}, map[string]string{"Retry-After": "1"}, `{"id":"apn_1"}`)
 		f.handle("GET /v1/connect/proj_test1/accounts/{id}", h)
-		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		// 800 ms: short of the 1 s Retry-After, long enough for the first
+		// answer on a busy machine under -race.
+		ctx, cancel := context.WithTimeout(t.Context(), 800*time.Millisecond)
 		defer cancel()
 		start := time.Now()
 		_, err := f.client().GetAccount(ctx, "apn_1")
 		if !errors.Is(err, ErrRateLimited) {
 			t.Fatalf("err = %v, want the 429 (no time to wait for Retry-After)", err)
 		}
-		if d := time.Since(start); d > 250*time.Millisecond {
+		if d := time.Since(start); d > 600*time.Millisecond {
 			t.Errorf("returned after %v, want at once", d)
 		}
 	})

@@ -42,7 +42,9 @@ func rawExchange(t *testing.T, url, req string, limit time.Duration) (string, ti
 // extra routes are cut at the body read timeout.
 func TestBodiesThatNeverCome(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(o *HTTPOptions) { o.BodyReadTimeout = 300 * time.Millisecond })
+	// A body timeout far above what "at once" may take on a busy machine
+	// under -race (750 ms), so the two answers cannot be confused.
+	f := newFixture(t, func(o *HTTPOptions) { o.BodyReadTimeout = 1500 * time.Millisecond })
 	head := func(path, token string) string {
 		h := "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 100000\r\n"
 		if token != "" {
@@ -56,10 +58,10 @@ func TestBodiesThatNeverCome(t *testing.T) {
 		want     string
 		max, min time.Duration
 	}{
-		{name: "unauthenticated", req: head("/mcp", ""), want: "401", max: 250 * time.Millisecond},
-		{name: "unknown connection", req: head("/mcp/nosuch", "tok-alice"), want: "404", max: 250 * time.Millisecond},
-		{name: "authenticated, body stalls", req: head("/mcp", "tok-alice"), want: "400", min: 250 * time.Millisecond, max: 2 * time.Second},
-		{name: "extra route that ignores the body", req: head("/extra/x", ""), want: "200", max: 2 * time.Second},
+		{name: "unauthenticated", req: head("/mcp", ""), want: "401", max: 750 * time.Millisecond},
+		{name: "unknown connection", req: head("/mcp/nosuch", "tok-alice"), want: "404", max: 750 * time.Millisecond},
+		{name: "authenticated, body stalls", req: head("/mcp", "tok-alice"), want: "400", min: 1500 * time.Millisecond, max: 4 * time.Second},
+		{name: "extra route that ignores the body", req: head("/extra/x", ""), want: "200", max: 4 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
