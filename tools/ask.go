@@ -171,6 +171,16 @@ type confirmation struct {
 	res *Result             // the answer to send instead (declined, refused)
 }
 
+// instead is the answer to send instead of running (c.run false): base
+// carrying the question, or the declined or refused result.
+func (c confirmation) instead(base Result) Result {
+	if c.ask != nil {
+		base.ask = c.ask
+		return base
+	}
+	return *c.res
+}
+
 // confirmSubject is what a confirmation asks about: a destructive action, or
 // a write through the Connect proxy.
 type confirmSubject struct {

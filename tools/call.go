@@ -115,11 +115,7 @@ func (s *Set) runAction(ctx context.Context, t *actionTool, req mcp.CallToolRequ
 	// 4. Confirm a destructive action with the user (--confirm-destructive).
 	if subj, ok := t.confirmAction(raw); ok {
 		if c := s.confirmDestructive(ctx, subj, req, user, raw, base); !c.run {
-			if c.ask != nil {
-				base.ask = c.ask
-				return base, acct.ID, user
-			}
-			return *c.res, acct.ID, user
+			return c.instead(base), acct.ID, user
 		}
 	}
 

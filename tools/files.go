@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/pipedream-mcp/pipedream-mcp/pdclient"
 )
 

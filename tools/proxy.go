@@ -216,11 +216,7 @@ func (s *Set) proxyCall(ctx context.Context, req mcp.CallToolRequest, c *connSta
 		subj := confirmSubject{policy: c.Confirm, tool: req.Params.Name, title: method + " " + target,
 			key: "a " + method + " request to " + c.App + "'s API", why: "a write through the Connect proxy", args: proxyConfirmArgs(a)}
 		if cf := s.confirmDestructive(ctx, subj, req, user, rawArguments(req), base); !cf.run {
-			if cf.ask != nil {
-				base.ask = cf.ask
-				return base, acct.ID, user
-			}
-			return *cf.res, acct.ID, user
+			return cf.instead(base), acct.ID, user
 		}
 	}
 	headers := make(map[string]string, len(a.Headers))

@@ -203,9 +203,7 @@ func New(opts Options) (*Shared, error) {
 	ps := s.rdb.Subscribe(context.Background(), s.opts.Prefix+invalidationChannel)
 	subscribed := false
 	if s.Up() {
-		ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
-		_, err := ps.ReceiveTimeout(ctx, healthTimeout)
-		cancel()
+		_, err := ps.ReceiveTimeout(context.Background(), healthTimeout)
 		subscribed = err == nil
 	}
 	s.done.Add(2)

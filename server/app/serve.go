@@ -110,11 +110,10 @@ func newLoggerTo(cfg *config.Config, w, out io.Writer, getenv func(string) strin
 	if f, ok := w.(*os.File); ok && getenv("NO_COLOR") == "" {
 		color = isatty.IsTerminal(f.Fd())
 	}
-	w = out
 	if !color {
-		return slog.New(newPlainText(w, cfg.LogLevel))
+		return slog.New(newPlainText(out, cfg.LogLevel))
 	}
-	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: cfg.LogLevel, NoColor: false, TimeFormat: time.TimeOnly}))
+	return slog.New(tint.NewTextHandler(out, &tint.Options{Level: cfg.LogLevel, TimeFormat: time.TimeOnly}))
 }
 
 // backend is everything a command needs to talk to Connect: one client per
